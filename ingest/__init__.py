@@ -1,0 +1,1 @@
+"""Ingest paper listings, JSON/JSONL records and CSV files into the Chroma store."""
