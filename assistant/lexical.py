@@ -34,9 +34,7 @@ def iter_stored_nodes(collection: Any, page_size: int = PAGE_SIZE) -> list[TextN
     nodes: list[TextNode] = []
     offset = 0
     while True:
-        page = collection.get(
-            include=["documents", "metadatas"], limit=page_size, offset=offset
-        )
+        page = collection.get(include=["documents", "metadatas"], limit=page_size, offset=offset)
         ids = page["ids"]
         if not ids:
             break

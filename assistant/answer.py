@@ -1,0 +1,77 @@
+"""The result types of the Python API: what ``ask``, ``chat`` and ``stream`` return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.citations import format_sources
+from assistant.retrieval import PaperHit
+
+
+@dataclass
+class Citation:
+    """A cited paper: ``number`` is the ``[n]`` used in the answer text."""
+
+    number: int
+    title: str
+    paper_id: str
+    passage: str
+    score: float
+    abstract: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "title": self.title,
+            "paper_id": self.paper_id,
+            "passage": self.passage,
+            "score": round(self.score, 6),
+        }
+
+
+@dataclass
+class Answer:
+    """An answer whose every ``[n]`` marker refers to ``citations[n-1]``."""
+
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    related: list[PaperHit] = field(default_factory=list)  # retrieved, not cited
+    answered: bool = True  # False: the corpus does not hold the answer
+    notice: str | None = None  # e.g. "the LLM failed; extractive fallback"
+    backend: str = "extractive"
+    model: str | None = None
+    query: str = ""  # the stand-alone query that was searched
+    seconds: float = 0.0
+
+    @property
+    def markdown(self) -> str:
+        """Answer text, then the sources list (and possibly related papers when declining)."""
+        parts = []
+        if self.notice:
+            parts.append(f"> ⚠️ {self.notice}")
+        parts.append(self.text)
+        sources = format_sources([c.title for c in self.citations])
+        if sources:
+            parts.append(sources)
+        if not self.answered and self.related:
+            parts.append(
+                "**Possibly related**\n" + "\n".join(f"- {hit.title}" for hit in self.related)
+            )
+        return "\n\n".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "answered": self.answered,
+            "citations": [c.to_dict() for c in self.citations],
+            "related": [
+                {"title": h.title, "paper_id": h.paper_id, "score": round(h.score, 6)}
+                for h in self.related
+            ],
+            "notice": self.notice,
+            "backend": self.backend,
+            "model": self.model,
+            "query": self.query,
+            "seconds": round(self.seconds, 4),
+        }
