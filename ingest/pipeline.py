@@ -145,12 +145,15 @@ def _embed_and_write(
 
 
 def _relabel(collection: Any, nodes: Sequence[TextNode]) -> None:
-    """Rewrite metadata (e.g. a new source file) of unchanged chunks, keeping their vectors."""
+    """Rewrite metadata (e.g. a new source file) of unchanged chunks, keeping their vectors.
+
+    The text is unchanged by construction (the id hashes it), so only metadata is sent.
+    """
     for start in range(0, len(nodes), WRITE_BATCH):
         batch = nodes[start : start + WRITE_BATCH]
-        documents, metadatas = zip(*(_chroma_record(node) for node in batch))
         collection.update(
-            ids=[node.id_ for node in batch], documents=list(documents), metadatas=list(metadatas)
+            ids=[node.id_ for node in batch],
+            metadatas=[_chroma_record(node)[1] for node in batch],
         )
 
 

@@ -1,0 +1,73 @@
+"""Shared fixtures: the real embedding model, a real Chroma store of the bundled corpus."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from assistant.settings import BUNDLED_PAPERS, Settings  # noqa: E402
+from tests.fake_openai import FakeOpenAIServer  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = ROOT / "test-output"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may pick up a developer's .env or real keys."""
+    for name in list(os.environ):
+        if name.startswith("ASSISTANT_") or name == "OPENAI_API_KEY":
+            monkeypatch.delenv(name, raising=False)
+
+
+def make_settings(tmp: Path, **overrides: object) -> Settings:
+    return Settings(
+        _env_file=None,
+        chroma_path=tmp / "chroma",
+        cache_dir=tmp / "cache",
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from assistant.embeddings import build_embedder
+
+    return build_embedder(Settings(_env_file=None))
+
+
+@pytest.fixture(scope="session")
+def corpus_store(tmp_path_factory: pytest.TempPathFactory, embedder):
+    """The bundled corpus ingested once into a temporary embedded Chroma."""
+    from ingest.pipeline import ingest
+
+    root = tmp_path_factory.mktemp("corpus-store")
+    settings = make_settings(root)
+    report = ingest([BUNDLED_PAPERS], settings, progress=False, embedder=embedder)
+    return settings, report
+
+
+@pytest.fixture(scope="session")
+def assistant(corpus_store):
+    from assistant.engine import Assistant
+
+    settings, _ = corpus_store
+    return Assistant.from_settings(settings)
+
+
+@pytest.fixture(scope="session")
+def fake_llm():
+    server = FakeOpenAIServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    OUTPUT.mkdir(exist_ok=True)
+    return OUTPUT

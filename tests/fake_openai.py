@@ -1,0 +1,142 @@
+"""A real HTTP server that speaks the OpenAI chat-completions protocol with scripted replies.
+
+Tests queue replies (text, SSE streams, error statuses, hangs, malformed bodies) and then
+drive the assistant's ``openai-compatible`` backend against it over 127.0.0.1, exactly as
+it would talk to Ollama, vLLM or llama.cpp's server.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    content: str = ""
+    status: int = 200
+    delay: float = 0.0  # seconds to wait before answering (hang past the client timeout)
+    malformed: bool = False  # send a body that is not a chat completion
+    chunk_size: int = 4  # characters per SSE chunk when the client streams
+
+
+@dataclass
+class FakeOpenAIServer:
+    replies: list[Reply] = field(default_factory=list)
+    default: Reply = field(default_factory=lambda: Reply("No answer scripted."))
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+
+    def start(self) -> FakeOpenAIServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                body = json.dumps(
+                    {"object": "list", "data": [{"id": "scripted", "object": "model"}]}
+                )
+                self._send(200, body.encode())
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                payload = json.loads(self.rfile.read(length) or b"{}")
+                server.requests.append(payload)
+                server.headers.append(dict(self.headers))
+                reply = server.replies.pop(0) if server.replies else server.default
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if reply.status != 200:
+                    error = {"error": {"message": f"scripted {reply.status}", "type": "test"}}
+                    self._send(reply.status, json.dumps(error).encode())
+                    return
+                if reply.malformed:
+                    if payload.get("stream"):
+                        self._stream([b"data: {not json at all\n\n", b"data: [DONE]\n\n"])
+                    else:
+                        self._send(200, b'{"unexpected": true}')
+                    return
+                if payload.get("stream"):
+                    pieces = [
+                        reply.content[i : i + reply.chunk_size]
+                        for i in range(0, len(reply.content), reply.chunk_size)
+                    ]
+                    events = [self._chunk(piece) for piece in pieces]
+                    events.append(self._chunk("", finish="stop"))
+                    events.append(b"data: [DONE]\n\n")
+                    self._stream(events)
+                    return
+                body = {
+                    "id": "chatcmpl-test",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": payload.get("model", "scripted"),
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": reply.content},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                }
+                self._send(200, json.dumps(body).encode())
+
+            @staticmethod
+            def _chunk(piece: str, finish: str | None = None) -> bytes:
+                event = {
+                    "id": "chatcmpl-test",
+                    "object": "chat.completion.chunk",
+                    "created": int(time.time()),
+                    "model": "scripted",
+                    "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": finish}],
+                }
+                return f"data: {json.dumps(event)}\n\n".encode()
+
+            def _send(self, status: int, body: bytes) -> None:
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout test)
+
+            def _stream(self, events: list[bytes]) -> None:
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    for event in events:
+                        self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+                        self.wfile.flush()
+                    self.wfile.write(b"0\r\n\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def script(self, *replies: Reply) -> None:
+        self.replies[:] = list(replies)
+        self.requests.clear()
+        self.headers.clear()
