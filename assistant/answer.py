@@ -45,12 +45,9 @@ class Answer:
     seconds: float = 0.0
 
     @property
-    def markdown(self) -> str:
-        """Answer text, then the sources list (and possibly related papers when declining)."""
+    def footer_markdown(self) -> str:
+        """The sources list (and, when declining, the possibly related papers)."""
         parts = []
-        if self.notice:
-            parts.append(f"> ⚠️ {self.notice}")
-        parts.append(self.text)
         sources = format_sources([c.title for c in self.citations])
         if sources:
             parts.append(sources)
@@ -58,6 +55,15 @@ class Answer:
             parts.append(
                 "**Possibly related**\n" + "\n".join(f"- {hit.title}" for hit in self.related)
             )
+        return "\n\n".join(parts)
+
+    @property
+    def markdown(self) -> str:
+        """Notice, answer text, then the footer: the whole answer as one markdown text."""
+        parts = [f"> ⚠️ {self.notice}"] if self.notice else []
+        parts.append(self.text)
+        if self.footer_markdown:
+            parts.append(self.footer_markdown)
         return "\n\n".join(parts)
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,91 @@
+"""The query engine on the real corpus, with the extractive backend (no LLM)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from assistant.answer import Answer
+from assistant.engine import QuestionError
+from ingest.parsers import parse_paths
+from assistant.settings import BUNDLED_PAPERS
+from tests.conftest import ROOT
+
+CORPUS_TITLES = {p.title for p in parse_paths([BUNDLED_PAPERS]).papers}
+DDRNET = "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
+
+
+def test_exact_figures_find_their_paper(assistant):
+    answer = assistant.ask("Which work reaches 77.4% mIoU at 102 FPS?")
+    assert answer.answered
+    assert answer.citations[0].title == DDRNET
+    assert "77.4% mIoU at 102 FPS" in answer.citations[0].passage
+    assert "[1]" in answer.text
+    assert all(c.title in CORPUS_TITLES for c in answer.citations)
+    assert [c.number for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    assert f"[1] {DDRNET}" in answer.markdown
+
+
+def test_paraphrase_without_the_method_name(assistant):
+    hits = assistant.search(
+        "quantizing several channels of the attention cache jointly, exploiting their dependence", k=5
+    )
+    assert hits[0].title.startswith("KV Cache is 1 Bit Per Channel")
+    assert hits[0].abstract.startswith("Efficient deployment of Large Language Models")
+    assert hits[0].sources and all(h.score >= hits[-1].score for h in hits)
+
+
+def test_search_is_paper_level(assistant):
+    hits = assistant.search("binary neural networks", k=10)
+    assert len({h.paper_id for h in hits}) == len(hits) == 10
+    assert sum("Binar" in h.title for h in hits) >= 4
+
+
+def test_unanswerable_question_is_declined_with_related_papers(assistant):
+    answer = assistant.ask("What is the best recipe for a chocolate cake?")
+    assert not answer.answered
+    assert answer.citations == []
+    assert "do not answer" in answer.text
+    assert "Possibly related" in answer.markdown
+
+
+def test_follow_up_keeps_the_conversations_paper(assistant):
+    first = assistant.ask("Which paper quantizes the KV cache down to 1 bit per channel?")
+    history = [{"role": "user", "content": "Which paper quantizes the KV cache down to 1 bit per channel?"},
+               {"role": "assistant", "content": first.markdown}]
+    follow = assistant.chat("What models did they evaluate it on?", history)
+    assert follow.citations[0].title == first.citations[0].title
+    assert first.citations[0].title in follow.query
+
+
+def test_stream_yields_text_then_answer(assistant):
+    parts = list(assistant.stream("graph neural network distillation into MLPs"))
+    assert isinstance(parts[-1], Answer) and all(isinstance(p, str) for p in parts[:-1])
+    assert "".join(parts[:-1]) == parts[-1].text
+
+
+def test_bad_questions_are_refused_clearly(assistant):
+    with pytest.raises(QuestionError, match="empty"):
+        assistant.ask("   \x00 ")
+    with pytest.raises(QuestionError, match="limit is 2000"):
+        assistant.ask("why " * 1000)
+    junk = assistant.ask("\u202e\ufeff💥 ∑ ڪ 字 \U0001f600 binary neural network?")
+    assert isinstance(junk, Answer)
+
+
+def test_cli_json_output(corpus_store):
+    settings, _ = corpus_store
+    env = {"ASSISTANT_CHROMA_PATH": str(settings.chroma_path), "ASSISTANT_CACHE_DIR": str(settings.cache_dir),
+           "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "assistant", "search", "binary neural networks", "-k", "3", "--json"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    hits = json.loads(result.stdout)
+    assert len(hits) == 3 and all(h["title"] in CORPUS_TITLES for h in hits)
+    result = subprocess.run([sys.executable, "-m", "assistant", "ask", "Which work reaches 77.4% mIoU at 102 FPS?", "--json"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    answer = json.loads(result.stdout)
+    assert answer["citations"][0]["title"] == DDRNET and answer["backend"] == "extractive"
