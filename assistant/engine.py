@@ -49,6 +49,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 History = Sequence[Any]
 
 
+def looks_like_follow_up(message: str) -> bool:
+    """Refers back ("they", "that paper", "compared") or is too short to stand alone."""
+    return bool(_FOLLOW_UP.search(message)) or len(message.split()) <= 4
+
+
 class QuestionError(ValueError):
     """The question cannot be processed as given (empty, too long)."""
 
@@ -324,13 +329,11 @@ class Assistant:
                 return self._condense_with_llm(message, pairs, titles)
             except Exception as error:
                 log.warning("condense failed (%s); using the heuristic", type(error).__name__)
-        if not _FOLLOW_UP.search(message) and len(message.split()) > 12:
+        if not looks_like_follow_up(message):
             return message
         if titles:
             return f"{message} {'; '.join(titles[:2])}"
-        if last_user and _FOLLOW_UP.search(message):
-            return f"{message} {last_user}"
-        return message
+        return f"{message} {last_user}" if last_user else message
 
     def _condense_with_llm(
         self, message: str, pairs: Sequence[tuple[str, str]], titles: Sequence[str]
@@ -358,6 +361,6 @@ class Assistant:
             raise LLMFailure("empty rewrite")
         rewritten = standalone[0].strip()
         # Keep the cited titles in the query: retrieval then stays on the conversation's papers.
-        if titles and _FOLLOW_UP.search(message):
+        if titles and looks_like_follow_up(message):
             rewritten = f"{rewritten} {'; '.join(titles[:2])}"
         return rewritten
