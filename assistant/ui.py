@@ -127,7 +127,9 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
     settings = holder.settings
     key_state = "set" if settings.resolved_llm_api_key else "not set"
 
-    def respond(message: str, history: list[dict[str, Any]], top_k: int, temperature: float) -> Iterator[str]:
+    def respond(
+        message: str, history: list[dict[str, Any]], top_k: int, temperature: float
+    ) -> Iterator[str]:
         engine = holder.engine
         if engine is None:
             yield f"The assistant is not ready yet: {holder.status}"
@@ -168,16 +170,23 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
             return f"Sorry, {error}."
 
     with gr.Blocks(title="Paper Assistant") as demo:
-        gr.Markdown("# Paper Assistant\nAsk about the indexed machine-learning papers. "
-                    "Every answer cites the papers it rests on.")
+        gr.Markdown(
+            "# Paper Assistant\nAsk about the indexed machine-learning papers. "
+            "Every answer cites the papers it rests on."
+        )
         status = gr.Markdown(holder.status, elem_id="corpus-line")
         timer = gr.Timer(1.0)
         timer.tick(lambda: holder.status, outputs=status)
         with gr.Tab("Chat"):
             with gr.Accordion("Settings", open=False):
                 top_k = gr.Slider(1, 15, value=settings.top_k, step=1, label="Papers to retrieve")
-                temperature = gr.Slider(0.0, 1.5, value=settings.temperature, step=0.05,
-                                        label="Temperature (LLM backends)")
+                temperature = gr.Slider(
+                    0.0,
+                    1.5,
+                    value=settings.temperature,
+                    step=0.05,
+                    label="Temperature (LLM backends)",
+                )
                 gr.Markdown(
                     f"Backend: **{settings.resolved_llm}** · model: **{settings.llm_model or '—'}** · "
                     f"API key: **{key_state}**"
@@ -188,14 +197,20 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                 examples=[[q, settings.top_k, settings.temperature] for q in EXAMPLES],
                 cache_examples=False,
                 chatbot=gr.Chatbot(height=560, label="Assistant", buttons=["copy"]),
-                textbox=gr.Textbox(placeholder="Ask about the papers…", max_lines=6,
-                                   submit_btn=True, label="Question"),
+                textbox=gr.Textbox(
+                    placeholder="Ask about the papers…",
+                    max_lines=6,
+                    submit_btn=True,
+                    label="Question",
+                ),
                 api_name="chat",
                 concurrency_limit=settings.concurrency_limit,
             )
         with gr.Tab("Search papers"):
             with gr.Row():
-                query = gr.Textbox(label="Query", placeholder="e.g. binary neural networks", scale=4)
+                query = gr.Textbox(
+                    label="Query", placeholder="e.g. binary neural networks", scale=4
+                )
                 k = gr.Slider(1, 30, value=10, step=1, label="Papers", scale=1)
             go = gr.Button("Search", variant="primary")
             results = gr.Markdown()

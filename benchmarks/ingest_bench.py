@@ -37,22 +37,32 @@ def main() -> None:
     embedder = build_embedder(settings)
     load_seconds = time.perf_counter() - began
     with tempfile.TemporaryDirectory() as tmp:
-        store = Settings(_env_file=None, chroma_path=Path(tmp) / "chroma", cache_dir=Path(tmp) / "cache")
+        store = Settings(
+            _env_file=None, chroma_path=Path(tmp) / "chroma", cache_dir=Path(tmp) / "cache"
+        )
         cold = ingest([BUNDLED_PAPERS], store, progress=False, embedder=embedder)
         warm = ingest([BUNDLED_PAPERS], store, progress=False, embedder=embedder)
 
     papers = parse_paths([BUNDLED_PAPERS]).papers
-    texts = [embedded_text(n) for n in chunk_papers(papers, embedder.tokenize, embedder.chunk_tokens)]
+    texts = [
+        embedded_text(n) for n in chunk_papers(papers, embedder.tokenize, embedder.chunk_tokens)
+    ]
     model = embedder.model._model
     began = time.perf_counter()
     model.encode(texts, batch_size=settings.embedding_batch_size, normalize_embeddings=True)
     bare_seconds = time.perf_counter() - began
 
     print(f"model load                 {load_seconds:6.2f} s")
-    print(f"cold ingest                {cold.seconds:6.2f} s  {cold.papers_per_second:6.1f} papers/s  "
-          f"({cold.papers} papers, {cold.chunks_embedded} chunks)")
-    print(f"  of which embedding       {cold.embed_seconds:6.2f} s  {cold.chunks_embedded / cold.embed_seconds:6.1f} chunks/s")
-    print(f"bare encode, same chunks   {bare_seconds:6.2f} s  {len(texts) / bare_seconds:6.1f} chunks/s")
+    print(
+        f"cold ingest                {cold.seconds:6.2f} s  {cold.papers_per_second:6.1f} papers/s  "
+        f"({cold.papers} papers, {cold.chunks_embedded} chunks)"
+    )
+    print(
+        f"  of which embedding       {cold.embed_seconds:6.2f} s  {cold.chunks_embedded / cold.embed_seconds:6.1f} chunks/s"
+    )
+    print(
+        f"bare encode, same chunks   {bare_seconds:6.2f} s  {len(texts) / bare_seconds:6.1f} chunks/s"
+    )
     print(f"ratio embed step / bare    {cold.embed_seconds / bare_seconds:6.2f}")
     print(f"ratio whole ingest / bare  {cold.seconds / bare_seconds:6.2f}")
     print(f"unchanged re-ingest        {warm.seconds:6.2f} s  (embedded {warm.chunks_embedded})")

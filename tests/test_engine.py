@@ -10,12 +10,14 @@ import pytest
 
 from assistant.answer import Answer
 from assistant.engine import QuestionError
-from ingest.parsers import parse_paths
 from assistant.settings import BUNDLED_PAPERS
+from ingest.parsers import parse_paths
 from tests.conftest import ROOT
 
 CORPUS_TITLES = {p.title for p in parse_paths([BUNDLED_PAPERS]).papers}
-DDRNET = "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
+DDRNET = (
+    "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
+)
 
 
 def test_exact_figures_find_their_paper(assistant):
@@ -31,7 +33,8 @@ def test_exact_figures_find_their_paper(assistant):
 
 def test_paraphrase_without_the_method_name(assistant):
     hits = assistant.search(
-        "quantizing several channels of the attention cache jointly, exploiting their dependence", k=5
+        "quantizing several channels of the attention cache jointly, exploiting their dependence",
+        k=5,
     )
     assert hits[0].title.startswith("KV Cache is 1 Bit Per Channel")
     assert hits[0].abstract.startswith("Efficient deployment of Large Language Models")
@@ -54,8 +57,13 @@ def test_unanswerable_question_is_declined_with_related_papers(assistant):
 
 def test_follow_up_keeps_the_conversations_paper(assistant):
     first = assistant.ask("Which paper quantizes the KV cache down to 1 bit per channel?")
-    history = [{"role": "user", "content": "Which paper quantizes the KV cache down to 1 bit per channel?"},
-               {"role": "assistant", "content": first.markdown}]
+    history = [
+        {
+            "role": "user",
+            "content": "Which paper quantizes the KV cache down to 1 bit per channel?",
+        },
+        {"role": "assistant", "content": first.markdown},
+    ]
     follow = assistant.chat("What models did they evaluate it on?", history)
     assert follow.citations[0].title == first.citations[0].title
     assert first.citations[0].title in follow.query
@@ -78,14 +86,46 @@ def test_bad_questions_are_refused_clearly(assistant):
 
 def test_cli_json_output(corpus_store):
     settings, _ = corpus_store
-    env = {"ASSISTANT_CHROMA_PATH": str(settings.chroma_path), "ASSISTANT_CACHE_DIR": str(settings.cache_dir),
-           "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "assistant", "search", "binary neural networks", "-k", "3", "--json"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        "ASSISTANT_CHROMA_PATH": str(settings.chroma_path),
+        "ASSISTANT_CACHE_DIR": str(settings.cache_dir),
+        "HF_HUB_OFFLINE": "1",
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "assistant",
+            "search",
+            "binary neural networks",
+            "-k",
+            "3",
+            "--json",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     hits = json.loads(result.stdout)
     assert len(hits) == 3 and all(h["title"] in CORPUS_TITLES for h in hits)
-    result = subprocess.run([sys.executable, "-m", "assistant", "ask", "Which work reaches 77.4% mIoU at 102 FPS?", "--json"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "assistant",
+            "ask",
+            "Which work reaches 77.4% mIoU at 102 FPS?",
+            "--json",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     answer = json.loads(result.stdout)
     assert answer["citations"][0]["title"] == DDRNET and answer["backend"] == "extractive"

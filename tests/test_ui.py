@@ -14,7 +14,9 @@ import pytest
 
 from tests.conftest import ROOT
 
-DDRNET = "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
+DDRNET = (
+    "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
+)
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -37,7 +39,9 @@ def app_url(corpus_store):
         GRADIO_ANALYTICS_ENABLED="False",
     )
     log = open(Path(settings.chroma_path).parent / "app.log", "w")
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 120
     while time.time() < deadline:
