@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 import unicodedata
 from collections.abc import Generator, Iterator, Sequence
@@ -24,19 +23,20 @@ from assistant.extractive import SentenceRanker, compose
 from assistant.lexical import load_bm25
 from assistant.llm import build_llm, describe_failure, model_name
 from assistant.prompts import load_prompt, render
+from assistant.relevance import MIN_SCORE, RelevanceGate
 from assistant.retrieval import HybridRetriever, PaperCatalog, PaperHit
 from assistant.settings import Settings
 from assistant.store import open_collection_for_query
 
 log = logging.getLogger(__name__)
 
-# A question is answerable when its best paper's fused score (cosine similarity plus the
-# squashed BM25 score, see retrieval.py) reaches this. Calibrated on eval/dev.jsonl.
-RELEVANCE_THRESHOLD = 0.40
-# Extractive answers cite the top paper plus any close runner-up (fused score ratio).
-RUNNER_UP_RATIO = 0.6
+# Extractive answers cite the top paper plus any close runner-up (fused score ratio);
+# calibrated on eval/dev.jsonl.
+RUNNER_UP_RATIO = 0.85
 MAX_EXTRACTIVE_PAPERS = 3
 PASSAGES_PER_SOURCE = 2
+# Inside a conversation, a message this short is read as a follow-up.
+FOLLOW_UP_MAX_WORDS = 8
 
 _FOLLOW_UP = re.compile(
     r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|he|she|the (paper|papers|"
@@ -51,7 +51,7 @@ History = Sequence[Any]
 
 def looks_like_follow_up(message: str) -> bool:
     """Refers back ("they", "that paper", "compared") or is too short to stand alone."""
-    return bool(_FOLLOW_UP.search(message)) or len(message.split()) <= 4
+    return bool(_FOLLOW_UP.search(message)) or len(message.split()) <= FOLLOW_UP_MAX_WORDS
 
 
 class QuestionError(ValueError):
@@ -123,7 +123,7 @@ class Assistant:
         self.catalog = retriever.catalog
         self.llm = llm
         self.ranker = SentenceRanker(embedder)
-        self._search_lock = threading.Lock()
+        self.gate = RelevanceGate(retriever.bm25.bm25.vocab_dict)
 
     # --- construction ------------------------------------------------------------
     @classmethod
@@ -167,9 +167,9 @@ class Assistant:
         query = clean_question(query, self.settings.max_question_chars)
         return self.retriever.search(query, k=k)
 
-    def is_relevant(self, hits: Sequence[PaperHit]) -> bool:
+    def is_relevant(self, question: str, hits: Sequence[PaperHit]) -> bool:
         """Whether the retrieved papers can support an answer at all."""
-        return bool(hits) and hits[0].score >= RELEVANCE_THRESHOLD
+        return self.gate.judge(question, hits).relevant
 
     # --- answers -----------------------------------------------------------------
     def ask(self, question: str, *, top_k: int | None = None) -> Answer:
@@ -200,7 +200,7 @@ class Assistant:
         question = clean_question(question, self.settings.max_question_chars)
         query = self.condense(question, history)
         hits = self.retriever.search(query, k=top_k or self.settings.top_k)
-        if not self.is_relevant(hits):
+        if not self.is_relevant(query, hits):
             answer = self._declined(hits)
             yield answer.text
         elif self.llm is None:
@@ -226,9 +226,7 @@ class Assistant:
     ) -> Answer:
         top = hits[0]
         chosen = [top] + [
-            hit
-            for hit in hits[1:]
-            if hit.score >= max(RUNNER_UP_RATIO * top.score, RELEVANCE_THRESHOLD)
+            hit for hit in hits[1:] if hit.score >= max(RUNNER_UP_RATIO * top.score, MIN_SCORE)
         ]
         chosen = chosen[:MAX_EXTRACTIVE_PAPERS]
         query_vector = self.embedder.model.get_query_embedding(query)
@@ -331,8 +329,8 @@ class Assistant:
                 log.warning("condense failed (%s); using the heuristic", type(error).__name__)
         if not looks_like_follow_up(message):
             return message
-        if titles:
-            return f"{message} {'; '.join(titles[:2])}"
+        if titles:  # the paper the last answer was about: its first citation
+            return f"{message} {titles[0]}"
         return f"{message} {last_user}" if last_user else message
 
     def _condense_with_llm(
@@ -362,5 +360,5 @@ class Assistant:
         rewritten = standalone[0].strip()
         # Keep the cited titles in the query: retrieval then stays on the conversation's papers.
         if titles and looks_like_follow_up(message):
-            rewritten = f"{rewritten} {'; '.join(titles[:2])}"
+            rewritten = f"{rewritten} {titles[0]}"
         return rewritten

@@ -33,6 +33,23 @@ FUSION = "relative"  # "relative": cosine + saturated BM25 score; "rrf": rank fu
 DENSE_WEIGHT = 1.0
 LEXICAL_WEIGHT = 0.5
 BM25_HALF = 5.0  # the BM25 score that earns half the lexical weight
+FIGURE_BONUS = 0.15  # for a paper whose abstract holds every figure the query names
+
+_FIGURE = re.compile(r"\d+(?:\.\d+)?")
+
+
+def query_figures(query: str) -> list[str]:
+    """Numbers a user typed ("77.4", "102"); single digits are too common to count."""
+    return [figure for figure in _FIGURE.findall(query) if len(figure) >= 2]
+
+
+def holds_figures(text: str, figures: Sequence[str]) -> bool:
+    """Whether every figure occurs in ``text`` as a number of its own (77.4 ≠ 177.45)."""
+    return bool(figures) and all(
+        re.search(rf"(?<![\d.]){re.escape(figure)}(?![\d])", text) for figure in figures
+    )
+
+
 RRF_K = 10
 CANDIDATE_CHUNKS = 60
 
@@ -209,13 +226,17 @@ class HybridRetriever:
         lexical_hits = [hit for hit in self.bm25.retrieve(bundle) if (hit.score or 0) > 0]
         trace.lexical_ms = (time.perf_counter() - began) * 1000
         began = time.perf_counter()
-        hits = self.fuse(dense_hits, lexical_hits, k)
+        hits = self.fuse(dense_hits, lexical_hits, k, query_figures(query))
         trace.fuse_ms = (time.perf_counter() - began) * 1000
         self.last_trace = trace
         return hits
 
     def fuse(
-        self, dense_hits: Sequence[NodeWithScore], lexical_hits: Sequence[NodeWithScore], k: int
+        self,
+        dense_hits: Sequence[NodeWithScore],
+        lexical_hits: Sequence[NodeWithScore],
+        k: int,
+        figures: Sequence[str] = (),
     ) -> list[PaperHit]:
         dense = _collapse(dense_hits)
         lexical = _collapse(lexical_hits)
@@ -251,6 +272,8 @@ class HybridRetriever:
                 score += lexical_part[paper_id]
                 hit.lexical_rank, hit.lexical_score = rank, raw
                 passages.extend(p for p in lexical_passages if p not in passages)
+            if figures and self.fusion != "rrf" and holds_figures(record.abstract, figures):
+                score += FIGURE_BONUS
             hit.score = score
             hit.passages = passages
             fused.append(hit)

@@ -1,0 +1,94 @@
+"""Deciding whether the corpus can answer a question at all ("say so plainly" when not).
+
+Three signals, each cheap and explainable:
+- the fused retrieval score of the best paper (cosine + squashed BM25, see retrieval.py);
+- terms the corpus has never seen: a question about "YOLOv8" or "InstructGPT" in a corpus
+  that never mentions them is about a paper that is not there. Named-looking terms
+  (capitals, digits) are strong evidence; ordinary words ("hiding", "packed") are weak,
+  because paraphrases use words the abstracts do not;
+- exact figures: when every number the user typed ("77.4", "102") appears in the best
+  paper's abstract, the paper is the one asked about, however low its cosine.
+
+The thresholds were calibrated on eval/dev.jsonl (README, "Evaluation").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import Stemmer
+
+from assistant.retrieval import PaperHit, holds_figures, query_figures
+
+MIN_SCORE = 0.53  # below this nothing retrieved is relevant enough
+MIN_SCORE_WITH_UNKNOWN_WORD = 0.62  # the question uses an ordinary word the corpus lacks
+MIN_SCORE_WITH_UNKNOWN_NAME = 0.80  # the question names something the corpus lacks
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
+_STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself
+    yourselves paper papers work works method methods model models study studies corpus
+    approach use used using give tell show""".split()
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    relevant: bool
+    reason: str
+
+
+class RelevanceGate:
+    """Answer or decline, from the retrieved papers and the corpus vocabulary."""
+
+    def __init__(self, vocabulary: Iterable[str]):
+        self.vocabulary = frozenset(vocabulary)
+        self._stemmer = Stemmer.Stemmer("english")
+
+    def _known(self, part: str) -> bool:
+        lowered = part.lower()
+        return lowered in self.vocabulary or self._stemmer.stemWord(lowered) in self.vocabulary
+
+    def unknown_terms(self, question: str) -> tuple[list[str], list[str]]:
+        """(named-looking terms, ordinary words) of the question absent from the corpus."""
+        names, words = [], []
+        for match in _WORD.finditer(question):
+            term = match.group()
+            if term.lower() in _STOPWORDS:
+                continue
+            parts = [p for p in term.split("-") if len(p) >= 2]
+            if not parts or any(self._known(p) for p in parts):
+                continue
+            first_word = match.start() == 0 or question[: match.start()].rstrip().endswith(
+                (".", "?", "!")
+            )
+            named = (
+                any(c.isdigit() for c in term)
+                or any(c.isupper() for c in term[1:])
+                or (term[0].isupper() and not first_word)
+            )
+            (names if named else words).append(term)
+        return names, words
+
+    def judge(self, question: str, hits: Sequence[PaperHit]) -> Verdict:
+        if not hits:
+            return Verdict(False, "nothing retrieved")
+        top = hits[0]
+        names, words = self.unknown_terms(question)
+        if names and top.score < MIN_SCORE_WITH_UNKNOWN_NAME:
+            return Verdict(False, f"the corpus never mentions {', '.join(names)}")
+        if holds_figures(top.abstract, query_figures(question)):
+            return Verdict(True, "every figure in the question appears in the top paper")
+        if words and top.score < MIN_SCORE_WITH_UNKNOWN_WORD:
+            return Verdict(False, f"weak match, and the corpus never uses {', '.join(words)}")
+        if top.score < MIN_SCORE:
+            return Verdict(False, "no paper is relevant enough")
+        return Verdict(True, "relevant papers retrieved")
