@@ -49,11 +49,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 History = Sequence[Any]
 
 
-def looks_like_follow_up(message: str) -> bool:
-    """Refers back ("they", "that paper", "compared") or is too short to stand alone."""
-    return bool(_FOLLOW_UP.search(message)) or len(message.split()) <= FOLLOW_UP_MAX_WORDS
-
-
 class QuestionError(ValueError):
     """The question cannot be processed as given (empty, too long)."""
 
@@ -315,6 +310,17 @@ class Assistant:
         )
 
     # --- conversation ------------------------------------------------------------
+    def looks_like_follow_up(self, message: str) -> bool:
+        """Refers back ("they", "that paper"), or is too short to stand alone.
+
+        A short message naming something the corpus never mentions ("What is the capital
+        of France?") starts a new subject instead: it is not tied to the last answer.
+        """
+        if _FOLLOW_UP.search(message):
+            return True
+        named_unknowns, _ = self.gate.unknown_terms(message)
+        return len(message.split()) <= FOLLOW_UP_MAX_WORDS and not named_unknowns
+
     def condense(self, message: str, history: History | None) -> str:
         """Rewrite a follow-up into a stand-alone query (LLM if set, else a heuristic)."""
         pairs = normalise_history(history)
@@ -327,7 +333,7 @@ class Assistant:
                 return self._condense_with_llm(message, pairs, titles)
             except Exception as error:
                 log.warning("condense failed (%s); using the heuristic", type(error).__name__)
-        if not looks_like_follow_up(message):
+        if not self.looks_like_follow_up(message):
             return message
         if titles:  # the paper the last answer was about: its first citation
             return f"{message} {titles[0]}"
@@ -359,6 +365,6 @@ class Assistant:
             raise LLMFailure("empty rewrite")
         rewritten = standalone[0].strip()
         # Keep the cited titles in the query: retrieval then stays on the conversation's papers.
-        if titles and looks_like_follow_up(message):
+        if titles and self.looks_like_follow_up(message):
             rewritten = f"{rewritten} {titles[0]}"
         return rewritten

@@ -69,6 +69,14 @@ def test_follow_up_keeps_the_conversations_paper(assistant):
     assert first.citations[0].title in follow.query
 
 
+def test_new_subject_mid_conversation_is_not_a_follow_up(assistant):
+    first = assistant.ask("Which work reaches 77.4% mIoU at 102 FPS?")
+    history = [("Which work reaches 77.4% mIoU at 102 FPS?", first.markdown)]
+    assert not assistant.chat("What is the capital of France?", history).answered
+    short = assistant.chat("Which datasets?", history)
+    assert short.citations[0].title == first.citations[0].title
+
+
 def test_stream_yields_text_then_answer(assistant):
     parts = list(assistant.stream("graph neural network distillation into MLPs"))
     assert isinstance(parts[-1], Answer) and all(isinstance(p, str) for p in parts[:-1])

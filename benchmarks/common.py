@@ -1,0 +1,44 @@
+"""Helpers shared by the benchmark scripts (not part of the product)."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def summary_ms(values: list[float]) -> str:
+    return (
+        f"p50 {percentile(values, 50):7.1f} ms  p95 {percentile(values, 95):7.1f} ms  "
+        f"mean {statistics.fmean(values):7.1f} ms  (n={len(values)})"
+    )
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def eval_questions() -> list[str]:
+    """Every question in eval/*.jsonl (single, topic, unanswerable, conversation turns)."""
+    questions = []
+    for path in sorted((ROOT / "eval").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            case = json.loads(line)
+            if "question" in case:
+                questions.append(case["question"])
+            for turn in case.get("turns", []):
+                questions.append(turn["question"])
+    return questions

@@ -1,0 +1,56 @@
+"""The same settings that point at the embedded store point at a real Chroma server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.settings import BUNDLED_PAPERS, Settings
+from ingest.pipeline import ingest
+from tests.chroma_server import ChromaServer
+
+DDRNET = (
+    "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("chroma-server")
+    with ChromaServer(root / "data") as running:
+        yield running, root
+
+
+def test_ingest_and_answer_through_a_chroma_server(server, embedder):
+    running, root = server
+    settings = Settings(
+        _env_file=None,
+        chroma_host="127.0.0.1",
+        chroma_port=running.port,
+        cache_dir=root / "cache",
+        chroma_path=root / "must-not-be-created",
+    )
+    report = ingest([BUNDLED_PAPERS], settings, progress=False, embedder=embedder)
+    assert report.papers_in_store == 348 and report.chunks_in_store == report.chunks_total
+    assert report.store == f"Chroma server http://127.0.0.1:{running.port}"
+    again = ingest([BUNDLED_PAPERS], settings, progress=False, embedder=embedder)
+    assert again.chunks_embedded == 0
+    assert not Path(settings.chroma_path).exists()  # nothing was written locally but the cache
+
+    from assistant.engine import Assistant
+
+    engine = Assistant.from_settings(settings)
+    answer = engine.ask("Which work reaches 77.4% mIoU at 102 FPS?")
+    assert answer.citations[0].title == DDRNET
+    assert engine.stats()["store"].startswith("Chroma server")
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path):
+    from assistant.embeddings import EmbeddingInfo
+    from assistant.store import StoreError, open_collection_for_query
+    from tests.chroma_server import free_port
+
+    settings = Settings(_env_file=None, chroma_host="127.0.0.1", chroma_port=free_port())
+    with pytest.raises(StoreError, match=r"^cannot reach Chroma server http://127.0.0.1:\d+"):
+        open_collection_for_query(settings, EmbeddingInfo("local:all-MiniLM-L6-v2", 384))
