@@ -82,6 +82,9 @@ def _load_local(model_path: str, name: str, device: str, batch_size: int) -> Emb
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # "Loading weights" bars are console noise
 
     class LockedHuggingFaceEmbedding(HuggingFaceEmbedding):
         """Serialises calls: a fast tokenizer shared by threads fails with "Already borrowed"."""
@@ -99,8 +102,6 @@ def _load_local(model_path: str, name: str, device: str, batch_size: int) -> Emb
     # We count tokens of whole abstracts on purpose; the "longer than the maximum" warning
     # transformers prints for that is noise. (Raising tokenizer.model_max_length instead
     # would also raise the model's window and silently change the chunking.)
-    from transformers.utils import logging as transformers_logging
-
     transformers_logging.set_verbosity_error()
 
     def tokenize(text: str) -> list:

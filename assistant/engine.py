@@ -20,6 +20,7 @@ from assistant.answer import Answer, Citation
 from assistant.citations import CitationRewriter, parse_sources, tidy
 from assistant.embeddings import Embedder, build_embedder
 from assistant.extractive import SentenceRanker, compose
+from assistant.leak_guard import LeakGuard, PromptLeak
 from assistant.lexical import load_bm25
 from assistant.llm import build_llm, describe_failure, model_name
 from assistant.prompts import load_prompt, render
@@ -268,10 +269,12 @@ class Assistant:
         """Stream the LLM's answer through the citation rewriter; fall back on failure."""
         assert self.llm is not None
         rewriter = CitationRewriter(len(hits))
+        guard = LeakGuard(load_prompt("qa_system"))
         shown: list[str] = []
         kwargs = {"temperature": temperature} if temperature is not None else {}
         try:
             for chunk in self.llm.stream_chat(self._messages(question, hits), **kwargs):
+                guard.check(chunk.delta or "")
                 piece = rewriter.feed(chunk.delta or "")
                 if piece:
                     shown.append(piece)
@@ -284,7 +287,12 @@ class Assistant:
                 raise LLMFailure("empty answer")
         except Exception as error:  # every failure becomes a notice plus the fallback
             log.warning("LLM failed: %s", type(error).__name__)
-            notice = render("llm_fallback", problem=describe_failure(error, self.settings))
+            problem = (
+                load_prompt("leak_notice")
+                if isinstance(error, PromptLeak)
+                else describe_failure(error, self.settings)
+            )
+            notice = render("llm_fallback", problem=problem)
             fallback = self._extractive(question, hits, notice=notice)
             yield f"\n\n> ⚠️ {notice}\n\n{fallback.text}"
             return fallback

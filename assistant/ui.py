@@ -132,7 +132,7 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
     ) -> Iterator[str]:
         engine = holder.engine
         if engine is None:
-            yield f"The assistant is not ready yet: {holder.status}"
+            yield unavailable()
             return
         if not (message or "").strip():
             yield "Please type a question."
@@ -160,10 +160,15 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
             log.exception("answer failed")
             yield "Sorry, something went wrong while answering. Please try again."
 
+    def unavailable() -> str:
+        if holder.error:  # permanent until the configuration is fixed; the app stays up
+            return f"The assistant cannot answer: ⚠️ {holder.error}"
+        return f"The assistant is not ready yet: {holder.status}"
+
     def search(query: str, k: int) -> str:
         engine = holder.engine
         if engine is None:
-            return f"The assistant is not ready yet: {holder.status}"
+            return unavailable()
         try:
             return format_hits(engine.search(query, k=int(k)))
         except QuestionError as error:

@@ -10,54 +10,15 @@ latency p50/p95 and errors for each N, and stops by itself. Traffic goes to 127.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
+import contextlib
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
-from common import ROOT, eval_questions, percentile
+from common import eval_questions, percentile
 
-from tests.chroma_server import free_port
-
-
-def start_app(tmp: Path) -> tuple[subprocess.Popen, str]:
-    """The app on the bundled corpus in a temporary store (it ingests on first start)."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(
-        ASSISTANT_CHROMA_PATH=str(tmp / "chroma"),
-        ASSISTANT_CACHE_DIR=str(tmp / "cache"),
-        ASSISTANT_PORT=str(port),
-        HF_HUB_OFFLINE="1",
-        GRADIO_ANALYTICS_ENABLED="False",
-    )
-    log = open(tmp / "app.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    return process, url
-
-
-def wait_ready(url: str) -> None:
-    from gradio_client import Client
-
-    client = Client(url, verbose=False)
-    for _ in range(600):
-        if "not ready" not in client.predict("binary neural networks", api_name="/chat"):
-            return
-        time.sleep(1)
-    raise RuntimeError("app never became ready")
+from tests.app_process import AppProcess
 
 
 def run_sessions(url: str, sessions: int, per_session: int, questions: list[str]) -> dict:
@@ -113,25 +74,23 @@ def main() -> None:
     parser.add_argument("--questions-per-session", type=int, default=4)
     args = parser.parse_args()
     questions = eval_questions()
-    process = None
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         url = args.url
-        if not url:
-            process, url = start_app(Path(tmp))
-        try:
-            wait_ready(url)
-            for n in args.sessions:
-                row = run_sessions(url, n, args.questions_per_session, questions)
-                print(
-                    f"N={row['sessions']:3d}  requests {row['requests']:4d}  {row['throughput']:5.2f} req/s  "
-                    f"p50 {row['p50_ms']:7.0f} ms  p95 {row['p95_ms']:7.0f} ms  errors {row['errors']}"
-                    + (f"  e.g. {row['first_errors']}" if row["errors"] else ""),
-                    flush=True,
-                )
-        finally:
-            if process:
-                process.terminate()
-                process.wait(timeout=30)
+        if not url:  # the app on the bundled corpus in a temporary store (ingests first)
+            tmp_path = Path(tmp)
+            app = stack.enter_context(
+                AppProcess(tmp_path, chroma_path=tmp_path / "chroma", cache_dir=tmp_path / "cache")
+            )
+            app.wait_until_ready(timeout=600)
+            url = app.url
+        for n in args.sessions:
+            row = run_sessions(url, n, args.questions_per_session, questions)
+            print(
+                f"N={row['sessions']:3d}  requests {row['requests']:4d}  {row['throughput']:5.2f} req/s  "
+                f"p50 {row['p50_ms']:7.0f} ms  p95 {row['p95_ms']:7.0f} ms  errors {row['errors']}"
+                + (f"  e.g. {row['first_errors']}" if row["errors"] else ""),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

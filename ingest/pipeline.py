@@ -172,6 +172,7 @@ def ingest(
     if not parsed.papers:
         raise NothingToIngest(parsed.problems)
 
+    client = open_client(settings, create_path=True)  # fail fast, before loading the model
     embedder = embedder or build_embedder(settings)
     nodes = chunk_papers(parsed.papers, embedder.tokenize, embedder.chunk_tokens)
     report = IngestReport(
@@ -184,7 +185,6 @@ def ingest(
         embedding_model=embedder.info.name,
     )
 
-    client = open_client(settings, create_path=True)
     if rebuild:
         target_name = settings.collection + STAGING_SUFFIX
         try:

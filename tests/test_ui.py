@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.app_process import AppProcess
 
 DDRNET = (
     "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
@@ -20,50 +14,16 @@ DDRNET = (
 CHROMIUM = "/usr/bin/chromium"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(corpus_store):
     settings, _ = corpus_store
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(
-        ASSISTANT_CHROMA_PATH=str(settings.chroma_path),
-        ASSISTANT_CACHE_DIR=str(settings.cache_dir),
-        ASSISTANT_PORT=str(port),
-        HF_HUB_OFFLINE="1",
-        GRADIO_ANALYTICS_ENABLED="False",
-    )
-    log = open(Path(settings.chroma_path).parent / "app.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("app did not start: " + Path(log.name).read_text()[-2000:])
-    from gradio_client import Client
-
-    client = Client(url, verbose=False)
-    for _ in range(120):  # the engine loads in the background; wait until it answers
-        if "not ready" not in client.predict("ping binary neural networks", api_name="/chat"):
-            break
-        time.sleep(1)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
+    with AppProcess(
+        Path(settings.chroma_path).parent,
+        chroma_path=settings.chroma_path,
+        cache_dir=settings.cache_dir,
+    ) as app:
+        app.wait_until_ready()
+        yield app.url
 
 
 def test_chat_api_answers_with_corpus_citations(app_url):

@@ -1,0 +1,85 @@
+"""Run ``python app.py`` as a real subprocess on 127.0.0.1 for tests and the load script."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.chroma_server import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class AppProcess:
+    """The web app with the given ``ASSISTANT_*`` settings; waits until it serves pages."""
+
+    def __init__(self, workdir: Path, **settings: str):
+        self.workdir = Path(workdir)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+        self.env.update(
+            ASSISTANT_PORT=str(self.port),
+            HF_HUB_OFFLINE="1",
+            GRADIO_ANALYTICS_ENABLED="False",
+            **{f"ASSISTANT_{k.upper()}": str(v) for k, v in settings.items()},
+        )
+        self.log_path = self.workdir / f"app-{self.port}.log"
+
+    def __enter__(self) -> AppProcess:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "app.py"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("app exited: " + self.log_path.read_text()[-3000:])
+            try:
+                urllib.request.urlopen(self.url, timeout=2)
+                return self
+            except urllib.error.HTTPError:
+                return self  # it answers (e.g. 401 behind a login)
+            except OSError:
+                time.sleep(0.5)
+        self.__exit__()
+        raise RuntimeError("app did not start: " + self.log_path.read_text()[-3000:])
+
+    def client(self, **kwargs):
+        from gradio_client import Client
+
+        return Client(self.url, verbose=False, **kwargs)
+
+    def wait_until_ready(self, client=None, timeout: float = 300) -> None:
+        """The engine loads (or ingests) in the background; wait until it answers."""
+        client = client or self.client()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            reply = client.predict("binary neural networks", api_name="/chat")
+            if "not ready yet" not in reply:
+                return
+            time.sleep(1)
+        raise RuntimeError("engine never became ready")
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self._log.close()
