@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.utils import node_to_metadata_dict
 from tqdm import tqdm
@@ -114,7 +115,7 @@ def _upsert(
     documents, metadatas = zip(*(_chroma_record(node) for node in nodes))
     collection.upsert(
         ids=[node.id_ for node in nodes],
-        embeddings=[list(vector) for vector in embeddings],
+        embeddings=np.asarray(embeddings, dtype=np.float32),
         documents=list(documents),
         metadatas=list(metadatas),
     )
