@@ -199,7 +199,7 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
             gr.ChatInterface(
                 fn=respond,
                 additional_inputs=[top_k, temperature],
-                examples=[[q, settings.top_k, settings.temperature] for q in EXAMPLES],
+                examples=[[q] for q in EXAMPLES],  # shown as cards in the empty chat
                 cache_examples=False,
                 chatbot=gr.Chatbot(height=560, label="Assistant", buttons=["copy"]),
                 textbox=gr.Textbox(

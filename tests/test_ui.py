@@ -74,3 +74,16 @@ def test_browser_chat_shows_citations_and_follow_up(app_url, output_dir):
         page.wait_for_timeout(500)
         page.screenshot(path=str(output_dir / "chat-narrow.png"), full_page=True)
         browser.close()
+
+
+def test_first_start_with_an_empty_index_ingests_with_a_status_line(tmp_path):
+    with AppProcess(tmp_path, chroma_path=tmp_path / "chroma", cache_dir=tmp_path / "cache") as app:
+        client = app.client()
+        early = client.predict("binary neural networks", api_name="/chat")
+        assert "not ready yet" in early and (
+            "Indexing the bundled corpus" in early or "Starting" in early
+        )
+        app.wait_until_ready(client)
+        answer = app.client().predict("Which work reaches 77.4% mIoU at 102 FPS?", api_name="/chat")
+        assert f"[1] {DDRNET}" in answer
+    assert "papers           348" in app.log  # the ingest summary went to the console
