@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,26 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("ASSISTANT_") or name == "OPENAI_API_KEY":
             monkeypatch.delenv(name, raising=False)
+
+
+def clean_env(**settings: object) -> dict[str, str]:
+    """This process's environment without ASSISTANT_* variables, plus the given settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env["HF_HUB_OFFLINE"] = "1"
+    env.update({f"ASSISTANT_{k.upper()}": str(v) for k, v in settings.items()})
+    return env
+
+
+def run_module(module: str, *args: str, env: dict[str, str], timeout: int = 300):
+    """``python -m module args…`` from the project root, output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def make_settings(tmp: Path, **overrides: object) -> Settings:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -12,7 +10,7 @@ from assistant.answer import Answer
 from assistant.engine import QuestionError
 from assistant.settings import BUNDLED_PAPERS
 from ingest.parsers import parse_paths
-from tests.conftest import ROOT
+from tests.conftest import clean_env, run_module
 
 CORPUS_TITLES = {p.title for p in parse_paths([BUNDLED_PAPERS]).papers}
 DDRNET = (
@@ -94,46 +92,15 @@ def test_bad_questions_are_refused_clearly(assistant):
 
 def test_cli_json_output(corpus_store):
     settings, _ = corpus_store
-    env = {
-        "ASSISTANT_CHROMA_PATH": str(settings.chroma_path),
-        "ASSISTANT_CACHE_DIR": str(settings.cache_dir),
-        "HF_HUB_OFFLINE": "1",
-        "PATH": "/usr/bin:/bin",
-    }
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "assistant",
-            "search",
-            "binary neural networks",
-            "-k",
-            "3",
-            "--json",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    env = clean_env(chroma_path=settings.chroma_path, cache_dir=settings.cache_dir)
+    result = run_module(
+        "assistant", "search", "binary neural networks", "-k", "3", "--json", env=env
     )
     assert result.returncode == 0, result.stderr
     hits = json.loads(result.stdout)
     assert len(hits) == 3 and all(h["title"] in CORPUS_TITLES for h in hits)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "assistant",
-            "ask",
-            "Which work reaches 77.4% mIoU at 102 FPS?",
-            "--json",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_module(
+        "assistant", "ask", "Which work reaches 77.4% mIoU at 102 FPS?", "--json", env=env
     )
     answer = json.loads(result.stdout)
     assert answer["citations"][0]["title"] == DDRNET and answer["backend"] == "extractive"

@@ -17,7 +17,7 @@ from assistant.settings import BUNDLED_PAPERS
 from assistant.store import StoreError, open_client
 from ingest.chunking import embedded_text
 from ingest.pipeline import NothingToIngest, ingest
-from tests.conftest import ROOT, make_settings
+from tests.conftest import ROOT, clean_env, make_settings, run_module
 
 ABSTRACT = (
     "Sparse mixtures of experts route each token to a few expert networks. "
@@ -145,38 +145,21 @@ def test_other_embedding_model_is_a_clear_error(tmp_path: Path, embedder):
         ingest([tmp_path / "a.jsonl"], settings, progress=False, embedder=embedder)
 
 
-def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "ingest", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def cli_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(
-        ASSISTANT_CHROMA_PATH=str(tmp_path / "chroma"),
-        ASSISTANT_CACHE_DIR=str(tmp_path / "cache"),
-        HF_HUB_OFFLINE="1",
-    )
-    return env
+    return clean_env(chroma_path=tmp_path / "chroma", cache_dir=tmp_path / "cache")
 
 
 def test_cli_reports_bad_files_and_exit_codes(tmp_path: Path):
     env = cli_env(tmp_path)
     (tmp_path / "empty.txt").write_text("")
-    result = run_cli(str(tmp_path / "empty.txt"), env=env)
+    result = run_module("ingest", str(tmp_path / "empty.txt"), env=env)
     assert result.returncode == 1
     assert "error: empty.txt: file is empty" in result.stderr
     assert "Traceback" not in result.stderr
     good = write_jsonl(
         tmp_path / "mixed.jsonl", [{"title": "Paper A", "abstract": ABSTRACT}, {"title": "B"}]
     )
-    result = run_cli(str(good), "--quiet", env=env)
+    result = run_module("ingest", str(good), "--quiet", env=env)
     assert result.returncode == 0, result.stderr
     assert "skipped: mixed.jsonl:2: record 'B' has no abstract; skipped" in result.stderr
     for label in (

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 
@@ -16,9 +13,9 @@ from assistant.engine import Assistant
 from assistant.llm import build_llm
 from assistant.prompts import load_prompt
 from ingest.pipeline import ingest
-from tests.app_process import ROOT, AppProcess
+from tests.app_process import AppProcess
 from tests.chroma_server import free_port
-from tests.conftest import make_settings
+from tests.conftest import clean_env, make_settings, run_module
 from tests.fake_openai import FakeOpenAIServer, Reply
 
 SECRET = "sk-live-TOPSECRET-0123456789abcdef"
@@ -110,41 +107,23 @@ def test_questions_never_reach_a_shell_or_the_filesystem(assistant, tmp_path):
 
 def test_secrets_never_appear_in_cli_output_or_errors(corpus_store):
     settings, _ = corpus_store
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(
-        ASSISTANT_CHROMA_PATH=str(settings.chroma_path),
-        ASSISTANT_CACHE_DIR=str(settings.cache_dir),
-        ASSISTANT_LLM="openai-compatible",
-        ASSISTANT_LLM_BASE_URL=f"http://user:{SECRET}@127.0.0.1:{free_port()}/v1",
-        ASSISTANT_LLM_MODEL="m",
-        ASSISTANT_LLM_API_KEY=SECRET,
-        ASSISTANT_LLM_TIMEOUT="2",
-        HF_HUB_OFFLINE="1",
+    env = clean_env(
+        chroma_path=settings.chroma_path,
+        cache_dir=settings.cache_dir,
+        llm="openai-compatible",
+        llm_base_url=f"http://user:{SECRET}@127.0.0.1:{free_port()}/v1",
+        llm_model="m",
+        llm_api_key=SECRET,
+        llm_timeout=2,
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "assistant", "ask", QUESTION, "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    result = run_module("assistant", "ask", QUESTION, "--json", env=env)
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert "Could not connect" in answer["notice"] and answer["citations"]
     assert SECRET not in result.stdout + result.stderr
-    env["ASSISTANT_LLM"] = "openai"
-    del env["ASSISTANT_LLM_API_KEY"]
-    del env["ASSISTANT_LLM_BASE_URL"]
+    env = clean_env(chroma_path=settings.chroma_path, cache_dir=settings.cache_dir, llm="openai")
     env.pop("OPENAI_API_KEY", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "assistant", "ask", QUESTION],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    result = run_module("assistant", "ask", QUESTION, env=env)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         "error: ASSISTANT_LLM=openai needs OPENAI_API_KEY or ASSISTANT_LLM_API_KEY"
@@ -152,31 +131,15 @@ def test_secrets_never_appear_in_cli_output_or_errors(corpus_store):
 
 
 def test_missing_and_unwritable_stores_give_one_clear_line(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(ASSISTANT_CHROMA_PATH=str(tmp_path / "missing"), HF_HUB_OFFLINE="1")
-    result = subprocess.run(
-        [sys.executable, "-m", "assistant", "search", "binary neural networks"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    env = clean_env(chroma_path=tmp_path / "missing")
+    result = run_module("assistant", "search", "binary neural networks", env=env)
     assert result.returncode == 2
     assert (
         f"error: no index at {tmp_path / 'missing'}: run `python -m ingest` first" in result.stderr
     )
     assert "Traceback" not in result.stderr and not (tmp_path / "missing").exists()
     # /proc refuses new directories even to root: an unwritable location in any CI.
-    env["ASSISTANT_CHROMA_PATH"] = "/proc/self/no-such-store"
-    result = subprocess.run(
-        [sys.executable, "-m", "ingest", "--quiet"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_module("ingest", "--quiet", env=clean_env(chroma_path="/proc/self/no-such-store"))
     assert result.returncode == 2
     assert result.stderr.strip().startswith(
         "error: cannot open Chroma at /proc/self/no-such-store:"
