@@ -125,7 +125,7 @@ def chart(results: list[dict]) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.2))
     for store, marker in (("embedded", "o"), ("server", "s")):
         rows = [r for r in results if r["store"] == store]
         if not rows:
@@ -139,19 +139,26 @@ def chart(results: list[dict]) -> Path:
             linestyle="--",
             label=f"{store} p95",
         )
+        middle.plot(
+            xs,
+            [r["rss_mib"] + r.get("server_rss_mib", 0) for r in rows],
+            marker=marker,
+            label=f"{store} (engine{' + server' if store == 'server' else ''})",
+        )
         right.plot(
             xs, [r["ingest_chunks_per_s"] for r in rows], marker=marker, label=f"{store} ingest"
         )
     left.set(
         xscale="log", xlabel="chunks", ylabel="hybrid search latency (ms)", title="Query latency"
     )
+    middle.set(xscale="log", xlabel="chunks", ylabel="resident memory (MiB)", title="Memory")
     right.set(
         xscale="log",
         xlabel="chunks",
         ylabel="chunks/s (precomputed embeddings)",
         title="Store ingest rate",
     )
-    for axis in (left, right):
+    for axis in (left, middle, right):
         axis.grid(True, alpha=0.3)
         axis.legend()
     fig.tight_layout()
@@ -221,7 +228,17 @@ def main() -> None:
                 ),
                 flush=True,
             )
-    (OUTPUT / "scale.json").write_text(json.dumps(results, indent=2))
+    # Rows re-measured now replace earlier ones; other sizes from earlier runs are kept.
+    previous_path = OUTPUT / "scale.json"
+    fresh = {(r["store"], r["chunks"]) for r in results}
+    if previous_path.exists():
+        kept = [
+            r
+            for r in json.loads(previous_path.read_text())
+            if (r["store"], r["chunks"]) not in fresh
+        ]
+        results = sorted(kept + results, key=lambda r: (r["store"], r["chunks"]))
+    previous_path.write_text(json.dumps(results, indent=2))
     print(f"chart: {chart(results)}")
 
 

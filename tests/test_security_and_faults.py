@@ -192,9 +192,12 @@ def test_every_llm_failure_still_gets_an_answer_and_the_app_stays_up(faulty_app)
     def ask() -> str:  # a fresh session each time: no history, so no condense call
         return app.client(auth=("alice", "wonderland")).predict(QUESTION, api_name="/chat")
 
-    server.script(Reply("DDRNet-23-slim reaches it [1]."))
-    good = ask()
+    server.script(Reply("DDRNet-23-slim reaches it [1].", chunk_size=3))
+    job = app.client(auth=("alice", "wonderland")).submit(QUESTION, api_name="/chat")
+    good = job.result(timeout=120)
     assert "DDRNet-23-slim reaches it [1]" in good and "⚠️" not in good
+    partial = [o for o in job.outputs() if isinstance(o, str) and o and o != good]
+    assert len(partial) >= 3  # the answer streamed into the page token by token
     for reply, expected in (
         (Reply(status=500), "failed with HTTP 500"),
         (Reply(malformed=True), "malformed response"),
