@@ -196,7 +196,7 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                     f"Backend: **{settings.resolved_llm}** · model: **{settings.llm_model or '—'}** · "
                     f"API key: **{key_state}**"
                 )
-            gr.ChatInterface(
+            chat = gr.ChatInterface(
                 fn=respond,
                 additional_inputs=[top_k, temperature],
                 examples=[[q] for q in EXAMPLES],  # shown as cards in the empty chat
@@ -210,6 +210,14 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                 ),
                 api_name="chat",
                 concurrency_limit=settings.concurrency_limit,
+            )
+            new_chat = gr.Button("New chat", variant="secondary", size="sm")
+            new_chat.click(
+                lambda: ([], []),
+                None,
+                [chat.chatbot, chat.chatbot_state],
+                api_visibility="undocumented",
+                queue=False,
             )
         with gr.Tab("Search papers"):
             with gr.Row():

@@ -54,3 +54,18 @@ def test_unreachable_server_is_a_clear_error(tmp_path):
     settings = Settings(_env_file=None, chroma_host="127.0.0.1", chroma_port=free_port())
     with pytest.raises(StoreError, match=r"^cannot reach Chroma server http://127.0.0.1:\d+"):
         open_collection_for_query(settings, EmbeddingInfo("local:all-MiniLM-L6-v2", 384))
+
+
+def test_the_web_app_works_unchanged_against_the_server(server):
+    from tests.app_process import AppProcess
+
+    running, root = server  # filled by the ingest test above
+    with AppProcess(
+        root / "app", chroma_host="127.0.0.1", chroma_port=running.port, cache_dir=root / "cache"
+    ) as app:
+        client = app.client()
+        app.wait_until_ready(client)
+        answer = app.client().predict("Which work reaches 77.4% mIoU at 102 FPS?", api_name="/chat")
+        assert f"[1] {DDRNET}" in answer
+        hits = client.predict("binary neural networks", 3, api_name="/search")
+        assert hits.count("score") == 3

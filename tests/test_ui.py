@@ -41,8 +41,19 @@ def test_chat_api_answers_with_corpus_citations(app_url):
     assert hits.count("score") == 5
 
 
-def test_binds_to_loopback_only(app_url):
-    assert app_url.startswith("http://127.0.0.1:")
+def test_binds_to_loopback_only(corpus_store, tmp_path):
+    import psutil
+
+    settings, _ = corpus_store
+    with AppProcess(
+        tmp_path, chroma_path=settings.chroma_path, cache_dir=settings.cache_dir
+    ) as app:
+        listening = [
+            c.laddr
+            for c in psutil.Process(app.process.pid).net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN
+        ]
+    assert listening and {address.ip for address in listening} == {"127.0.0.1"}
 
 
 @pytest.mark.browser
@@ -70,6 +81,10 @@ def test_browser_chat_shows_citations_and_follow_up(app_url, output_dir):
         last = page.locator(".message").last
         assert "Deep Dual-resolution Networks" in last.inner_text()
         page.screenshot(path=str(output_dir / "chat.png"), full_page=True)
+        page.get_by_role("button", name="New chat").click()
+        page.wait_for_function(
+            "() => document.querySelectorAll('.message').length === 0", timeout=10000
+        )
         page.set_viewport_size({"width": 420, "height": 900})
         page.wait_for_timeout(500)
         page.screenshot(path=str(output_dir / "chat-narrow.png"), full_page=True)
