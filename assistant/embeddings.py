@@ -130,9 +130,11 @@ _MODEL_LOCK = threading.RLock()
 
 
 def _remote_embedder(settings: Settings) -> Embedder:
-    import tiktoken
+    # llama-index's tokenizer: tiktoken's cl100k_base from the copy llama-index ships, so
+    # counting tokens never reaches the network.
+    from llama_index.core.utils import get_tokenizer
 
-    encoding = tiktoken.get_encoding("cl100k_base")
+    tokenize = get_tokenizer()
     api_key = settings.resolved_embedding_api_key
     if settings.embedding == "openai":
         from llama_index.embeddings.openai import OpenAIEmbedding
@@ -166,9 +168,9 @@ def _remote_embedder(settings: Settings) -> Embedder:
     return Embedder(
         model=model,
         info=EmbeddingInfo(name=label, dimension=dimension),
-        count_tokens=lambda text: len(encoding.encode(text)),
+        count_tokens=lambda text: len(tokenize(text)),
         chunk_tokens=REMOTE_CHUNK_TOKENS,
-        tokenize=encoding.encode,
+        tokenize=tokenize,
     )
 
 
@@ -180,6 +182,12 @@ def build_embedder(settings: Settings) -> Embedder:
             f"sentence-transformers/{LOCAL_MODEL_NAME}",
         ):
             path = settings.embedding_model  # a local sentence-transformers directory
+            if not Path(path).is_dir():
+                raise EmbeddingConfigError(
+                    f"ASSISTANT_EMBEDDING_MODEL={path!r} is not a local sentence-transformers "
+                    f"directory (local embeddings never download); leave it unset for "
+                    f"{LOCAL_MODEL_NAME}"
+                )
             name = Path(path).name
         else:
             path, name = local_model_path(), LOCAL_MODEL_NAME

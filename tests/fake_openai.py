@@ -7,12 +7,48 @@ it would talk to Ollama, vLLM or llama.cpp's server.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+EMBEDDING_DIMENSION = 64
+
+
+def hashed_embedding(text: str) -> list[float]:
+    """A deterministic bag-of-words vector: texts sharing words point the same way."""
+    vector = [0.0] * EMBEDDING_DIMENSION
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        digest = hashlib.md5(word.encode()).digest()
+        vector[digest[0] % EMBEDDING_DIMENSION] += 1.0 if digest[1] % 2 else -1.0
+    norm = sum(v * v for v in vector) ** 0.5 or 1.0
+    return [v / norm for v in vector]
+
+
+def embedding_response(payload: dict[str, Any]) -> dict[str, Any]:
+    """/v1/embeddings, as floats or (the openai client's default) base64 float32."""
+    import struct
+
+    texts = payload["input"] if isinstance(payload["input"], list) else [payload["input"]]
+    data = []
+    for index, text in enumerate(texts):
+        vector = hashed_embedding(text)
+        if payload.get("encoding_format") == "base64":
+            encoded = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+            data.append({"object": "embedding", "index": index, "embedding": encoded})
+        else:
+            data.append({"object": "embedding", "index": index, "embedding": vector})
+    return {
+        "object": "list",
+        "data": data,
+        "model": payload.get("model", "fake-embed"),
+        "usage": {"prompt_tokens": 1, "total_tokens": 1},
+    }
 
 
 @dataclass
@@ -49,6 +85,9 @@ class FakeOpenAIServer:
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
                 payload = json.loads(self.rfile.read(length) or b"{}")
+                if self.path.endswith("/embeddings"):
+                    self._send(200, json.dumps(embedding_response(payload)).encode())
+                    return
                 server.requests.append(payload)
                 server.headers.append(dict(self.headers))
                 reply = server.replies.pop(0) if server.replies else server.default

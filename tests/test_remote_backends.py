@@ -1,0 +1,78 @@
+"""Remote backends over real HTTP: OpenAI-compatible embeddings and the `openai` LLM backend."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from assistant.embeddings import EmbeddingConfigError
+from assistant.engine import Assistant
+from assistant.store import StoreError, open_client
+from ingest.pipeline import ingest
+from tests.conftest import make_settings
+from tests.fake_openai import EMBEDDING_DIMENSION, Reply
+
+PAPERS = [
+    {
+        "title": "Graph Transformers for Molecules",
+        "abstract": "Graph transformers with positional encodings predict molecular properties and "
+        "outperform message passing networks on quantum chemistry benchmarks.",
+    },
+    {
+        "title": "Speech Separation with Recurrent Networks",
+        "abstract": "We separate overlapping speakers in single channel audio recordings with a "
+        "recurrent network and report gains in signal to distortion ratio.",
+    },
+    {
+        "title": "Sparse Mixture of Experts Routing",
+        "abstract": "Routing tokens to experts with learned temperatures stabilises the training of "
+        "sparse mixture of experts language models at scale.",
+    },
+]
+
+
+def test_openai_compatible_embeddings_end_to_end(tmp_path: Path, fake_llm):
+    source = tmp_path / "papers.jsonl"
+    source.write_text("".join(json.dumps(p) + "\n" for p in PAPERS))
+    settings = make_settings(
+        tmp_path,
+        embedding="openai-compatible",
+        embedding_base_url=fake_llm.base_url,
+        embedding_model="fake-embed",
+    )
+    report = ingest([source], settings, progress=False)
+    assert report.embedding_model == "openai-compatible:fake-embed"
+    assert report.papers_in_store == 3 and report.chunks_embedded == 3
+    collection = open_client(settings).get_collection(settings.collection)
+    assert collection.metadata["embedding_dimension"] == EMBEDDING_DIMENSION
+    engine = Assistant.from_settings(settings)
+    hits = engine.search("molecular properties with graph transformers", k=3)
+    assert hits[0].title == "Graph Transformers for Molecules"
+    # The same store opened with the local model is refused, not silently mixed.
+    with pytest.raises(StoreError, match="built with openai-compatible:fake-embed"):
+        Assistant.from_settings(
+            settings.model_copy(update={"embedding": "local", "embedding_model": None})
+        )
+    with pytest.raises(EmbeddingConfigError, match="not a local sentence-transformers directory"):
+        Assistant.from_settings(settings.model_copy(update={"embedding": "local"}))
+
+
+def test_openai_backend_with_key_from_openai_api_key(assistant, fake_llm, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    settings = assistant.settings.model_copy(
+        update={"llm": "openai", "llm_model": "gpt-4o-mini", "llm_base_url": fake_llm.base_url}
+    )
+    from assistant.llm import build_llm
+
+    engine = Assistant(settings, assistant.embedder, assistant.retriever, build_llm(settings))
+    fake_llm.script(Reply("It is DDRNet [1]."))
+    answer = engine.ask("Which work reaches 77.4% mIoU at 102 FPS?")
+    assert answer.text == "It is DDRNet [1]." and answer.backend == "openai"
+    assert answer.citations[0].title.startswith("Deep Dual-resolution Networks")
+    assert fake_llm.headers[-1]["Authorization"] == "Bearer sk-from-env"
+    assert fake_llm.requests[-1]["model"] == "gpt-4o-mini"
+    explicit = settings.model_copy(update={"llm_api_key": SecretStr("sk-explicit")})
+    assert explicit.resolved_llm_api_key == "sk-explicit"
