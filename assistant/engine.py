@@ -195,15 +195,18 @@ class Assistant:
         began = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
         query = self.condense(question, history)
-        hits = self.retriever.search(query, k=top_k or self.settings.top_k)
+        query_vector = self.embedder.model.get_query_embedding(query)
+        hits = self.retriever.search(
+            query, k=top_k or self.settings.top_k, query_embedding=query_vector
+        )
         if not self.is_relevant(query, hits):
             answer = self._declined(hits)
             yield answer.text
         elif self.llm is None:
-            answer = self._extractive(query, hits)
+            answer = self._extractive(query_vector, hits)
             yield answer.text  # extractive answers appear at once
         else:
-            answer = yield from self._generate(question, hits, temperature)
+            answer = yield from self._generate(question, query_vector, hits, temperature)
         answer.query = query
         answer.seconds = time.perf_counter() - began
         yield answer
@@ -218,14 +221,13 @@ class Assistant:
         )
 
     def _extractive(
-        self, query: str, hits: Sequence[PaperHit], notice: str | None = None
+        self, query_vector: Sequence[float], hits: Sequence[PaperHit], notice: str | None = None
     ) -> Answer:
         top = hits[0]
         chosen = [top] + [
             hit for hit in hits[1:] if hit.score >= max(RUNNER_UP_RATIO * top.score, MIN_SCORE)
         ]
         chosen = chosen[:MAX_EXTRACTIVE_PAPERS]
-        query_vector = self.embedder.model.get_query_embedding(query)
         text, passages = compose(query_vector, chosen, self.ranker)
         citations = [
             Citation(n, hit.title, hit.paper_id, passage, hit.score, hit.abstract)
@@ -264,7 +266,11 @@ class Assistant:
         ]
 
     def _generate(
-        self, question: str, hits: Sequence[PaperHit], temperature: float | None
+        self,
+        question: str,
+        query_vector: Sequence[float],
+        hits: Sequence[PaperHit],
+        temperature: float | None,
     ) -> Generator[str, None, Answer]:
         """Stream the LLM's answer through the citation rewriter; fall back on failure."""
         assert self.llm is not None
@@ -293,7 +299,7 @@ class Assistant:
                 else describe_failure(error, self.settings)
             )
             notice = render("llm_fallback", problem=problem)
-            fallback = self._extractive(question, hits, notice=notice)
+            fallback = self._extractive(query_vector, hits, notice=notice)
             yield f"\n\n> ⚠️ {notice}\n\n{fallback.text}"
             return fallback
         cited = [hits[original - 1] for original in rewriter.order]

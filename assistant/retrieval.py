@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -175,15 +174,6 @@ def _collapse(hits: Sequence[NodeWithScore]) -> dict[str, tuple[int, float, list
     return papers
 
 
-@dataclass
-class SearchTrace:
-    """Timings of one search, for benchmarks and the eval report."""
-
-    dense_ms: float = 0.0
-    lexical_ms: float = 0.0
-    fuse_ms: float = 0.0
-
-
 class HybridRetriever:
     """Paper-level hybrid search over one Chroma collection and its BM25 index."""
 
@@ -213,23 +203,22 @@ class HybridRetriever:
         self.lexical_weight = lexical_weight
         self.rrf_k = rrf_k
         self.fusion = fusion
-        self.last_trace = SearchTrace()
 
-    def search(self, query: str, k: int = 10) -> list[PaperHit]:
-        """The ``k`` best papers for ``query``, best first."""
-        trace = SearchTrace()
-        bundle = QueryBundle(query_str=query)
-        began = time.perf_counter()
+    def search(
+        self, query: str, k: int = 10, query_embedding: Sequence[float] | None = None
+    ) -> list[PaperHit]:
+        """The ``k`` best papers for ``query``, best first.
+
+        Pass ``query_embedding`` when the caller needs the vector too (the extractive answer
+        does), so the query is embedded once.
+        """
+        bundle = QueryBundle(
+            query_str=query,
+            embedding=list(query_embedding) if query_embedding is not None else None,
+        )
         dense_hits = self.dense.retrieve(bundle)
-        trace.dense_ms = (time.perf_counter() - began) * 1000
-        began = time.perf_counter()
         lexical_hits = [hit for hit in self.bm25.retrieve(bundle) if (hit.score or 0) > 0]
-        trace.lexical_ms = (time.perf_counter() - began) * 1000
-        began = time.perf_counter()
-        hits = self.fuse(dense_hits, lexical_hits, k, query_figures(query))
-        trace.fuse_ms = (time.perf_counter() - began) * 1000
-        self.last_trace = trace
-        return hits
+        return self.fuse(dense_hits, lexical_hits, k, query_figures(query))
 
     def fuse(
         self,

@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.chroma_server import free_port
+from tests.chroma_server import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,10 +76,5 @@ class AppProcess:
         return self.log_path.read_text()
 
     def __exit__(self, *exc: object) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        stop_process(self.process, grace=30)
         self._log.close()

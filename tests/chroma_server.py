@@ -17,6 +17,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process(process: subprocess.Popen | None, grace: float = 20) -> None:
+    """Terminate a child process, killing it if it ignores SIGTERM for ``grace`` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def chroma_executable() -> str:
     local = Path(sys.executable).parent / "chroma"
     return str(local) if local.exists() else (shutil.which("chroma") or "chroma")
@@ -61,10 +73,5 @@ class ChromaServer:
         raise RuntimeError("chroma server did not start within 60 s")
 
     def __exit__(self, *exc: object) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        stop_process(self.process)
         self._log.close()
