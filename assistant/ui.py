@@ -137,12 +137,6 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
         if not (message or "").strip():
             yield "Please type a question."
             return
-        if len(message) > settings.max_question_chars:
-            yield (
-                f"Your question is {len(message)} characters long; the limit is "
-                f"{settings.max_question_chars}. Please shorten it."
-            )
-            return
         shown = ""
         try:
             for part in engine.stream(
@@ -154,8 +148,8 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                     shown += part
                     if engine.llm is not None:  # extractive answers appear at once, whole
                         yield shown
-        except QuestionError as error:
-            yield f"Sorry, {error}."
+        except QuestionError as error:  # too long, control characters only, …
+            yield f"Sorry, {error}. Please rephrase."
         except Exception:  # never a stack trace in the page
             log.exception("answer failed")
             yield "Sorry, something went wrong while answering. Please try again."
