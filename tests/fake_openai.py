@@ -66,6 +66,7 @@ class FakeOpenAIServer:
     default: Reply = field(default_factory=lambda: Reply("No answer scripted."))
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    down: bool = False  # after stop(): kept-alive connections are dropped too
 
     def start(self) -> FakeOpenAIServer:
         server = self
@@ -83,6 +84,9 @@ class FakeOpenAIServer:
                 self._send(200, body.encode())
 
             def do_POST(self) -> None:  # noqa: N802
+                if server.down:  # like a crashed server: no response, connection closed
+                    self.close_connection = True
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 payload = json.loads(self.rfile.read(length) or b"{}")
                 if self.path.endswith("/embeddings"):
@@ -172,6 +176,7 @@ class FakeOpenAIServer:
         return self
 
     def stop(self) -> None:
+        self.down = True
         self._httpd.shutdown()
         self._httpd.server_close()
 

@@ -208,6 +208,10 @@ def test_every_llm_failure_still_gets_an_answer_and_the_app_stays_up(faulty_app)
         answer = ask()
         assert expected in answer and "extractive answer" in answer
         assert "[1] Deep Dual-resolution Networks" in answer
+    server.stop()  # the endpoint goes down entirely
+    down = ask()
+    assert "Could not connect to the language model" in down
+    assert "[1] Deep Dual-resolution Networks" in down
     assert app.process.poll() is None
     page = (
         urllib.request.urlopen(
