@@ -142,7 +142,8 @@ def evaluate_assistant(engine: Any, cases: Sequence[dict[str, Any]]) -> Report:
     corpus_titles = {paper.title for paper in engine.catalog.papers.values()}
 
     def check_citations(answer: Any, gold: Sequence[str]) -> None:
-        retrieved = {hit.title for hit in answer.related} | {c.title for c in answer.citations}
+        # What the engine retrieves for the searched query, found independently of the answer.
+        retrieved = {hit.title for hit in engine.search(answer.query, k=engine.settings.top_k)}
         for citation in answer.citations:
             report.citations_total += 1
             report.citations_valid += (

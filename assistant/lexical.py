@@ -18,7 +18,7 @@ from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 from llama_index.retrievers.bm25 import BM25Retriever
 
-from assistant.store import revision_of
+from assistant.store import iter_records, revision_of
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG
@@ -26,25 +26,15 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEB
 # Keep decimals ("77.4") and short alphanumerics ("8B", "3D") as single tokens: users type
 # exact figures and acronyms and expect them to match.
 TOKEN_PATTERN = r"(?u)\d+(?:[.,]\d+)+|\b\w\w+\b|\b\d\b"
-PAGE_SIZE = 5000
 
 
-def iter_stored_nodes(collection: Any, page_size: int = PAGE_SIZE) -> list[TextNode]:
-    """Every chunk in the collection as a llama-index node (paged to bound memory spikes)."""
+def iter_stored_nodes(collection: Any) -> list[TextNode]:
+    """Every chunk in the collection as a llama-index node."""
     nodes: list[TextNode] = []
-    offset = 0
-    while True:
-        page = collection.get(include=["documents", "metadatas"], limit=page_size, offset=offset)
-        ids = page["ids"]
-        if not ids:
-            break
-        for node_id, text, metadata in zip(ids, page["documents"], page["metadatas"]):
-            node = metadata_dict_to_node(metadata, text=text)
-            node.id_ = node_id
-            nodes.append(node)
-        offset += len(ids)
-        if len(ids) < page_size:
-            break
+    for node_id, text, metadata in iter_records(collection, ["documents", "metadatas"]):
+        node = metadata_dict_to_node(metadata, text=text)
+        node.id_ = node_id
+        nodes.append(node)
     return nodes
 
 
@@ -79,6 +69,15 @@ def refresh_bm25(collection: Any, cache_dir: Path, top_k: int = 50) -> BM25Retri
         if old != target:
             shutil.rmtree(old, ignore_errors=True)
     return retriever
+
+
+def ensure_bm25(collection: Any, cache_dir: Path) -> None:
+    """Build the persisted index for this revision if it is missing; never loads it."""
+    if not (bm25_dir(cache_dir, collection.name) / revision_of(collection)).is_dir():
+        try:
+            refresh_bm25(collection, cache_dir)
+        except OSError as error:  # read-only cache: the engine builds it in memory instead
+            log.warning("cannot persist BM25 index under %s (%s)", cache_dir, error)
 
 
 def load_bm25(collection: Any, cache_dir: Path, top_k: int = 50) -> BM25Retriever:

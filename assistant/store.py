@@ -135,6 +135,24 @@ def open_collection_for_query(settings: Settings, info: EmbeddingInfo) -> Any:
     return collection
 
 
+def iter_records(collection: Any, include: list[str], page_size: int = 5000):
+    """Every stored record, fetched a page at a time to bound memory spikes.
+
+    Yields ``(id, document, metadata)``; ``document`` is None unless "documents" is included.
+    """
+    offset = 0
+    while True:
+        page = collection.get(include=include, limit=page_size, offset=offset)
+        ids = page["ids"]
+        if not ids:
+            return
+        documents = page.get("documents") or [None] * len(ids)
+        yield from zip(ids, documents, page["metadatas"])
+        if len(ids) < page_size:  # a short page is the last one
+            return
+        offset += len(ids)
+
+
 def bump_revision(collection: Any) -> str:
     """Mark the collection changed, so caches derived from it (BM25) rebuild once."""
     revision = uuid.uuid4().hex

@@ -35,7 +35,7 @@ from assistant.settings import BUNDLED_PAPERS, Settings
 from assistant.store import bump_revision, get_or_create_collection, open_client
 from ingest.chunking import paper_metadata
 from ingest.parsers import parse_paths
-from ingest.pipeline import _upsert
+from ingest.pipeline import upsert_chunks
 from ingest.records import Paper, paper_id_for
 from tests.chroma_server import ChromaServer
 
@@ -92,7 +92,7 @@ def run_size(n: int, pool, embedder, settings: Settings, questions: list[str]) -
     batch = min(5000, client.get_max_batch_size())
     began = time.perf_counter()
     for start in range(0, n, batch):
-        _upsert(collection, nodes[start : start + batch], embeddings[start : start + batch])
+        upsert_chunks(collection, nodes[start : start + batch], embeddings[start : start + batch])
     bump_revision(collection)
     ingest_seconds = time.perf_counter() - began
     began = time.perf_counter()

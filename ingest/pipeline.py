@@ -26,12 +26,13 @@ from llama_index.core.vector_stores.utils import node_to_metadata_dict
 from tqdm import tqdm
 
 from assistant.embeddings import Embedder, build_embedder
-from assistant.lexical import load_bm25
+from assistant.lexical import ensure_bm25
 from assistant.settings import Settings
 from assistant.store import (
     bump_revision,
     collection_metadata,
     get_or_create_collection,
+    iter_records,
     open_client,
 )
 from ingest.chunking import chunk_papers, embedded_text
@@ -88,15 +89,8 @@ class IngestReport:
 
 
 def _stored_chunks(collection: Any) -> dict[str, dict[str, Any]]:
-    """id → metadata of every stored chunk (paged, metadata only)."""
-    stored: dict[str, dict[str, Any]] = {}
-    offset = 0
-    while True:
-        page = collection.get(include=["metadatas"], limit=5000, offset=offset)
-        if not page["ids"]:
-            return stored
-        stored.update(zip(page["ids"], page["metadatas"]))
-        offset += len(page["ids"])
+    """id → metadata of every stored chunk (metadata only: no vectors, no text)."""
+    return {chunk_id: metadata for chunk_id, _, metadata in iter_records(collection, ["metadatas"])}
 
 
 def _chroma_record(node: TextNode) -> tuple[str, dict[str, Any]]:
@@ -109,7 +103,7 @@ def _visible_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metadata.items() if not k.startswith("_")}
 
 
-def _upsert(
+def upsert_chunks(
     collection: Any, nodes: Sequence[TextNode], embeddings: Sequence[Sequence[float]]
 ) -> None:
     documents, metadatas = zip(*(_chroma_record(node) for node in nodes))
@@ -138,7 +132,7 @@ def _embed_and_write(
             began = time.perf_counter()
             vectors = embedder.model.get_text_embedding_batch([embedded_text(n) for n in batch])
             embed_seconds += time.perf_counter() - began
-            _upsert(collection, batch, vectors)
+            upsert_chunks(collection, batch, vectors)
             bar.update(len(batch))
             if on_batch:
                 on_batch(start + len(batch), len(nodes))
@@ -234,7 +228,7 @@ def ingest(
     elif new_nodes or relabel or stale:
         bump_revision(collection)
 
-    load_bm25(collection, settings.resolved_cache_dir)  # builds it once per revision
+    ensure_bm25(collection, settings.resolved_cache_dir)  # built once per revision
     report.chunks_in_store = collection.count()
     stale_ids = set(stale)
     report.papers_in_store = len(
