@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,10 @@ class Citation:
     passage: str
     score: float
     abstract: str = ""
+
+    @classmethod
+    def from_hit(cls, number: int, hit: PaperHit, passage: str) -> Citation:
+        return cls(number, hit.title, hit.paper_id, passage, hit.score, hit.abstract)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,3 +86,19 @@ class Answer:
             "query": self.query,
             "seconds": round(self.seconds, 4),
         }
+
+
+def final_answer(parts: Iterator[Any]) -> Answer:
+    """Run a stream of text pieces to its end and return the :class:`Answer` it ends with
+    (yielded last, or returned by the generator)."""
+    final: Answer | None = None
+    while True:
+        try:
+            part = next(parts)
+        except StopIteration as stop:
+            result = stop.value if isinstance(stop.value, Answer) else final
+            if result is None:
+                raise RuntimeError("the stream produced no answer") from None
+            return result
+        if isinstance(part, Answer):
+            final = part

@@ -28,6 +28,7 @@ class CitationRewriter:
     def __init__(self, source_count: int):
         self.source_count = source_count
         self.order: list[int] = []
+        self.dropped = False  # whether a marker pointing at no source was removed
         self._pending = ""
 
     def _renumber(self, match: re.Match[str]) -> str:
@@ -35,7 +36,8 @@ class CitationRewriter:
         for piece in re.split(r"[,;]", match.group(1)):
             original = int(piece)
             if not 1 <= original <= self.source_count:
-                continue  # a source the model was never given: drop it
+                self.dropped = True  # a source the model was never given: drop it
+                continue
             if original not in self.order:
                 self.order.append(original)
             new = self.order.index(original) + 1

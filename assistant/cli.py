@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,10 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
-    from assistant.embeddings import EmbeddingConfigError
-    from assistant.engine import Assistant, QuestionError
+    from assistant.core.embeddings import EmbeddingConfigError
+    from assistant.core.store import StoreError
+    from assistant.engine import Assistant
     from assistant.llm import LLMConfigError
-    from assistant.store import StoreError
+    from assistant.questions import QuestionError
 
     overrides = {}
     if getattr(args, "top_k", None):

@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.settings import Settings
+import numpy as np
+
+from assistant.core.settings import Settings
 
 
 @dataclass
@@ -62,8 +64,8 @@ class Report:
             "mrr": self.mrr,
             "topic_questions": len(self.topic_recall),
             "topic_recall@10": _mean(self.topic_recall),
-            "search_p50_ms": _percentile(self.search_ms, 50),
-            "search_p95_ms": _percentile(self.search_ms, 95),
+            "search_p50_ms": percentile(self.search_ms, 50),
+            "search_p95_ms": percentile(self.search_ms, 95),
         }
         if self.declined:
             result.update(
@@ -74,8 +76,8 @@ class Report:
                     "citations_valid": self.citations_valid / max(1, self.citations_total),
                     "citations_to_gold": self.citations_gold / max(1, self.citations_total),
                     "follow_up_hit@1": _mean(self.follow_up_hits),
-                    "answer_p50_ms": _percentile(self.answer_ms, 50),
-                    "answer_p95_ms": _percentile(self.answer_ms, 95),
+                    "answer_p50_ms": percentile(self.answer_ms, 50),
+                    "answer_p95_ms": percentile(self.answer_ms, 95),
                 }
             )
         return result
@@ -85,12 +87,9 @@ def _mean(values: Sequence[float | bool]) -> float:
     return float(statistics.fmean(values)) if values else float("nan")
 
 
-def _percentile(values: Sequence[float], q: int) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
+def percentile(values: Sequence[float], q: float) -> float:
+    """The value at rank q% (nearest rank); NaN for no values. Benchmarks use it too."""
+    return float(np.percentile(values, q, method="nearest")) if values else float("nan")
 
 
 def load_cases(path: Path) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.embeddings import Embedder
+from assistant.core.embeddings import Embedder
 from assistant.prompts import load_prompt
 from assistant.retrieval import PaperHit
 
@@ -68,5 +68,11 @@ def compose(
         sentences = ranker.best(query_vector, paper.abstract, MAX_SENTENCES_PER_PAPER)
         passage = " ".join(sentences)
         passages.append(passage)
-        lines.append(f"- **{paper.title}**: {passage} [{number}]")
+        lines.append(f"- **{_quoted(paper.title)}**: {_quoted(passage)} [{number}]")
     return "\n".join(lines), passages
+
+
+def _quoted(text: str) -> str:
+    """Corpus text inside the answer: a bracket in it (a reference like "[12]") must not
+    read as one of the answer's own citation markers."""
+    return text.replace("[", "\\[").replace("]", "\\]")

@@ -11,9 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from llama_index.core.llms import LLM
 
-from assistant.settings import Settings
-
-DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+from assistant.core.settings import Settings
 
 
 class LLMConfigError(ValueError):
@@ -31,21 +29,12 @@ def safe_url(url: str | None) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def model_name(settings: Settings) -> str | None:
-    backend = settings.resolved_llm
-    if backend == "openai":
-        return settings.llm_model or DEFAULT_OPENAI_MODEL
-    if backend == "openai-compatible":
-        return settings.llm_model
-    return None
-
-
 def build_llm(settings: Settings) -> LLM | None:
     """The configured chat model, or None for the extractive backend."""
-    backend = settings.resolved_llm
+    backend = settings.llm
     if backend == "extractive":
         return None
-    api_key = settings.resolved_llm_api_key
+    api_key = settings.llm_key
     common = dict(
         temperature=settings.temperature,
         max_tokens=settings.max_tokens,
@@ -60,7 +49,7 @@ def build_llm(settings: Settings) -> LLM | None:
                 "ASSISTANT_LLM=openai needs OPENAI_API_KEY or ASSISTANT_LLM_API_KEY"
             )
         return OpenAI(
-            model=model_name(settings),
+            model=settings.llm_model,
             api_key=api_key,
             api_base=settings.llm_base_url or None,
             **common,
@@ -86,7 +75,7 @@ def describe_failure(error: BaseException, settings: Settings) -> str:
     import openai
 
     where = safe_url(settings.llm_base_url)
-    model = model_name(settings) or "the model"
+    model = settings.llm_model or "the model"
     if isinstance(error, openai.APITimeoutError):
         return f"The language model at {where} did not answer within {settings.llm_timeout:g} s."
     if isinstance(error, openai.APIConnectionError):

@@ -1,12 +1,18 @@
-"""Prompt texts live in ``prompts/*.txt`` so they can be read and tuned without code."""
+"""Prompt texts live as files in ``prompts/`` so they can be read and tuned without code.
+
+In a source checkout they are read from the top-level ``prompts/`` folder; the built wheel
+carries the same files as package data under ``assistant/prompt_texts/`` (see
+``pyproject.toml``), so an installed package needs no checkout.
+"""
 
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
-from assistant.settings import PROJECT_ROOT
-
-PROMPTS_DIR = PROJECT_ROOT / "prompts"
+_PACKAGED = Path(__file__).resolve().parent / "prompt_texts"
+_CHECKOUT = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS_DIR = _PACKAGED if _PACKAGED.is_dir() else _CHECKOUT
 
 
 @functools.cache

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import Stemmer
 
@@ -40,22 +39,16 @@ _STOPWORDS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Verdict:
-    relevant: bool
-    reason: str
+class Vocabulary:
+    """The terms the corpus uses: tells which words of a question it has never seen."""
 
-
-class RelevanceGate:
-    """Answer or decline, from the retrieved papers and the corpus vocabulary."""
-
-    def __init__(self, vocabulary: Iterable[str]):
-        self.vocabulary = frozenset(vocabulary)
+    def __init__(self, terms: Iterable[str]):
+        self.terms = frozenset(terms)
         self._stemmer = Stemmer.Stemmer("english")
 
     def _known(self, part: str) -> bool:
         lowered = part.lower()
-        return lowered in self.vocabulary or self._stemmer.stemWord(lowered) in self.vocabulary
+        return lowered in self.terms or self._stemmer.stemWord(lowered) in self.terms
 
     def unknown_terms(self, question: str) -> tuple[list[str], list[str]]:
         """(named-looking terms, ordinary words) of the question absent from the corpus."""
@@ -78,17 +71,23 @@ class RelevanceGate:
             (names if named else words).append(term)
         return names, words
 
-    def judge(self, question: str, hits: Sequence[PaperHit]) -> Verdict:
+
+class RelevanceGate:
+    """Answer or decline, from the retrieved papers and the corpus vocabulary."""
+
+    def __init__(self, vocabulary: Vocabulary):
+        self.vocabulary = vocabulary
+
+    def relevant(self, question: str, hits: Sequence[PaperHit]) -> bool:
+        """Whether the best retrieved paper can support an answer to ``question``."""
         if not hits:
-            return Verdict(False, "nothing retrieved")
+            return False
         top = hits[0]
-        names, words = self.unknown_terms(question)
+        names, words = self.vocabulary.unknown_terms(question)
         if names and top.score < MIN_SCORE_WITH_UNKNOWN_NAME:
-            return Verdict(False, f"the corpus never mentions {', '.join(names)}")
+            return False  # it names something the corpus never mentions
         if holds_figures(top.abstract, query_figures(question)):
-            return Verdict(True, "every figure in the question appears in the top paper")
+            return True  # every figure in the question appears in the top paper
         if words and top.score < MIN_SCORE_WITH_UNKNOWN_WORD:
-            return Verdict(False, f"weak match, and the corpus never uses {', '.join(words)}")
-        if top.score < MIN_SCORE:
-            return Verdict(False, "no paper is relevant enough")
-        return Verdict(True, "relevant papers retrieved")
+            return False  # a weak match, with words the corpus never uses
+        return top.score >= MIN_SCORE

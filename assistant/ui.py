@@ -9,17 +9,20 @@ from __future__ import annotations
 import html
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gradio as gr
 
 from assistant.answer import Answer
-from assistant.engine import Assistant, QuestionError
-from assistant.settings import BUNDLED_PAPERS, Settings
-from assistant.store import EmptyStoreError
+from assistant.core.settings import Settings
+from assistant.engine import Assistant
+from assistant.questions import QuestionError
 
 log = logging.getLogger(__name__)
+
+# Builds the engine; may take minutes (a first-start ingest) and reports progress lines.
+EngineStarter = Callable[[Callable[[str], None]], Assistant]
 
 EXAMPLES = [
     "Which work reaches 77.4% mIoU at 102 FPS?",
@@ -37,14 +40,14 @@ CSS = """
 
 
 class EngineHolder:
-    """Builds the engine once (ingesting the bundled corpus first when the store is empty)."""
+    """Builds the engine once, in the background, and says how far it got."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, starter: EngineStarter):
         self.settings = settings
+        self.starter = starter
         self.engine: Assistant | None = None
         self.status = "Starting…"
         self.error: str | None = None
-        self._ready = threading.Event()
 
     def start(self, background: bool = True) -> None:
         if background:
@@ -52,13 +55,12 @@ class EngineHolder:
         else:
             self._build()
 
+    def _report(self, line: str) -> None:
+        self.status = line
+
     def _build(self) -> None:
         try:
-            try:
-                self.engine = Assistant.from_settings(self.settings)
-            except EmptyStoreError:
-                self._ingest_bundled()
-                self.engine = Assistant.from_settings(self.settings)
+            self.engine = self.starter(self._report)
             stats = self.engine.stats()
             self.status = (
                 f"{stats['papers']} papers · {stats['chunks']} chunks · answers: {stats['backend']}"
@@ -69,24 +71,30 @@ class EngineHolder:
             log.exception("engine start failed")
             self.error = str(error).splitlines()[0] if str(error) else type(error).__name__
             self.status = f"⚠️ {self.error}"
-        finally:
-            self._ready.set()
 
-    def _ingest_bundled(self) -> None:
-        from ingest.pipeline import ingest
 
-        self.status = "Indexing the bundled corpus for the first time…"
+def plain_history(history: list[Any] | None) -> list[dict[str, str]]:
+    """Gradio's chat messages as ``{"role", "content"}`` with plain-text content.
 
-        def progress(done: int, total: int) -> None:
-            self.status = f"Indexing the bundled corpus: {done}/{total} chunks embedded…"
+    Gradio may hand content over as a string, a ``{"text": …}`` part or a list of parts.
+    """
+    return [
+        {"role": str(message.get("role")), "content": _content_text(message.get("content"))}
+        for message in history or []
+        if isinstance(message, dict)
+    ]
 
-        report = ingest([BUNDLED_PAPERS], self.settings, progress=True, on_batch=progress)
-        for line in report.summary_lines():
-            print(line)
 
-    def wait(self, timeout: float | None = None) -> Assistant | None:
-        self._ready.wait(timeout)
-        return self.engine
+def _content_text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or content.get("value") or "")
+    if isinstance(content, (list, tuple)):
+        return " ".join(_content_text(part) for part in content)
+    return str(content)
 
 
 def format_answer(answer: Answer) -> str:
@@ -125,7 +133,7 @@ def format_hits(hits: list[Any]) -> str:
 
 def build_ui(holder: EngineHolder) -> gr.Blocks:
     settings = holder.settings
-    key_state = "set" if settings.resolved_llm_api_key else "not set"
+    key_state = "set" if settings.llm_key else "not set"
 
     def respond(
         message: str, history: list[dict[str, Any]], top_k: int, temperature: float
@@ -140,13 +148,16 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
         shown = ""
         try:
             for part in engine.stream(
-                message, history=history, top_k=int(top_k), temperature=float(temperature)
+                message,
+                history=plain_history(history),
+                top_k=int(top_k),
+                temperature=float(temperature),
             ):
                 if isinstance(part, Answer):
                     yield format_answer(part)
                 else:
                     shown += part
-                    if engine.llm is not None:  # extractive answers appear at once, whole
+                    if engine.streams:  # extractive answers appear at once, whole
                         yield shown
         except QuestionError as error:  # too long, control characters only, …
             yield f"Sorry, {error}. Please rephrase."
@@ -187,7 +198,7 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                     label="Temperature (LLM backends)",
                 )
                 gr.Markdown(
-                    f"Backend: **{settings.resolved_llm}** · model: **{settings.llm_model or '—'}** · "
+                    f"Backend: **{settings.llm}** · model: **{settings.llm_model or '—'}** · "
                     f"API key: **{key_state}**"
                 )
             chat = gr.ChatInterface(
@@ -226,9 +237,15 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
     return demo
 
 
-def launch(settings: Settings | None = None, *, block: bool = True, background_start: bool = True):
-    settings = settings or Settings()
-    holder = EngineHolder(settings)
+def launch(
+    settings: Settings,
+    starter: EngineStarter,
+    *,
+    block: bool = True,
+    background_start: bool = True,
+):
+    """Serve the chat; the engine is built by ``starter`` (in the background by default)."""
+    holder = EngineHolder(settings, starter)
     holder.start(background=background_start)
     demo = build_ui(holder)
     demo.queue(default_concurrency_limit=settings.concurrency_limit)
@@ -236,8 +253,8 @@ def launch(settings: Settings | None = None, *, block: bool = True, background_s
     if settings.auth_user and settings.auth_password is not None:
         auth = (settings.auth_user, settings.auth_password.get_secret_value())
     demo.launch(
-        server_name=settings.resolved_host,
-        server_port=settings.resolved_port,
+        server_name=settings.host,
+        server_port=settings.port,
         share=settings.share,
         auth=auth,
         prevent_thread_lock=not block,

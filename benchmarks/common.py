@@ -14,10 +14,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from assistant.eval import percentile  # noqa: E402  (one definition for evals and benchmarks)
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+__all__ = ["ROOT", "eval_questions", "peak_rss_mib", "percentile", "summary_ms"]
 
 
 def summary_ms(values: list[float]) -> str:

@@ -20,8 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from assistant.embeddings import build_embedder  # noqa: E402
-from assistant.settings import BUNDLED_PAPERS, Settings  # noqa: E402
+from assistant.core.embeddings import build_embedder  # noqa: E402
+from assistant.core.settings import Settings  # noqa: E402
+from ingest import BUNDLED_PAPERS  # noqa: E402
 from ingest.chunking import chunk_papers, embedded_text  # noqa: E402
 from ingest.parsers import parse_paths  # noqa: E402
 from ingest.pipeline import ingest  # noqa: E402

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from common import eval_questions, percentile
 
-from tests.app_process import AppProcess
+from devtools.app_process import AppProcess
 
 
 def run_sessions(url: str, sessions: int, per_session: int, questions: list[str]) -> dict:

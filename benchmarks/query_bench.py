@@ -14,8 +14,9 @@ from pathlib import Path
 
 from common import eval_questions, peak_rss_mib, summary_ms
 
+from assistant.core.settings import Settings
 from assistant.engine import Assistant
-from assistant.settings import BUNDLED_PAPERS, Settings
+from ingest import BUNDLED_PAPERS
 from ingest.pipeline import ingest
 
 

@@ -28,16 +28,16 @@ import psutil
 from common import ROOT, eval_questions, percentile
 from llama_index.core.schema import TextNode
 
-from assistant.embeddings import build_embedder
+from assistant.core.embeddings import build_embedder
+from assistant.core.lexical import LexicalIndex
+from assistant.core.schema import ABSTRACT, CHUNK_INDEX, HIDDEN_KEYS, Paper
+from assistant.core.settings import Settings
+from assistant.core.store import PaperStore
 from assistant.engine import Assistant
-from assistant.lexical import load_bm25
-from assistant.settings import BUNDLED_PAPERS, Settings
-from assistant.store import bump_revision, get_or_create_collection, open_client
-from ingest.chunking import paper_metadata
+from devtools.chroma_server import ChromaServer
+from ingest import BUNDLED_PAPERS
 from ingest.parsers import parse_paths
-from ingest.pipeline import upsert_chunks
-from ingest.records import Paper, paper_id_for
-from tests.chroma_server import ChromaServer
+from ingest.records import paper_id_for
 
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 OUTPUT = ROOT / "benchmarks" / "output"
@@ -73,9 +73,9 @@ def synthetic_nodes(n: int, pool, seed: int = 7) -> tuple[list[TextNode], np.nda
         node = TextNode(
             text=text,
             id_=f"{paper.paper_id}:0",
-            metadata={**paper_metadata(paper), "chunk_index": 0},
-            excluded_embed_metadata_keys=["paper_id", "chunk_index", "sources"],
-            excluded_llm_metadata_keys=["paper_id", "chunk_index", "sources"],
+            metadata={**paper.metadata(), CHUNK_INDEX: 0, ABSTRACT: text},
+            excluded_embed_metadata_keys=list(HIDDEN_KEYS),
+            excluded_llm_metadata_keys=list(HIDDEN_KEYS),
             metadata_template="{value}",
             text_template="{metadata_str}\n\n{content}",
         )
@@ -87,16 +87,15 @@ def synthetic_nodes(n: int, pool, seed: int = 7) -> tuple[list[TextNode], np.nda
 
 def run_size(n: int, pool, embedder, settings: Settings, questions: list[str]) -> dict:
     nodes, embeddings = synthetic_nodes(n, pool)
-    client = open_client(settings, create_path=True)
-    collection = get_or_create_collection(client, settings.collection, embedder.info, settings)
-    batch = min(5000, client.get_max_batch_size())
+    store = PaperStore.open_for_writing(settings, embedder.info)
+    batch = 5000
     began = time.perf_counter()
     for start in range(0, n, batch):
-        upsert_chunks(collection, nodes[start : start + batch], embeddings[start : start + batch])
-    bump_revision(collection)
+        store.upsert_chunks(nodes[start : start + batch], embeddings[start : start + batch])
+    store.mark_changed()
     ingest_seconds = time.perf_counter() - began
     began = time.perf_counter()
-    load_bm25(collection, settings.resolved_cache_dir)
+    LexicalIndex.load(store, settings.cache_dir)
     bm25_seconds = time.perf_counter() - began
     began = time.perf_counter()
     engine = Assistant.from_settings(settings)

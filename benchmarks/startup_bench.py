@@ -11,9 +11,10 @@ from pathlib import Path
 
 from common import summary_ms  # noqa: F401  (sets up sys.path and offline mode)
 
-from assistant.settings import BUNDLED_PAPERS, Settings
+from assistant.core.settings import Settings
+from devtools.app_process import AppProcess
+from ingest import BUNDLED_PAPERS
 from ingest.pipeline import ingest
-from tests.app_process import AppProcess
 
 
 def main() -> None:

@@ -2,7 +2,9 @@
 
 all-MiniLM-L6-v2 silently truncates at 256 word pieces and most abstracts are longer, so
 chunks are measured with the model's own tokenizer. Each chunk's embedded text starts with
-its paper's title (``Title\\n\\nchunk``), so every chunk is retrievable on its own.
+its paper's title (``Title\\n\\nchunk``), so every chunk is retrievable on its own. The
+first chunk also carries the whole abstract (hidden from the model), so the query side
+reads abstracts back exactly as they were ingested.
 """
 
 from __future__ import annotations
@@ -14,35 +16,10 @@ from llama_index.core import Document
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import MetadataMode, TextNode
 
-from ingest.records import Paper
+from assistant.core.schema import ABSTRACT, CHUNK_INDEX, HIDDEN_KEYS, Paper
 
 CHUNK_OVERLAP_TOKENS = 32
-# Metadata that the chunk carries in the store but never feeds to the model.
-_HIDDEN_KEYS = [
-    "paper_id",
-    "chunk_index",
-    "sources",
-    "listing_date",
-    "authors",
-    "categories",
-    "update_date",
-    "url",
-]
-SOURCE_SEPARATOR = "; "
-
-
-def paper_metadata(paper: Paper) -> dict[str, str | int]:
-    """Flat, Chroma-compatible metadata (no None values, no lists)."""
-    metadata: dict[str, str | int] = {
-        "paper_id": paper.paper_id,
-        "title": paper.title,
-        "sources": SOURCE_SEPARATOR.join(paper.sources),
-    }
-    for name in ("listing_date", "authors", "categories", "update_date", "url"):
-        value = getattr(paper, name)
-        if value:
-            metadata[name] = value
-    return metadata
+_TEMPLATE = {"metadata_template": "{value}", "text_template": "{metadata_str}\n\n{content}"}
 
 
 def chunk_id(paper_id: str, index: int, embedded_text: str) -> str:
@@ -65,23 +42,24 @@ def chunk_papers(
 ) -> list[TextNode]:
     """Split every abstract; the title is metadata that the splitter budgets for."""
     splitter = make_splitter(tokenize, chunk_tokens)
+    hidden = list(HIDDEN_KEYS)
     nodes: list[TextNode] = []
     for paper in papers:
         document = Document(
             text=paper.abstract,
-            metadata=paper_metadata(paper),
-            excluded_embed_metadata_keys=list(_HIDDEN_KEYS),
-            excluded_llm_metadata_keys=list(_HIDDEN_KEYS),
-            metadata_template="{value}",
-            text_template="{metadata_str}\n\n{content}",
+            metadata=paper.metadata(),
+            excluded_embed_metadata_keys=hidden,
+            excluded_llm_metadata_keys=hidden,
+            **_TEMPLATE,
         )
-        pieces = splitter.get_nodes_from_documents([document])
-        for index, piece in enumerate(pieces):
-            piece.metadata["chunk_index"] = index
-            piece.excluded_embed_metadata_keys = list(_HIDDEN_KEYS)
-            piece.excluded_llm_metadata_keys = list(_HIDDEN_KEYS)
-            piece.metadata_template = "{value}"
-            piece.text_template = "{metadata_str}\n\n{content}"
+        for index, piece in enumerate(splitter.get_nodes_from_documents([document])):
+            piece.metadata[CHUNK_INDEX] = index
+            if index == 0:
+                piece.metadata[ABSTRACT] = paper.abstract
+            piece.excluded_embed_metadata_keys = hidden
+            piece.excluded_llm_metadata_keys = hidden
+            piece.metadata_template = _TEMPLATE["metadata_template"]
+            piece.text_template = _TEMPLATE["text_template"]
             piece.id_ = chunk_id(paper.paper_id, index, embedded_text(piece))
             piece.relationships = {}
             nodes.append(piece)

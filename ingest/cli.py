@@ -7,7 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
-from assistant.settings import BUNDLED_PAPERS, Settings
+from assistant.core.settings import Settings
+from ingest import BUNDLED_PAPERS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,8 +49,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    from assistant.embeddings import EmbeddingConfigError
-    from assistant.store import StoreError
+    from assistant.core.embeddings import EmbeddingConfigError
+    from assistant.core.store import StoreError
     from ingest.pipeline import NothingToIngest, ingest
 
     try:

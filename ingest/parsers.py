@@ -21,7 +21,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.records import Paper, Problem, normalize_text, paper_id_for, title_key
+from assistant.core.schema import OPTIONAL_FIELDS, Paper, normalize_text, title_key
+from ingest.records import Problem, merge_listing, paper_id_for
 
 LISTING_SUFFIXES = {".txt", ".md"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
@@ -46,8 +47,6 @@ _DATE_LINE = re.compile(
 MAX_TITLE_CHARS = 300
 MIN_ABSTRACT_CHARS = 80
 
-_OPTIONAL_FIELDS = ("authors", "categories", "update_date", "url")
-
 
 class UnreadableFile(Exception):
     """The file as a whole cannot be parsed (unreadable, not UTF-8, empty, wrong columns)."""
@@ -68,7 +67,7 @@ class ParseResult:
         return self.records - len(self.papers)
 
 
-def read_text(path: Path, label: str) -> str:
+def read_text(path: Path) -> str:
     """Read a UTF-8 file, turning OS and decoding errors into one clear message."""
     try:
         raw = path.read_bytes()
@@ -159,7 +158,7 @@ def record_to_paper(record: object, source: str, line: int) -> Paper | Problem:
         return Problem(source, line, f"record {title!r} has no abstract; skipped")
     external_id = fields.get("id")
     optional = {}
-    for name in _OPTIONAL_FIELDS:
+    for name in OPTIONAL_FIELDS:
         value = fields.get(name)
         if isinstance(value, list):
             value = ", ".join(str(item) for item in value)
@@ -264,7 +263,7 @@ def parse_file(path: Path, label: str | None = None) -> tuple[list[Paper], list[
             Problem(source, 0, f"unsupported file type {suffix or '(none)'}; use {supported}")
         ]
     try:
-        text = read_text(path, source)
+        text = read_text(path)
         if suffix in LISTING_SUFFIXES:
             papers, problems = parse_listing(text, source)
         elif suffix in JSONL_SUFFIXES:
@@ -316,7 +315,7 @@ def parse_paths(paths: Iterable[Path]) -> ParseResult:
         for paper in papers:
             key = title_key(paper.title)
             if key in by_key:
-                by_key[key].merge(paper)
+                merge_listing(by_key[key], paper)
             else:
                 by_key[key] = paper
                 result.papers.append(paper)

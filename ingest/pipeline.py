@@ -18,29 +18,18 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 from llama_index.core.schema import TextNode
-from llama_index.core.vector_stores.utils import node_to_metadata_dict
 from tqdm import tqdm
 
-from assistant.embeddings import Embedder, build_embedder
-from assistant.lexical import ensure_bm25
-from assistant.settings import Settings
-from assistant.store import (
-    bump_revision,
-    collection_metadata,
-    get_or_create_collection,
-    iter_records,
-    open_client,
-)
+from assistant.core.embeddings import Embedder, build_embedder
+from assistant.core.lexical import LexicalIndex
+from assistant.core.schema import PAPER_ID
+from assistant.core.settings import Settings
+from assistant.core.store import WRITE_BATCH, PaperStore, metadata_matches, open_client
 from ingest.chunking import chunk_papers, embedded_text
 from ingest.parsers import parse_paths
 from ingest.records import Problem
-
-WRITE_BATCH = 256  # chunks per embed-and-upsert step: the unit a kill -9 can interrupt
-STAGING_SUFFIX = "__rebuild"
 
 
 class NothingToIngest(Exception):
@@ -88,35 +77,8 @@ class IngestReport:
         ]
 
 
-def _stored_chunks(collection: Any) -> dict[str, dict[str, Any]]:
-    """id → metadata of every stored chunk (metadata only: no vectors, no text)."""
-    return {chunk_id: metadata for chunk_id, _, metadata in iter_records(collection, ["metadatas"])}
-
-
-def _chroma_record(node: TextNode) -> tuple[str, dict[str, Any]]:
-    """The document text and flat metadata llama-index's ChromaVectorStore reads back."""
-    metadata = node_to_metadata_dict(node, remove_text=True, flat_metadata=True)
-    return node.get_content(), metadata
-
-
-def _visible_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in metadata.items() if not k.startswith("_")}
-
-
-def upsert_chunks(
-    collection: Any, nodes: Sequence[TextNode], embeddings: Sequence[Sequence[float]]
-) -> None:
-    documents, metadatas = zip(*(_chroma_record(node) for node in nodes))
-    collection.upsert(
-        ids=[node.id_ for node in nodes],
-        embeddings=np.asarray(embeddings, dtype=np.float32),
-        documents=list(documents),
-        metadatas=list(metadatas),
-    )
-
-
 def _embed_and_write(
-    collection: Any,
+    store: PaperStore,
     embedder: Embedder,
     nodes: Sequence[TextNode],
     progress: bool,
@@ -132,24 +94,11 @@ def _embed_and_write(
             began = time.perf_counter()
             vectors = embedder.model.get_text_embedding_batch([embedded_text(n) for n in batch])
             embed_seconds += time.perf_counter() - began
-            upsert_chunks(collection, batch, vectors)
+            store.upsert_chunks(batch, vectors)
             bar.update(len(batch))
             if on_batch:
                 on_batch(start + len(batch), len(nodes))
     return embed_seconds
-
-
-def _relabel(collection: Any, nodes: Sequence[TextNode]) -> None:
-    """Rewrite metadata (e.g. a new source file) of unchanged chunks, keeping their vectors.
-
-    The text is unchanged by construction (the id hashes it), so only metadata is sent.
-    """
-    for start in range(0, len(nodes), WRITE_BATCH):
-        batch = nodes[start : start + WRITE_BATCH]
-        collection.update(
-            ids=[node.id_ for node in batch],
-            metadatas=[_chroma_record(node)[1] for node in batch],
-        )
 
 
 def ingest(
@@ -167,7 +116,7 @@ def ingest(
     if not parsed.papers:
         raise NothingToIngest(parsed.problems)
 
-    client = open_client(settings, create_path=True)  # fail fast, before loading the model
+    open_client(settings, create_path=True)  # fail fast, before loading the model
     embedder = embedder or build_embedder(settings)
     nodes = chunk_papers(parsed.papers, embedder.tokenize, embedder.chunk_tokens)
     report = IngestReport(
@@ -180,17 +129,8 @@ def ingest(
         embedding_model=embedder.info.name,
     )
 
-    if rebuild:
-        target_name = settings.collection + STAGING_SUFFIX
-        try:
-            client.delete_collection(target_name)  # leftovers of an interrupted rebuild
-        except Exception:
-            pass
-    else:
-        target_name = settings.collection
-    collection = get_or_create_collection(client, target_name, embedder.info, settings)
-
-    stored = _stored_chunks(collection)
+    store = PaperStore.open_for_writing(settings, embedder.info, staging=rebuild)
+    stored = store.chunk_metadata()
     wanted = {node.id_: node for node in nodes}
     # Length-sorted batches carry little padding: embedding runs at the model's bare speed.
     new_nodes = sorted(
@@ -199,40 +139,34 @@ def ingest(
     relabel = [
         node
         for node in nodes
-        if node.id_ in stored
-        and _visible_metadata(stored[node.id_]) != _visible_metadata(_chroma_record(node)[1])
+        if node.id_ in stored and not metadata_matches(stored[node.id_], node)
     ]
-    ingested_papers = {node.metadata["paper_id"] for node in nodes}
+    ingested_papers = {node.metadata[PAPER_ID] for node in nodes}
     stale = [
         chunk_id
         for chunk_id, metadata in stored.items()
-        if chunk_id not in wanted and metadata.get("paper_id") in ingested_papers
+        if chunk_id not in wanted and metadata.get(PAPER_ID) in ingested_papers
     ]
 
-    report.embed_seconds = _embed_and_write(collection, embedder, new_nodes, progress, on_batch)
-    _relabel(collection, relabel)
+    report.embed_seconds = _embed_and_write(store, embedder, new_nodes, progress, on_batch)
+    store.relabel(relabel)
     if stale:  # only now that every paper's new chunks are safely written
-        collection.delete(ids=stale)
+        store.delete_chunks(stale)
     report.chunks_embedded = len(new_nodes)
     report.chunks_unchanged = len(nodes) - len(new_nodes)
     report.chunks_relabelled = len(relabel)
     report.chunks_deleted = len(stale)
 
     if rebuild:
-        try:
-            client.delete_collection(settings.collection)
-        except Exception:
-            pass  # there was nothing to replace
-        collection.modify(name=settings.collection, metadata=collection_metadata(embedder.info))
-        collection = client.get_collection(settings.collection, embedding_function=None)
+        store.replace_live(embedder.info)
     elif new_nodes or relabel or stale:
-        bump_revision(collection)
+        store.mark_changed()
 
-    ensure_bm25(collection, settings.resolved_cache_dir)  # built once per revision
-    report.chunks_in_store = collection.count()
+    LexicalIndex.ensure(store, settings.cache_dir)  # built once per revision
+    report.chunks_in_store = store.count()
     stale_ids = set(stale)
     report.papers_in_store = len(
-        ingested_papers | {m.get("paper_id") for cid, m in stored.items() if cid not in stale_ids}
+        ingested_papers | {m.get(PAPER_ID) for cid, m in stored.items() if cid not in stale_ids}
     )
     report.seconds = time.perf_counter() - began
     return report

@@ -1,29 +1,16 @@
-"""The paper record every parser produces, and the rules that give a paper its identity.
+"""What a parser reports besides papers, and the rules that give a parsed paper its identity.
 
 Identity matters twice: duplicate listings of one paper must merge into one, and chunk ids
-in the vector store are derived from it so that re-ingesting is idempotent.
+in the vector store are derived from it so that re-ingesting is idempotent. The record
+itself (:class:`Paper`) is the shared schema in ``assistant.core.schema``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-_WHITESPACE = re.compile(r"\s+")
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
-
-
-def normalize_text(text: str) -> str:
-    """Collapse line breaks and runs of spaces (arXiv metadata is full of both)."""
-    return _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
-
-
-def title_key(title: str) -> str:
-    """Case- and punctuation-insensitive key under which duplicate listings merge."""
-    folded = unicodedata.normalize("NFKD", title).casefold()
-    return _NON_ALNUM.sub(" ", folded).strip()
+from assistant.core.schema import OPTIONAL_FIELDS, Paper, normalize_text, title_key
 
 
 def paper_id_for(title: str, external_id: str | None = None) -> str:
@@ -33,34 +20,20 @@ def paper_id_for(title: str, external_id: str | None = None) -> str:
     return "t" + hashlib.sha1(title_key(title).encode("utf-8")).hexdigest()[:16]
 
 
-@dataclass
-class Paper:
-    """One paper: the unit of citation. ``sources`` remembers every file that listed it."""
+def merge_listing(kept: Paper, other: Paper) -> None:
+    """Fold a second listing of the same paper into the first.
 
-    title: str
-    abstract: str
-    paper_id: str
-    sources: list[str] = field(default_factory=list)
-    listing_date: str | None = None
-    authors: str | None = None
-    categories: str | None = None
-    update_date: str | None = None
-    url: str | None = None
-
-    def merge(self, other: Paper) -> None:
-        """Fold a second listing of the same paper into this one.
-
-        Listing pages sometimes cut an abstract short, so the longer abstract wins; every
-        source file is remembered, and missing optional fields are filled in.
-        """
-        if len(other.abstract) > len(self.abstract):
-            self.abstract = other.abstract
-        for source in other.sources:
-            if source not in self.sources:
-                self.sources.append(source)
-        for name in ("listing_date", "authors", "categories", "update_date", "url"):
-            if getattr(self, name) is None and getattr(other, name) is not None:
-                setattr(self, name, getattr(other, name))
+    Listing pages sometimes cut an abstract short, so the longer abstract wins; every
+    source file is remembered, and missing optional fields are filled in.
+    """
+    if len(other.abstract) > len(kept.abstract):
+        kept.abstract = other.abstract
+    for source in other.sources:
+        if source not in kept.sources:
+            kept.sources.append(source)
+    for name in OPTIONAL_FIELDS:
+        if getattr(kept, name) is None and getattr(other, name) is not None:
+            setattr(kept, name, getattr(other, name))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from assistant.settings import BUNDLED_PAPERS, Settings  # noqa: E402
+from assistant.core.settings import Settings  # noqa: E402
+from ingest import BUNDLED_PAPERS  # noqa: E402
 from tests.fake_openai import FakeOpenAIServer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +59,7 @@ def make_settings(tmp: Path, **overrides: object) -> Settings:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from assistant.embeddings import build_embedder
+    from assistant.core.embeddings import build_embedder
 
     return build_embedder(Settings(_env_file=None))
 

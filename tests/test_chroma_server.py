@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.settings import BUNDLED_PAPERS, Settings
+from assistant.core.settings import Settings
+from devtools.chroma_server import ChromaServer
+from ingest import BUNDLED_PAPERS
 from ingest.pipeline import ingest
-from tests.chroma_server import ChromaServer
 
 DDRNET = (
     "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
@@ -47,17 +48,17 @@ def test_ingest_and_answer_through_a_chroma_server(server, embedder):
 
 
 def test_unreachable_server_is_a_clear_error(tmp_path):
-    from assistant.embeddings import EmbeddingInfo
-    from assistant.store import StoreError, open_collection_for_query
-    from tests.chroma_server import free_port
+    from assistant.core.embeddings import EmbeddingInfo
+    from assistant.core.store import PaperStore, StoreError
+    from devtools.chroma_server import free_port
 
     settings = Settings(_env_file=None, chroma_host="127.0.0.1", chroma_port=free_port())
     with pytest.raises(StoreError, match=r"^cannot reach Chroma server http://127.0.0.1:\d+"):
-        open_collection_for_query(settings, EmbeddingInfo("local:all-MiniLM-L6-v2", 384))
+        PaperStore.open(settings, EmbeddingInfo("local:all-MiniLM-L6-v2", 384))
 
 
 def test_the_web_app_works_unchanged_against_the_server(server):
-    from tests.app_process import AppProcess
+    from devtools.app_process import AppProcess
 
     running, root = server  # filled by the ingest test above
     with AppProcess(

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from assistant.answer import Answer
-from assistant.engine import QuestionError
-from assistant.settings import BUNDLED_PAPERS
+from assistant.questions import QuestionError
+from ingest import BUNDLED_PAPERS
 from ingest.parsers import parse_paths
 from tests.conftest import clean_env, run_module
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.settings import BUNDLED_PAPERS
-from assistant.store import StoreError, open_client
+from assistant.core.store import StoreError, open_client
+from ingest import BUNDLED_PAPERS
 from ingest.chunking import embedded_text
 from ingest.pipeline import NothingToIngest, ingest
 from tests.conftest import ROOT, clean_env, make_settings, run_module

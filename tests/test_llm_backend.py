@@ -9,7 +9,6 @@ import pytest
 
 from assistant.answer import Answer
 from assistant.engine import Assistant
-from assistant.llm import build_llm
 from assistant.prompts import load_prompt
 from tests.fake_openai import Reply
 
@@ -22,17 +21,14 @@ def llm_assistant(assistant, fake_llm):
     """The shared engine's retriever with the LLM backend pointed at the scripted server."""
 
     def make(base_url: str | None = None, **overrides) -> Assistant:
-        settings = assistant.settings.model_copy(
-            update={
-                "llm": "openai-compatible",
-                "llm_base_url": base_url or fake_llm.base_url,
-                "llm_model": "scripted-model",
-                "llm_api_key": __import__("pydantic").SecretStr(SECRET),
-                "llm_timeout": 2.0,
-                **overrides,
-            }
+        return assistant.with_settings(
+            llm="openai-compatible",
+            llm_base_url=base_url or fake_llm.base_url,
+            llm_model="scripted-model",
+            llm_api_key=SECRET,
+            llm_timeout=2.0,
+            **overrides,
         )
-        return Assistant(settings, assistant.embedder, assistant.retriever, build_llm(settings))
 
     return make
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from assistant.settings import BUNDLED_PAPERS
+from ingest import BUNDLED_PAPERS
 from ingest.parsers import parse_file, parse_paths
 from ingest.records import paper_id_for
 

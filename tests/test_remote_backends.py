@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from assistant.embeddings import EmbeddingConfigError
+from assistant.core.embeddings import EmbeddingConfigError
+from assistant.core.settings import Settings
+from assistant.core.store import StoreError, open_client
 from assistant.engine import Assistant
-from assistant.store import StoreError, open_client
 from ingest.pipeline import ingest
 from tests.conftest import make_settings
 from tests.fake_openai import EMBEDDING_DIMENSION, Reply
@@ -53,26 +54,30 @@ def test_openai_compatible_embeddings_end_to_end(tmp_path: Path, fake_llm):
     assert hits[0].title == "Graph Transformers for Molecules"
     # The same store opened with the local model is refused, not silently mixed.
     with pytest.raises(StoreError, match="built with openai-compatible:fake-embed"):
-        Assistant.from_settings(
-            settings.model_copy(update={"embedding": "local", "embedding_model": None})
-        )
+        Assistant.from_settings(settings.with_overrides(embedding="local", embedding_model=None))
     with pytest.raises(EmbeddingConfigError, match="not a local sentence-transformers directory"):
-        Assistant.from_settings(settings.model_copy(update={"embedding": "local"}))
+        Assistant.from_settings(settings.with_overrides(embedding="local"))
 
 
 def test_openai_backend_with_key_from_openai_api_key(assistant, fake_llm, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
-    settings = assistant.settings.model_copy(
-        update={"llm": "openai", "llm_model": "gpt-4o-mini", "llm_base_url": fake_llm.base_url}
+    # A fresh Settings reads the environment: OPENAI_API_KEY stands in for the LLM key.
+    settings = Settings(
+        _env_file=None,
+        chroma_path=assistant.settings.chroma_path,
+        cache_dir=assistant.settings.cache_dir,
+        llm="openai",
+        llm_base_url=fake_llm.base_url,
     )
-    from assistant.llm import build_llm
-
-    engine = Assistant(settings, assistant.embedder, assistant.retriever, build_llm(settings))
+    assert settings.llm_model == "gpt-4o-mini"  # OpenAI's default model, resolved once
+    engine = Assistant(settings, assistant.embedder, assistant.retriever)
     fake_llm.script(Reply("It is DDRNet [1]."))
     answer = engine.ask("Which work reaches 77.4% mIoU at 102 FPS?")
     assert answer.text == "It is DDRNet [1]." and answer.backend == "openai"
     assert answer.citations[0].title.startswith("Deep Dual-resolution Networks")
     assert fake_llm.headers[-1]["Authorization"] == "Bearer sk-from-env"
     assert fake_llm.requests[-1]["model"] == "gpt-4o-mini"
-    explicit = settings.model_copy(update={"llm_api_key": SecretStr("sk-explicit")})
-    assert explicit.resolved_llm_api_key == "sk-explicit"
+    explicit = settings.with_overrides(llm_api_key=SecretStr("sk-explicit"))
+    assert explicit.llm_key == "sk-explicit"
+    monkeypatch.setenv("ASSISTANT_LLM_API_KEY", "sk-own")  # the project's own variable wins
+    assert Settings(_env_file=None).llm_key == "sk-own"

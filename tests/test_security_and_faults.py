@@ -10,11 +10,10 @@ import pytest
 from pydantic import SecretStr
 
 from assistant.engine import Assistant
-from assistant.llm import build_llm
 from assistant.prompts import load_prompt
+from devtools.app_process import AppProcess
+from devtools.chroma_server import free_port
 from ingest.pipeline import ingest
-from tests.app_process import AppProcess
-from tests.chroma_server import free_port
 from tests.conftest import clean_env, make_settings, run_module
 from tests.fake_openai import FakeOpenAIServer, Reply
 
@@ -24,17 +23,14 @@ QUESTION = "Which work reaches 77.4% mIoU at 102 FPS?"
 
 
 def with_llm(engine: Assistant, base_url: str, **overrides) -> Assistant:
-    settings = engine.settings.model_copy(
-        update={
-            "llm": "openai-compatible",
-            "llm_base_url": base_url,
-            "llm_model": "scripted-model",
-            "llm_api_key": SecretStr(SECRET),
-            "llm_timeout": 2.0,
-            **overrides,
-        }
+    return engine.with_settings(
+        llm="openai-compatible",
+        llm_base_url=base_url,
+        llm_model="scripted-model",
+        llm_api_key=SecretStr(SECRET),
+        llm_timeout=2.0,
+        **overrides,
     )
-    return Assistant(settings, engine.embedder, engine.retriever, build_llm(settings))
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +232,7 @@ def _login_cookie(app: AppProcess) -> str:
 
 
 def test_store_built_with_another_model_is_reported_in_the_page_not_a_crash_loop(tmp_path):
-    from assistant.store import open_client
+    from assistant.core.store import open_client
 
     settings = make_settings(tmp_path)
     open_client(settings, create_path=True).create_collection(

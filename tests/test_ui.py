@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app_process import AppProcess
+from devtools.app_process import AppProcess
 
 DDRNET = (
     "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"

@@ -1,24 +1,32 @@
-"""One settings object shared by ingest, the query engine, the CLI and the web UI.
+"""One settings object shared by ingest, the query engine, the CLIs and the web UI.
 
 Every field is read from an ``ASSISTANT_*`` environment variable or a ``.env`` file in
-the working directory. The names are a public contract (users script against them), so
-rename nothing here without a deprecation path; the README documents each one.
+the working directory; an empty value (``ASSISTANT_LLM=``) counts as unset. A few fields
+also accept the variable the wider ecosystem uses (``OPENAI_API_KEY``,
+``GRADIO_SERVER_NAME``/``_PORT``). The names are a public contract (users script against
+them), so rename nothing here without a deprecation path; the README documents each one.
+
+Derived values (which LLM backend is in force, its model, where the BM25 cache lives) are
+resolved once, in the validator below, so every reader sees the same answer.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-BUNDLED_PAPERS = PROJECT_ROOT / "data" / "papers"
 
 EmbeddingBackend = Literal["local", "openai", "openai-compatible"]
 LLMBackend = Literal["extractive", "openai", "openai-compatible"]
+
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+
+
+def _env(*names: str) -> AliasChoices:
+    """Environment variables a field is read from, first match wins."""
+    return AliasChoices(*names)
 
 
 class Settings(BaseSettings):
@@ -28,7 +36,10 @@ class Settings(BaseSettings):
         env_prefix="ASSISTANT_",
         env_file=".env",
         env_file_encoding="utf-8",
+        env_ignore_empty=True,
         extra="ignore",
+        validate_by_name=True,
+        validate_by_alias=True,
     )
 
     # --- storage -----------------------------------------------------------------
@@ -42,7 +53,7 @@ class Settings(BaseSettings):
     collection: str = Field("papers", description="Chroma collection name.")
     cache_dir: Path | None = Field(
         None,
-        description="Where the BM25 index is persisted; default <chroma_path>/../cache.",
+        description="Where the BM25 index is persisted; default <chroma_path>/../cache/<name>.",
     )
 
     # --- embeddings --------------------------------------------------------------
@@ -52,7 +63,9 @@ class Settings(BaseSettings):
         None,
         description="Model name; default all-MiniLM-L6-v2 (local) or text-embedding-3-small.",
     )
-    embedding_api_key: SecretStr | None = None
+    embedding_api_key: SecretStr | None = Field(
+        None, validation_alias=_env("ASSISTANT_EMBEDDING_API_KEY", "OPENAI_API_KEY")
+    )
     embedding_batch_size: int = Field(
         16, ge=1, le=4096, description="Texts per model call; 16 is fastest on a 2-core CPU."
     )
@@ -64,7 +77,9 @@ class Settings(BaseSettings):
     )
     llm_base_url: str | None = None
     llm_model: str | None = None
-    llm_api_key: SecretStr | None = None
+    llm_api_key: SecretStr | None = Field(
+        None, validation_alias=_env("ASSISTANT_LLM_API_KEY", "OPENAI_API_KEY")
+    )
     llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM call gives up.")
     llm_context_window: int = Field(8192, ge=512)
     temperature: float = Field(0.1, ge=0.0, le=2.0)
@@ -72,8 +87,12 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50, description="Papers retrieved per question.")
 
     # --- web UI --------------------------------------------------------------------
-    host: str | None = Field(None, description="Bind address; default 127.0.0.1.")
-    port: int | None = Field(None, description="Port; default 7860.")
+    host: str = Field(
+        "127.0.0.1",
+        validation_alias=_env("ASSISTANT_HOST", "GRADIO_SERVER_NAME"),
+        description="Bind address.",
+    )
+    port: int = Field(7860, validation_alias=_env("ASSISTANT_PORT", "GRADIO_SERVER_PORT"))
     share: bool = Field(False, description="Gradio public share link; off by default.")
     auth_user: str | None = None
     auth_password: SecretStr | None = None
@@ -82,53 +101,40 @@ class Settings(BaseSettings):
 
     @field_validator("llm", "embedding", mode="before")
     @classmethod
-    def _blank_is_default(cls, value: object) -> object:
-        """An empty ``ASSISTANT_LLM=`` in a .env file means "not set"."""
-        if isinstance(value, str):
-            value = value.strip().lower()
-            return value or None
-        return value
+    def _lower_case(cls, value: object) -> object:
+        """``ASSISTANT_LLM=OpenAI`` means openai."""
+        return value.strip().lower() if isinstance(value, str) else value
 
-    # --- derived values ----------------------------------------------------------
-    @property
-    def resolved_llm(self) -> LLMBackend:
-        """The answer backend in force: explicit, else inferred from a configured model."""
-        if self.llm:
-            return self.llm
-        if self.llm_base_url and self.llm_model:
-            return "openai-compatible"
-        return "extractive"
+    @model_validator(mode="after")
+    def _resolve(self) -> Settings:
+        """Settle the values other settings imply, once for every reader."""
+        if self.llm is None:  # a configured endpoint and model select it
+            self.llm = "openai-compatible" if self.llm_base_url and self.llm_model else "extractive"
+        if self.llm == "openai" and not self.llm_model:
+            self.llm_model = DEFAULT_OPENAI_MODEL
+        elif self.llm == "extractive":
+            self.llm_model = None  # nothing generates: no model to report
+        if self.cache_dir is None:
+            if self.chroma_host:
+                self.cache_dir = Path("./data/cache") / f"{self.chroma_host}_{self.chroma_port}"
+            else:
+                self.cache_dir = self.chroma_path.parent / "cache" / self.chroma_path.name
+        return self
 
-    @property
-    def resolved_llm_api_key(self) -> str | None:
-        """``ASSISTANT_LLM_API_KEY``, falling back to ``OPENAI_API_KEY``."""
-        if self.llm_api_key is not None and self.llm_api_key.get_secret_value():
-            return self.llm_api_key.get_secret_value()
-        return os.environ.get("OPENAI_API_KEY") or None
-
-    @property
-    def resolved_embedding_api_key(self) -> str | None:
-        if self.embedding_api_key is not None and self.embedding_api_key.get_secret_value():
-            return self.embedding_api_key.get_secret_value()
-        return os.environ.get("OPENAI_API_KEY") or None
+    def with_overrides(self, **overrides: object) -> Settings:
+        """A copy with some fields changed, validated (and re-resolved) like a fresh one."""
+        values = self.model_dump()
+        values.update(overrides)
+        return type(self).model_validate(values)
 
     @property
-    def resolved_cache_dir(self) -> Path:
-        if self.cache_dir is not None:
-            return self.cache_dir
-        if self.chroma_host:
-            return Path("./data/cache") / f"{self.chroma_host}_{self.chroma_port}"
-        return self.chroma_path.parent / "cache" / self.chroma_path.name
+    def llm_key(self) -> str | None:
+        """The LLM key as plain text, for the client that sends it; never log it."""
+        return _plain(self.llm_api_key)
 
     @property
-    def resolved_host(self) -> str:
-        return self.host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
-
-    @property
-    def resolved_port(self) -> int:
-        if self.port is not None:
-            return self.port
-        return int(os.environ.get("GRADIO_SERVER_PORT") or 7860)
+    def embedding_key(self) -> str | None:
+        return _plain(self.embedding_api_key)
 
     def describe_store(self) -> str:
         """Human-readable location of the vector store, free of secrets."""
@@ -136,3 +142,7 @@ class Settings(BaseSettings):
             scheme = "https" if self.chroma_ssl else "http"
             return f"Chroma server {scheme}://{self.chroma_host}:{self.chroma_port}"
         return f"Chroma at {self.chroma_path}"
+
+
+def _plain(secret: SecretStr | None) -> str | None:
+    return secret.get_secret_value() or None if secret is not None else None

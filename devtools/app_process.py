@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.chroma_server import free_port, stop_process
+from devtools.chroma_server import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 
 LOCAL_MODEL_NAME = "all-MiniLM-L6-v2"
 DEFAULT_OPENAI_EMBEDDING = "text-embedding-3-small"
@@ -135,7 +135,7 @@ def _remote_embedder(settings: Settings) -> Embedder:
     from llama_index.core.utils import get_tokenizer
 
     tokenize = get_tokenizer()
-    api_key = settings.resolved_embedding_api_key
+    api_key = settings.embedding_key
     if settings.embedding == "openai":
         from llama_index.embeddings.openai import OpenAIEmbedding
 

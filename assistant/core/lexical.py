@@ -1,0 +1,102 @@
+"""The BM25 half of hybrid retrieval, persisted beside the vector store.
+
+BM25 (llama-index's ``BM25Retriever`` over bm25s) is built from the very chunks stored in
+Chroma, once per store revision, and saved under the cache directory; queries load it
+once and never rebuild it. A store changed elsewhere (another process, a shared Chroma
+server) carries a new revision id, which triggers one rebuild here.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import Stemmer
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.retrievers.bm25 import BM25Retriever
+
+from assistant.core.store import PaperStore
+
+log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG
+
+# Keep decimals ("77.4") and short alphanumerics ("8B", "3D") as single tokens: users type
+# exact figures and acronyms and expect them to match.
+TOKEN_PATTERN = r"(?u)\d+(?:[.,]\d+)+|\b\w\w+\b|\b\d\b"
+DEFAULT_TOP_K = 50
+
+
+class LexicalIndex:
+    """BM25 over the stored chunks; knows its own vocabulary (stemmed terms)."""
+
+    def __init__(self, retriever: BM25Retriever):
+        self._retriever = retriever
+
+    @classmethod
+    def build(cls, nodes: list[TextNode], top_k: int = DEFAULT_TOP_K) -> LexicalIndex:
+        return cls(
+            BM25Retriever.from_defaults(
+                nodes=nodes,
+                stemmer=Stemmer.Stemmer("english"),
+                language="en",
+                similarity_top_k=top_k,
+                token_pattern=TOKEN_PATTERN,
+            )
+        )
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Every term the corpus uses, as BM25 indexed it (lower-cased and stemmed)."""
+        return frozenset(self._retriever.bm25.vocab_dict)
+
+    def retrieve(self, query: QueryBundle, top_k: int) -> list[NodeWithScore]:
+        """Chunks sharing terms with the query, best first (zero scores left out)."""
+        self._retriever.similarity_top_k = top_k
+        return [hit for hit in self._retriever.retrieve(query) if (hit.score or 0) > 0]
+
+    # --- persistence, one folder per store revision ----------------------------------
+    @staticmethod
+    def folder(cache_dir: Path, store: PaperStore) -> Path:
+        return Path(cache_dir) / "bm25" / store.name / store.revision
+
+    def persist(self, target: Path) -> None:
+        """Write atomically (staging folder, then rename) and drop older revisions."""
+        root = target.parent
+        root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+        self._retriever.persist(str(staging))
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+        for old in root.iterdir():  # older revisions and abandoned staging folders
+            if old != target:
+                shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def refresh(cls, store: PaperStore, cache_dir: Path) -> LexicalIndex:
+        """Build the index for the store's current revision and persist it if possible."""
+        index = cls.build(store.chunk_nodes())
+        try:
+            index.persist(cls.folder(cache_dir, store))
+        except OSError as error:  # read-only cache: keep the index in memory only
+            log.warning("cannot persist BM25 index under %s (%s)", cache_dir, error)
+        return index
+
+    @classmethod
+    def ensure(cls, store: PaperStore, cache_dir: Path) -> None:
+        """Build the persisted index for this revision if it is missing; never loads it."""
+        if not cls.folder(cache_dir, store).is_dir():
+            cls.refresh(store, cache_dir)
+
+    @classmethod
+    def load(cls, store: PaperStore, cache_dir: Path) -> LexicalIndex:
+        """The persisted index for this revision, or a fresh build when missing or stale."""
+        target = cls.folder(cache_dir, store)
+        if target.is_dir():
+            try:
+                return cls(BM25Retriever.from_persist_dir(str(target), show_progress=False))
+            except Exception as error:  # a damaged cache is rebuilt, never fatal
+                log.warning("BM25 cache at %s unreadable (%s); rebuilding", target, error)
+        return cls.refresh(store, cache_dir)

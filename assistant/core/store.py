@@ -1,0 +1,310 @@
+"""The paper store: the only code that talks to Chroma (embedded on disk, or a server).
+
+Ingest writes through :class:`PaperStore` (upserts, metadata rewrites, stale-chunk
+deletion, the staging collection of a rebuild, the revision) and the query engine reads
+through it (the vector store llama-index searches, the stored papers, the chunks BM25 is
+built from). Keeping every call here means one place decides how records are laid out and
+what a failure tells the user.
+
+The collection's metadata records which embedding model filled it. Opening it with a
+different model is refused with instructions, because mixed vector spaces would return
+confident nonsense rather than an error. It also carries a revision id, renewed by every
+write, so caches derived from the chunks (BM25) know when to rebuild.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+from llama_index.core.schema import TextNode
+from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
+
+from assistant.core.embeddings import EmbeddingInfo
+from assistant.core.schema import ABSTRACT, CHUNK_INDEX, Paper
+from assistant.core.settings import Settings
+
+REVISION_KEY = "ingest_revision"
+MODEL_KEY = "embedding_model"
+DIMENSION_KEY = "embedding_dimension"
+STAGING_SUFFIX = "__rebuild"
+WRITE_BATCH = 256  # records per Chroma write: the unit a kill -9 can interrupt
+PAGE_SIZE = 5000  # records per read, to bound memory spikes on large stores
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used as configured; the message says what to do."""
+
+
+class EmptyStoreError(StoreError):
+    """No collection (or an empty one): ingest has not run yet."""
+
+
+def open_client(settings: Settings, *, create_path: bool = False) -> Any:
+    """A Chroma client for the configured store. Telemetry is off; no traffic leaves."""
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_host:
+        headers = {}
+        if settings.chroma_auth_token is not None:
+            headers["Authorization"] = f"Bearer {settings.chroma_auth_token.get_secret_value()}"
+        try:
+            return chromadb.HttpClient(
+                host=settings.chroma_host,
+                port=settings.chroma_port,
+                ssl=settings.chroma_ssl,
+                headers=headers or None,
+                settings=chroma_settings,
+            )
+        except Exception as error:  # connection refused, auth failure, bad host
+            raise StoreError(
+                f"cannot reach {settings.describe_store()}: {_first_line(error)}"
+            ) from error
+    path = Path(settings.chroma_path)
+    if not path.exists() and not create_path:
+        raise EmptyStoreError(
+            f"no index at {path}: run `python -m ingest` first (or set ASSISTANT_CHROMA_PATH)"
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as error:  # read-only directory, corrupt sqlite file, …
+        raise StoreError(
+            f"cannot open {settings.describe_store()}: {_first_line(error)}"
+        ) from error
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _new_metadata(info: EmbeddingInfo) -> dict[str, Any]:
+    return {MODEL_KEY: info.name, DIMENSION_KEY: info.dimension, REVISION_KEY: uuid.uuid4().hex}
+
+
+def chroma_record(node: TextNode) -> tuple[str, dict[str, Any]]:
+    """The document text and flat metadata llama-index's ``ChromaVectorStore`` reads back.
+
+    A first chunk's abstract is stored as flat metadata only, not inside the node JSON
+    llama-index keeps, so search results and the BM25 corpus do not carry it twice.
+    """
+    abstract = node.metadata.get(ABSTRACT)
+    if abstract is not None:
+        lean = {key: value for key, value in node.metadata.items() if key != ABSTRACT}
+        node = node.model_copy(update={"metadata": lean})
+    metadata = node_to_metadata_dict(node, remove_text=True, flat_metadata=True)
+    if abstract is not None:
+        metadata[ABSTRACT] = abstract
+    return node.get_content(), metadata
+
+
+def metadata_matches(stored: dict[str, Any], node: TextNode) -> bool:
+    """Whether a stored chunk's metadata already says what writing ``node`` would say.
+
+    llama-index's own keys (``_node_content``, ``_node_type``) are left out: they hold the
+    same fields again, serialised.
+    """
+
+    def visible(metadata: dict[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in metadata.items() if not key.startswith("_")}
+
+    return visible(stored) == visible(chroma_record(node)[1])
+
+
+class PaperStore:
+    """One Chroma collection of paper chunks, for reading or for writing."""
+
+    def __init__(self, settings: Settings, client: Any, collection: Any):
+        self.settings = settings
+        self._client = client
+        self._collection = collection
+
+    # --- opening -------------------------------------------------------------------
+    @classmethod
+    def open(cls, settings: Settings, info: EmbeddingInfo) -> PaperStore:
+        """The existing, non-empty collection, checked against the embedding model."""
+        client = open_client(settings)
+        try:
+            collection = client.get_collection(name=settings.collection, embedding_function=None)
+        except Exception as error:
+            if "does not exist" in str(error) or "not found" in str(error).lower():
+                raise EmptyStoreError(
+                    f"no collection {settings.collection!r} in {settings.describe_store()}: "
+                    "run `python -m ingest` first"
+                ) from error
+            raise StoreError(
+                f"cannot open collection {settings.collection!r} in "
+                f"{settings.describe_store()}: {_first_line(error)}"
+            ) from error
+        store = cls(settings, client, collection)
+        store._check_embedding(info)
+        if collection.count() == 0:
+            raise EmptyStoreError(
+                f"collection {settings.collection!r} in {settings.describe_store()} is empty: "
+                "run `python -m ingest` first"
+            )
+        return store
+
+    @classmethod
+    def open_for_writing(
+        cls, settings: Settings, info: EmbeddingInfo, *, staging: bool = False
+    ) -> PaperStore:
+        """The collection to write, created if missing (cosine space, model recorded).
+
+        ``staging`` opens an empty side collection for a rebuild (leftovers of an
+        interrupted one are dropped); :meth:`replace_live` swaps it in when complete.
+        """
+        client = open_client(settings, create_path=True)
+        name = settings.collection + (STAGING_SUFFIX if staging else "")
+        if staging:
+            _delete_collection(client, name)
+        try:
+            collection = client.get_or_create_collection(
+                name=name,
+                metadata=_new_metadata(info),
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+        except Exception as error:
+            raise StoreError(
+                f"cannot open collection {name!r} in {settings.describe_store()}: "
+                f"{_first_line(error)}"
+            ) from error
+        store = cls(settings, client, collection)
+        store._check_embedding(info)
+        return store
+
+    def _check_embedding(self, info: EmbeddingInfo) -> None:
+        """Refuse a collection filled by another embedding model."""
+        metadata = self._collection.metadata or {}
+        stored_model = metadata.get(MODEL_KEY)
+        stored_dimension = metadata.get(DIMENSION_KEY)
+        if stored_model is None:
+            return
+        if stored_model != info.name or int(stored_dimension or 0) != info.dimension:
+            raise StoreError(
+                f"collection {self.name!r} in {self.settings.describe_store()} was built with "
+                f"{stored_model} ({stored_dimension} dims) but the settings select {info.name} "
+                f"({info.dimension} dims); rebuild it with `python -m ingest --rebuild`, or set "
+                "ASSISTANT_COLLECTION to a new name, or switch ASSISTANT_EMBEDDING back"
+            )
+
+    # --- facts ---------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._collection.name
+
+    @property
+    def revision(self) -> str:
+        return str((self._collection.metadata or {}).get(REVISION_KEY, ""))
+
+    def count(self) -> int:
+        """Stored chunks."""
+        return self._collection.count()
+
+    # --- reading -------------------------------------------------------------------
+    def vector_store(self) -> Any:
+        """The collection as llama-index's vector store, for dense retrieval."""
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self._collection)
+
+    def _records(
+        self, include: list[str], where: dict[str, Any] | None = None
+    ) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
+        """``(id, document, metadata)`` of every matching record, a page at a time."""
+        offset = 0
+        while True:
+            page = self._collection.get(
+                include=include, where=where, limit=PAGE_SIZE, offset=offset
+            )
+            ids = page["ids"]
+            if not ids:
+                return
+            documents = page.get("documents") or [None] * len(ids)
+            yield from zip(ids, documents, page["metadatas"])
+            if len(ids) < PAGE_SIZE:  # a short page is the last one
+                return
+            offset += len(ids)
+
+    def papers(self) -> list[Paper]:
+        """Every stored paper with its whole abstract, read from its first chunk."""
+        papers = [
+            Paper.from_metadata(metadata)
+            for _, _, metadata in self._records(["metadatas"], where={CHUNK_INDEX: 0})
+        ]
+        if papers and not any(paper.abstract for paper in papers):
+            raise StoreError(
+                f"collection {self.name!r} in {self.settings.describe_store()} predates stored "
+                "abstracts: run `python -m ingest` once to update it (nothing is re-embedded)"
+            )
+        return papers
+
+    def chunk_nodes(self) -> list[TextNode]:
+        """Every stored chunk as a llama-index node (what the BM25 index is built from)."""
+        nodes: list[TextNode] = []
+        for node_id, text, metadata in self._records(["documents", "metadatas"]):
+            node = metadata_dict_to_node(metadata, text=text)
+            node.id_ = node_id
+            nodes.append(node)
+        return nodes
+
+    def chunk_metadata(self) -> dict[str, dict[str, Any]]:
+        """id → flat metadata of every stored chunk (no vectors, no text)."""
+        return {chunk_id: metadata for chunk_id, _, metadata in self._records(["metadatas"])}
+
+    # --- writing -------------------------------------------------------------------
+    def upsert_chunks(
+        self, nodes: Sequence[TextNode], embeddings: Sequence[Sequence[float]] | np.ndarray
+    ) -> None:
+        """Write whole chunks (text, vector, metadata); rewriting one is harmless."""
+        documents, metadatas = zip(*(chroma_record(node) for node in nodes))
+        self._collection.upsert(
+            ids=[node.id_ for node in nodes],
+            embeddings=np.asarray(embeddings, dtype=np.float32),
+            documents=list(documents),
+            metadatas=list(metadatas),
+        )
+
+    def relabel(self, nodes: Sequence[TextNode]) -> None:
+        """Rewrite the metadata of stored chunks (a new source file), keeping their vectors.
+
+        The text is unchanged by construction (chunk ids hash it), so only metadata is sent.
+        """
+        for start in range(0, len(nodes), WRITE_BATCH):
+            batch = nodes[start : start + WRITE_BATCH]
+            self._collection.update(
+                ids=[node.id_ for node in batch],
+                metadatas=[chroma_record(node)[1] for node in batch],
+            )
+
+    def delete_chunks(self, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), WRITE_BATCH):
+            self._collection.delete(ids=list(ids[start : start + WRITE_BATCH]))
+
+    def mark_changed(self) -> str:
+        """Renew the revision, so caches derived from the chunks (BM25) rebuild once."""
+        revision = uuid.uuid4().hex
+        metadata = dict(self._collection.metadata or {})
+        metadata[REVISION_KEY] = revision
+        self._collection.modify(metadata=metadata)
+        return revision
+
+    def replace_live(self, info: EmbeddingInfo) -> None:
+        """Swap this complete staging collection in for the live one (``--rebuild``)."""
+        live = self.settings.collection
+        _delete_collection(self._client, live)
+        self._collection.modify(name=live, metadata=_new_metadata(info))
+        self._collection = self._client.get_collection(live, embedding_function=None)
+
+
+def _delete_collection(client: Any, name: str) -> None:
+    try:
+        client.delete_collection(name)
+    except Exception:  # nothing to delete
+        pass

@@ -1,0 +1,72 @@
+"""Fusion of the dense and BM25 rankings into one paper ranking (no model, no store)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.retrieval import (
+    BM25_HALF,
+    FIGURE_BONUS,
+    LEXICAL_WEIGHT,
+    fuse,
+    holds_figures,
+    query_figures,
+)
+from tests.units import catalog, dense_hit, lexical_hit, paper
+
+PAPERS = catalog(
+    paper("a", "Alpha"),
+    paper("b", "Beta", "Beta reaches 77.4% mIoU at 102 FPS on Cityscapes."),
+    paper("c", "Gamma"),
+)
+
+
+def test_dense_only_ranks_by_cosine_and_collapses_chunks_to_papers():
+    hits = fuse(
+        PAPERS,
+        [dense_hit("a", 0.9, "a1"), dense_hit("c", 0.7), dense_hit("a", 0.6, "a2")],
+        [],
+        k=10,
+    )
+    assert [h.paper_id for h in hits] == ["a", "c"]
+    assert hits[0].score == pytest.approx(0.9)
+    assert hits[0].dense_similarity == pytest.approx(0.9)
+    assert hits[0].passages == ["a1", "a2"]  # a paper is as good as its best chunk
+
+
+def test_bm25_lead_keeps_its_size_and_lexical_only_papers_get_the_dense_floor():
+    hits = fuse(PAPERS, [dense_hit("a", 0.6), dense_hit("c", 0.5)], [lexical_hit("b", 20.0)], k=3)
+    assert hits[0].paper_id == "b"
+    lexical = LEXICAL_WEIGHT * 20.0 / (20.0 + BM25_HALF)
+    assert hits[0].score == pytest.approx(0.5 + lexical)  # the last dense candidate's cosine
+    assert hits[0].dense_similarity == 0.0 and hits[0].lexical_score == 20.0
+
+
+def test_a_paper_holding_every_figure_gets_the_bonus():
+    figures = query_figures("Which work reaches 77.4% mIoU at 102 FPS with 3 branches?")
+    assert figures == ["77.4", "102"]  # single digits are too common to count
+    hits = fuse(PAPERS, [dense_hit("a", 0.6), dense_hit("b", 0.55)], [], k=2, figures=figures)
+    assert [h.paper_id for h in hits] == ["b", "a"]
+    assert hits[0].score == pytest.approx(0.55 + FIGURE_BONUS)
+
+
+def test_figures_must_stand_as_numbers_of_their_own():
+    assert holds_figures("reaches 77.4% mIoU", ["77.4"])
+    assert not holds_figures("reaches 177.45% mIoU", ["77.4"])
+    assert not holds_figures("anything", [])
+
+
+def test_passages_merge_without_repeats_and_unknown_papers_are_skipped():
+    hits = fuse(
+        PAPERS,
+        [dense_hit("a", 0.8, "shared"), dense_hit("zzz", 0.99)],
+        [lexical_hit("a", 3.0, "shared"), lexical_hit("a", 2.0, "lexical only")],
+        k=10,
+    )
+    assert [h.paper_id for h in hits] == ["a"]  # "zzz" was stored after the catalogue loaded
+    assert hits[0].passages == ["shared", "lexical only"]
+
+
+def test_ties_break_by_title_and_k_truncates():
+    hits = fuse(PAPERS, [dense_hit("c", 0.5), dense_hit("a", 0.5), dense_hit("b", 0.4)], [], k=2)
+    assert [h.title for h in hits] == ["Alpha", "Gamma"]
