@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from assistant.citations import format_sources
 from assistant.retrieval import PaperHit
@@ -35,6 +35,47 @@ class Citation:
         }
 
 
+Verdict = Literal["supported", "partial", "unsupported"]
+
+
+@dataclass
+class Claim:
+    """One sentence of an answer and whether the passages it cites support it.
+
+    ``citations`` are the ``[n]`` numbers kept on it (unsupporting ones were dropped);
+    ``span`` is the passage text that supports it best, when one does.
+    """
+
+    text: str
+    verdict: Verdict
+    citations: list[int] = field(default_factory=list)
+    span: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "verdict": self.verdict,
+            "citations": self.citations,
+            "span": self.span,
+        }
+
+
+@dataclass
+class PremiseIssue:
+    """Something the question takes for granted that the indexed papers do not bear out.
+
+    ``kind``: ``figures`` (numbers the matched paper does not report), ``absent_paper`` (a
+    paper named or quoted that is not indexed), ``uncovered`` (a combination or domain no
+    indexed paper covers).
+    """
+
+    kind: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "message": self.message}
+
+
 @dataclass
 class Answer:
     """An answer whose every ``[n]`` marker refers to ``citations[n-1]``."""
@@ -44,10 +85,12 @@ class Answer:
     related: list[PaperHit] = field(default_factory=list)  # retrieved, not cited
     answered: bool = True  # False: the corpus does not hold the answer
     notice: str | None = None  # e.g. "the LLM failed; extractive fallback"
-    backend: str = "extractive"
+    backend: str | None = None  # None until the engine fills it in
     model: str | None = None
     query: str = ""  # the stand-alone query that was searched
     seconds: float = 0.0
+    claims: list[Claim] = field(default_factory=list)  # per-sentence support verdicts
+    premise_issues: list[PremiseIssue] = field(default_factory=list)
 
     @property
     def footer_markdown(self) -> str:
@@ -85,6 +128,8 @@ class Answer:
             "model": self.model,
             "query": self.query,
             "seconds": round(self.seconds, 4),
+            "claims": [claim.to_dict() for claim in self.claims],
+            "premise_issues": [issue.to_dict() for issue in self.premise_issues],
         }
 
 

@@ -13,6 +13,7 @@ so no answerer can cite a paper that was not retrieved.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,17 +22,29 @@ from itertools import takewhile
 from llama_index.core.llms import LLM, ChatMessage, MessageRole
 
 from assistant.core.settings import Settings
-from assistant.extractive import SentenceRanker, compose
+from assistant.extractive import COMPOUND, SentenceRanker, compose
 from assistant.llm import describe_failure
 from assistant.prompts import load_prompt, render
 from assistant.relevance import MIN_SCORE
 from assistant.retrieval import PaperHit
 
-# Extractive answers cite the top paper plus any close runner-up (fused score ratio);
-# calibrated on eval/dev.jsonl.
-RUNNER_UP_RATIO = 0.85
-MAX_EXTRACTIVE_PAPERS = 3
+# Which papers an extractive answer cites (fused score relative to the best paper), set on
+# the citation precision of eval/dev.jsonl + eval/answers_dev.jsonl: a question about one
+# paper cites it alone unless a runner-up is a near tie; a question asking for papers
+# (plural) cites every close one.
+NEAR_TIE_RATIO = 0.99
+MAX_SINGLE_PAPERS = 2
+PLURAL_RATIO = 0.85
+SENTENCES_ONE_PAPER = 3  # a paper cited alone: enough sentences to hold the asked facts
+SENTENCES_COMPOUND = 4  # "…, and how much …?": two facts asked at once
+SENTENCES_MANY_PAPERS = 2
 PASSAGES_PER_SOURCE = 2
+ASKS_FOR_PAPERS = re.compile(
+    r"^\s*(which|what|list|name|find|show( me)?|give( me)?|are there( any)?|any|compare)\b"
+    r"[^?]*?\b(papers|works|studies|articles|publications|methods|approaches|techniques)\b",
+    re.IGNORECASE,
+)
+_BACK_REFERENCE = re.compile(r"\b(they|their|them|it|its)\b", re.IGNORECASE)
 PROMPT_OVERHEAD_TOKENS = 600  # system prompt, question and formatting around the sources
 
 
@@ -58,7 +71,7 @@ class Answerer(ABC):
     def draft(
         self,
         question: str,
-        query_vector: Sequence[float],
+        question_vector: Sequence[float],
         hits: Sequence[PaperHit],
         temperature: float | None = None,
     ) -> Draft: ...
@@ -79,17 +92,28 @@ class ExtractiveAnswerer(Answerer):
     def draft(
         self,
         question: str,
-        query_vector: Sequence[float],
+        question_vector: Sequence[float],
         hits: Sequence[PaperHit],
         temperature: float | None = None,
     ) -> Draft:
-        top = hits[0]
-        floor = max(RUNNER_UP_RATIO * top.score, MIN_SCORE)
-        # Hits are sorted by score, so the chosen papers are a prefix: paper n is still [n].
-        runners_up = takewhile(lambda hit: hit.score >= floor, hits[1:MAX_EXTRACTIVE_PAPERS])
-        chosen = [top, *runners_up]
-        text, passages = compose(query_vector, chosen, self.ranker)
+        chosen = self.choose_papers(question, hits)
+        if len(chosen) > 1:
+            per_paper = SENTENCES_MANY_PAPERS
+        else:
+            per_paper = SENTENCES_COMPOUND if COMPOUND.search(question) else SENTENCES_ONE_PAPER
+        text, passages = compose(question, question_vector, chosen, self.ranker, per_paper)
         return Draft(pieces=[text], passages=passages + [""] * (len(hits) - len(chosen)))
+
+    @staticmethod
+    def choose_papers(question: str, hits: Sequence[PaperHit]) -> list[PaperHit]:
+        """The papers to cite: a prefix of the hits (sorted by score), so paper n stays [n]."""
+        top = hits[0]
+        plural = ASKS_FOR_PAPERS.search(question) and not _BACK_REFERENCE.search(question)
+        if plural:
+            floor, most = max(PLURAL_RATIO * top.score, MIN_SCORE), len(hits)
+        else:
+            floor, most = max(NEAR_TIE_RATIO * top.score, MIN_SCORE), MAX_SINGLE_PAPERS
+        return [top, *takewhile(lambda hit: hit.score >= floor, hits[1:most])]
 
 
 class LLMAnswerer(Answerer):
@@ -107,7 +131,7 @@ class LLMAnswerer(Answerer):
     def draft(
         self,
         question: str,
-        query_vector: Sequence[float],
+        question_vector: Sequence[float],
         hits: Sequence[PaperHit],
         temperature: float | None = None,
     ) -> Draft:

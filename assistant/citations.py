@@ -1,9 +1,11 @@
 """Citation hygiene: whatever a model writes, only retrieved papers can be cited.
 
 Markers ``[n]`` (also ``[1, 2]`` and ``[1][3]``) are checked against the numbered sources
-the model was given. Markers that point at no source are dropped; the sources actually
-cited are renumbered 1, 2, 3… in order of first use. The rewriter works on a stream, so
-the text a user watches arrive is already the final, clean text.
+the model was given. Small models also write ``[1:1]``, ``[^1]``, ``[Source 1]``, ``【1】``
+or a trailing ``(1)``: these are repaired into ``[n]``; a placeholder like ``[n:1]`` is
+removed. Markers that point at no source are dropped; the sources actually cited are
+renumbered 1, 2, 3… in order of first use. The rewriter works on a stream, so the text a
+user watches arrive is already the final, clean text.
 """
 
 from __future__ import annotations
@@ -11,9 +13,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-_MARKER = re.compile(r"\[(\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*)\]")
-# The longest text that could still turn into a marker: "[" plus digits, commas, spaces.
-_PARTIAL = re.compile(r"\[[\d\s,;]{0,40}$")
+_NUMBERS = r"\d{1,3}(?:\s*[,;]\s*(?:source\s*)?\d{1,3})*"
+_MARKER = re.compile(
+    # [1], [1, 2], [^1], [Source 1], [1:1], [1†source], and the same in 【】
+    rf"[\[【]\s*(?:(?:source|ref|doc)\s*|\^)?({_NUMBERS})\s*(?::\d+|†[^\]】\n]*)?\s*[\]】]"
+    # "… text (1)." : a bare number in parentheses closing a sentence or clause
+    r"|(?:(?<=\w)|(?<=\S ))\((\d{1,2})\)(?=\s*[.,;:!?]|\s*$)",
+    re.IGNORECASE,
+)
+_PLACEHOLDER = re.compile(r"\s?\[[a-z](?::\d+)?\]")  # "[n]", "[n:1]": a template never filled
+# The longest text that could still turn into a marker.
+_PARTIAL = re.compile(r"(?:[\[【][^\]】\n]{0,24}|\(\d{0,2}\)?)$")
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([.,;:!?])")
 _DOUBLE_SPACE = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
 
@@ -30,11 +40,12 @@ class CitationRewriter:
         self.order: list[int] = []
         self.dropped = False  # whether a marker pointing at no source was removed
         self._pending = ""
+        self._context = ""  # the last characters shown: "(1)" needs to see what precedes it
 
     def _renumber(self, match: re.Match[str]) -> str:
         numbers: list[int] = []
-        for piece in re.split(r"[,;]", match.group(1)):
-            original = int(piece)
+        for piece in _numbers(match):
+            original = piece
             if not 1 <= original <= self.source_count:
                 self.dropped = True  # a source the model was never given: drop it
                 continue
@@ -46,7 +57,13 @@ class CitationRewriter:
         return "".join(f"[{n}]" for n in numbers)
 
     def _rewrite(self, text: str) -> str:
-        return _MARKER.sub(self._renumber, text)
+        text, placeholders = _PLACEHOLDER.subn("", text)
+        self.dropped = self.dropped or bool(placeholders)
+        # The context cannot start a marker (an open "[" or "(" is always held back).
+        context = self._context
+        clean = _MARKER.sub(self._renumber, context + text)[len(context) :]
+        self._context = (context + clean)[-2:]
+        return clean
 
     def feed(self, piece: str) -> str:
         """Accept a streamed piece; return what can safely be shown now."""
@@ -78,15 +95,24 @@ def tidy(text: str) -> str:
     return _DOUBLE_SPACE.sub(" ", text).strip()
 
 
+def _numbers(match: re.Match[str]) -> list[int]:
+    """The source numbers a marker names."""
+    return [int(n) for n in re.findall(r"\d+", match.group(1) or match.group(2))]
+
+
 def cited_numbers(text: str) -> list[int]:
-    """Marker numbers in a clean text, in order of first appearance (for tests and eval)."""
+    """Marker numbers in a text, in order of first appearance."""
     seen: list[int] = []
     for match in _MARKER.finditer(text):
-        for piece in re.split(r"[,;]", match.group(1)):
-            number = int(piece)
+        for number in _numbers(match):
             if number not in seen:
                 seen.append(number)
     return seen
+
+
+def markers_in(text: str) -> list[re.Match[str]]:
+    """Every citation marker in a text, with its position."""
+    return list(_MARKER.finditer(text))
 
 
 def format_sources(titles: Sequence[str]) -> str:

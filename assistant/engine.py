@@ -14,22 +14,24 @@ import time
 from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
-from assistant.answer import Answer, final_answer
+from assistant.answer import Answer, PremiseIssue, final_answer
 from assistant.answerers import Answerer, ExtractiveAnswerer, LLMAnswerer
 from assistant.catalog import PaperCatalog
-from assistant.checks import checked
+from assistant.checks import checked, failure_notice
 from assistant.conversation import Conversation, History
 from assistant.core.embeddings import Embedder, build_embedder
 from assistant.core.lexical import LexicalIndex
 from assistant.core.settings import Settings
 from assistant.core.store import PaperStore
 from assistant.extractive import SentenceRanker
-from assistant.leak_guard import PromptLeak
 from assistant.llm import build_llm
-from assistant.prompts import load_prompt, render
+from assistant.premises import PremiseChecker
+from assistant.prompts import render
 from assistant.questions import clean_question
-from assistant.relevance import RelevanceGate, Vocabulary
+from assistant.relevance import RelevanceGate
 from assistant.retrieval import HybridRetriever, PaperHit
+from assistant.support import SupportChecker
+from assistant.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +47,23 @@ class Assistant:
         self.embedder = embedder
         self.retriever = retriever
         self.catalog: PaperCatalog = retriever.catalog
-        vocabulary = Vocabulary(retriever.lexical.vocabulary)
+        vocabulary = Vocabulary(*retriever.lexical.term_frequencies())
         self.gate = RelevanceGate(vocabulary)
         self.llm = build_llm(settings)
-        self.conversation = Conversation(vocabulary, self.catalog, self.llm)
-        self.extractive = ExtractiveAnswerer(SentenceRanker(embedder))
+        self.conversation = Conversation(
+            vocabulary,
+            self.catalog,
+            self.llm,
+            search=lambda message: self.retriever.search(message, k=settings.top_k),
+            relevant=self.gate.relevant,
+        )
+        self.support = SupportChecker(vocabulary)
+        self.premises = PremiseChecker(vocabulary, self.catalog)
+        self.extractive = ExtractiveAnswerer(SentenceRanker(embedder, vocabulary))
         self.answerer: Answerer = (
             self.extractive if self.llm is None else LLMAnswerer(self.llm, settings)
         )
 
-    # --- construction ------------------------------------------------------------
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> Assistant:
         """Open the configured store and backends; keyword overrides beat env settings."""
@@ -74,7 +83,6 @@ class Assistant:
         """Another engine on the same loaded index, e.g. with another LLM backend."""
         return type(self)(self.settings.with_overrides(**overrides), self.embedder, self.retriever)
 
-    # --- facts for front ends ----------------------------------------------------
     @property
     def backend(self) -> str:
         return self.answerer.backend
@@ -100,13 +108,11 @@ class Assistant:
             "api_key_set": bool(self.settings.llm_key),
         }
 
-    # --- search ------------------------------------------------------------------
     def search(self, query: str, k: int = 10) -> list[PaperHit]:
         """Best-matching papers, best first, with scores, abstracts and sources."""
         query = clean_question(query, self.settings.max_question_chars)
         return self.retriever.search(query, k=k)
 
-    # --- answers -----------------------------------------------------------------
     def ask(self, question: str, *, top_k: int | None = None) -> Answer:
         """Answer one stand-alone question."""
         return final_answer(self.stream(question, top_k=top_k))
@@ -127,51 +133,56 @@ class Assistant:
         began = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
         query = self.conversation.standalone_query(question, history)
-        query_vector = self.embedder.model.get_query_embedding(query)
+        embed = self.embedder.model.get_query_embedding
+        query_vector = embed(query)
         hits = self.retriever.search(
             query, k=top_k or self.settings.top_k, query_embedding=query_vector
         )
-        if self.gate.relevant(query, hits):
-            answer = yield from self._answer(question, query_vector, hits, temperature)
+        if not self.gate.relevant(query, hits):
+            answer = self.premises.declined(question, hits)
+        elif (issues := self.premises.check(question, hits)) and issues[0].kind != "uncovered":
+            answer = self.premises.reply(question, issues, hits)
         else:
-            answer = self._declined(hits)
+            # Sentences are chosen for what the user asked, not for the searched query
+            # (which, for a follow-up, carries the conversation's paper title).
+            question_vector = query_vector if query == question else embed(question)
+            answer = yield from self._answer(question, question_vector, hits, temperature, issues)
+        if answer.backend is None:  # a reply the engine wrote itself
+            answer.backend, answer.model = self.backend, self.model
             yield answer.text
         answer.query = query
         answer.seconds = time.perf_counter() - began
         yield answer
 
-    def _declined(self, hits: Sequence[PaperHit]) -> Answer:
-        return Answer(
-            text=load_prompt("not_found"),
-            related=list(hits[:3]),
-            answered=False,
-            backend=self.backend,
-            model=self.model,
-        )
-
     def _answer(
         self,
         question: str,
-        query_vector: Sequence[float],
+        question_vector: Sequence[float],
         hits: Sequence[PaperHit],
         temperature: float | None,
+        cautions: Sequence[PremiseIssue] = (),
     ) -> Generator[str, None, Answer]:
-        """The configured answerer's checked answer; the extractive one if it fails."""
+        """The configured answerer's checked answer (after any caution); the extractive
+        one if it fails."""
+        caution = render("premise_caution", issues=" ".join(i.message for i in cautions))
+        if cautions:  # a combination no single paper covers: answered, with a caution
+            yield caution + "\n\n"
         try:
-            draft = self.answerer.draft(question, query_vector, hits, temperature)
-            return (yield from checked(draft, self.answerer, hits))
+            draft = self.answerer.draft(question, question_vector, hits, temperature)
+            strict = self.answerer is not self.extractive  # an LLM must be supported
+            answer = yield from checked(
+                draft, self.answerer, hits, self.support, require_support=strict
+            )
         except Exception as error:  # every failure becomes a notice plus the fallback
             if self.answerer is self.extractive:
                 raise
             log.warning("LLM failed: %s", type(error).__name__)
-            problem = (
-                load_prompt("leak_notice")
-                if isinstance(error, PromptLeak)
-                else self.answerer.describe_failure(error)
-            )
-            notice = render("llm_fallback", problem=problem)
-            draft = self.extractive.draft(question, query_vector, hits)
-            fallback = final_answer(checked(draft, self.extractive, hits))
+            notice = failure_notice(error, self.answerer)
+            draft = self.extractive.draft(question, question_vector, hits)
+            fallback = final_answer(checked(draft, self.extractive, hits, self.support))
             fallback.notice = notice
             yield f"\n\n> ⚠️ {notice}\n\n{fallback.text}"
-            return fallback
+            answer = fallback
+        if cautions:
+            answer.text, answer.premise_issues = f"{caution}\n\n{answer.text}", list(cautions)
+        return answer

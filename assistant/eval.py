@@ -1,17 +1,25 @@
-"""``python -m assistant.eval FILE.jsonl [--baseline] [--json]``: retrieval and answer quality.
+"""``python -m assistant.eval FILE.jsonl [FILE …] [--baseline] [--json] [--misses]``.
 
-The file holds one JSON object per line:
-- ``{"type": "single", "question": …, "gold": [title]}``: hit@1/5/10 and MRR;
-- ``{"type": "topic", "question": …, "gold": [titles…]}``: recall@10, counted against
-  min(len(gold), 10) so a complete list longer than 10 can still score 1.0;
-- ``{"type": "unanswerable", "question": …}``: should be declined;
-- ``{"type": "conversation", "turns": [{"question", "gold"}, …]}``: each follow-up is
-  answered with the conversation so far and must cite its gold paper first.
+Retrieval and answer quality of the engine as configured (extractive, or your own LLM:
+the figures measure whatever backend the settings select). Each line of a file is a case:
 
-It also reports the share of citations that are valid (a retrieved corpus paper; must be
-100%) and that point at a gold paper, and search / answer latency p50 and p95.
-``--baseline`` measures, in the same run, a naive llama-index ``VectorStoreIndex`` (one node
-per abstract, default settings, the same embedding model) on the same questions.
+- ``{"type": "single", "question", "gold": [title], "facts": [strings]}``: hit@1/5/10 and
+  MRR; the asked paper cited; citation precision; fact recall (each fact, a short string of
+  the gold abstract, present in the answer);
+- ``{"type": "topic", "question", "gold": [titles…]}``: recall@10 (against
+  min(len(gold), 10)); citation precision and recall;
+- ``{"type": "unanswerable", "question"}``: should be declined;
+- ``{"type": "false_premise", "kind", "question"}``: should be flagged (``premise_issues``)
+  or declined; kinds: wrong_figure, absent_title, wrong_domain, no_combination;
+- ``{"type": "conversation", "turns": [{"question", "expect", "gold", "facts"}, …]}``: turns
+  are asked in order with the conversation so far; ``expect`` is new, follow_up (first
+  citation is the conversation's paper), switch (first citation is the new paper) or
+  off_corpus (declined). Turns without ``expect`` are follow-ups after the first.
+
+Also: citations valid (a retrieved corpus paper; must be 100%), claim support (claims the
+engine's own check marks supported), answerable questions wrongly declined or flagged,
+search / answer latency. ``--baseline`` measures, in the same run, a naive llama-index
+``VectorStoreIndex`` (one node per abstract, default settings, same embedding model).
 """
 
 from __future__ import annotations
@@ -28,7 +36,21 @@ from typing import Any
 
 import numpy as np
 
+from assistant.core.schema import normalize_text
 from assistant.core.settings import Settings
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The value at rank q% (nearest rank); NaN for no values. Benchmarks use it too."""
+    return float(np.percentile(values, q, method="nearest")) if values else float("nan")
+
+
+def _mean(values: Sequence[float | bool]) -> float:
+    return float(statistics.fmean(values)) if values else float("nan")
+
+
+def _ratio(part: int, whole: int) -> float:
+    return part / whole if whole else float("nan")
 
 
 @dataclass
@@ -36,23 +58,30 @@ class Report:
     name: str
     ranks: list[int | None] = field(default_factory=list)  # gold rank per single question
     topic_recall: list[float] = field(default_factory=list)
-    declined: list[bool] = field(default_factory=list)
-    false_declines: int = 0
-    answerable_asked: int = 0
+    search_ms: list[float] = field(default_factory=list)
+    # answers (filled by evaluate_assistant only)
+    answered_any: bool = False
+    asked_paper_cited: list[bool] = field(default_factory=list)
+    single_cited: int = 0
+    single_cited_gold: int = 0
+    topic_cited: int = 0
+    topic_cited_gold: int = 0
+    topic_gold: int = 0
+    facts: list[bool] = field(default_factory=list)
+    follow_up_facts: list[bool] = field(default_factory=list)
+    claims: int = 0
+    claims_supported: int = 0
+    unanswerable_declined: list[bool] = field(default_factory=list)
+    premises_flagged: list[bool] = field(default_factory=list)
+    answerable_declined: list[bool] = field(default_factory=list)
+    turns: dict[str, list[bool]] = field(default_factory=dict)
     citations_total: int = 0
     citations_valid: int = 0
-    citations_gold: int = 0
-    follow_up_hits: list[bool] = field(default_factory=list)
-    search_ms: list[float] = field(default_factory=list)
     answer_ms: list[float] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
 
     def hit_at(self, k: int) -> float:
         return _mean([r is not None and r <= k for r in self.ranks])
-
-    @property
-    def mrr(self) -> float:
-        return _mean([1.0 / r if r else 0.0 for r in self.ranks])
 
     def summary(self) -> dict[str, Any]:
         result: dict[str, Any] = {
@@ -61,35 +90,35 @@ class Report:
             "hit@1": self.hit_at(1),
             "hit@5": self.hit_at(5),
             "hit@10": self.hit_at(10),
-            "mrr": self.mrr,
+            "mrr": _mean([1.0 / r if r else 0.0 for r in self.ranks]),
             "topic_questions": len(self.topic_recall),
             "topic_recall@10": _mean(self.topic_recall),
             "search_p50_ms": percentile(self.search_ms, 50),
             "search_p95_ms": percentile(self.search_ms, 95),
         }
-        if self.declined:
-            result.update(
-                {
-                    "unanswerable_declined": _mean(self.declined),
-                    "answerable_falsely_declined": self.false_declines
-                    / max(1, self.answerable_asked),
-                    "citations_valid": self.citations_valid / max(1, self.citations_total),
-                    "citations_to_gold": self.citations_gold / max(1, self.citations_total),
-                    "follow_up_hit@1": _mean(self.follow_up_hits),
-                    "answer_p50_ms": percentile(self.answer_ms, 50),
-                    "answer_p95_ms": percentile(self.answer_ms, 95),
-                }
-            )
+        if not self.answered_any:
+            return result
+        result.update(
+            {
+                "single: asked paper cited": _mean(self.asked_paper_cited),
+                "single: citation precision": _ratio(self.single_cited_gold, self.single_cited),
+                "single: fact recall": _mean(self.facts),
+                "topic: citation precision": _ratio(self.topic_cited_gold, self.topic_cited),
+                "topic: citation recall": _ratio(self.topic_cited_gold, self.topic_gold),
+                "claims supported": _ratio(self.claims_supported, self.claims),
+                "citations valid": _ratio(self.citations_valid, self.citations_total),
+                "unanswerable declined": _mean(self.unanswerable_declined),
+                "false premises flagged/declined": _mean(self.premises_flagged),
+                "answerable wrongly declined": _mean(self.answerable_declined),
+                "turns: follow-up kept": _mean(self.turns.get("follow_up", [])),
+                "turns: follow-up fact recall": _mean(self.follow_up_facts),
+                "turns: subject switched": _mean(self.turns.get("switch", [])),
+                "turns: off-corpus declined": _mean(self.turns.get("off_corpus", [])),
+                "answer_p50_ms": percentile(self.answer_ms, 50),
+                "answer_p95_ms": percentile(self.answer_ms, 95),
+            }
+        )
         return result
-
-
-def _mean(values: Sequence[float | bool]) -> float:
-    return float(statistics.fmean(values)) if values else float("nan")
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The value at rank q% (nearest rank); NaN for no values. Benchmarks use it too."""
-    return float(np.percentile(values, q, method="nearest")) if values else float("nan")
 
 
 def load_cases(path: Path) -> list[dict[str, Any]]:
@@ -108,6 +137,12 @@ def _timed(call: Callable[[], Any], sink: list[float]) -> Any:
     result = call()
     sink.append((time.perf_counter() - began) * 1000)
     return result
+
+
+def holds_fact(text: str, fact: str) -> bool:
+    """A fact counts when the answer holds it, ignoring case, spacing and markdown escapes."""
+    folded = normalize_text(text.replace("\\", "")).casefold()
+    return normalize_text(fact).casefold() in folded
 
 
 def evaluate_retrieval(
@@ -131,52 +166,86 @@ def evaluate_retrieval(
     return report
 
 
+def _flagged(answer: Any) -> bool:
+    return not answer.answered or bool(answer.premise_issues)
+
+
 def evaluate_assistant(engine: Any, cases: Sequence[dict[str, Any]]) -> Report:
-    """Retrieval metrics plus answers: declining, citation validity, follow-ups."""
+    """Retrieval metrics plus answer metrics, asking every question through the engine."""
     report = evaluate_retrieval(
         "hybrid (this project)",
         lambda q, k: [hit.title for hit in engine.search(q, k=k)],
         cases,
     )
+    report.answered_any = True
     corpus_titles = {paper.title for paper in engine.catalog.papers.values()}
 
-    def check_citations(answer: Any, gold: Sequence[str]) -> None:
+    def answer_checks(answer: Any) -> list[str]:
         # What the engine retrieves for the searched query, found independently of the answer.
         retrieved = {hit.title for hit in engine.search(answer.query, k=engine.settings.top_k)}
-        for citation in answer.citations:
-            report.citations_total += 1
-            report.citations_valid += (
-                citation.title in corpus_titles and citation.title in retrieved
-            )
-            report.citations_gold += citation.title in gold
+        titles = [c.title for c in answer.citations]
+        report.citations_total += len(titles)
+        report.citations_valid += sum(t in corpus_titles and t in retrieved for t in titles)
+        report.claims += len(answer.claims)
+        report.claims_supported += sum(c.verdict == "supported" for c in answer.claims)
+        return titles
+
+    def ask(question: str, history: list[tuple[str, str]] | None = None) -> Any:
+        return _timed(lambda: engine.chat(question, history or []), report.answer_ms)
 
     for case in cases:
-        kind = case["type"]
-        if kind == "unanswerable":
-            answer = _timed(lambda c=case: engine.ask(c["question"]), report.answer_ms)
-            report.declined.append(not answer.answered)
+        kind, question = case["type"], case.get("question", "")
+        if kind == "single":
+            answer = ask(question)
+            titles = answer_checks(answer)
+            gold = set(case["gold"])
+            report.answerable_declined.append(_flagged(answer))
+            report.asked_paper_cited.append(bool(gold & set(titles)))
+            report.single_cited += len(titles)
+            report.single_cited_gold += len(gold & set(titles))
+            facts = [holds_fact(answer.text, fact) for fact in case.get("facts", [])]
+            report.facts.extend(facts)
+            if _flagged(answer) or not gold & set(titles) or not all(facts):
+                report.misses.append(f"single: {question} → {titles[:3]} facts {facts}")
+        elif kind == "topic":
+            answer = ask(question)
+            titles = answer_checks(answer)
+            gold = set(case["gold"])
+            report.answerable_declined.append(_flagged(answer))
+            report.topic_cited += len(titles)
+            report.topic_cited_gold += len(gold & set(titles))
+            report.topic_gold += len(gold)
+        elif kind == "unanswerable":
+            answer = ask(question)
+            answer_checks(answer)
+            report.unanswerable_declined.append(not answer.answered)
             if answer.answered:
-                report.misses.append(f"answered: {case['question']}")
-            check_citations(answer, [])
-        elif kind in ("single", "topic"):
-            answer = _timed(lambda c=case: engine.ask(c["question"]), report.answer_ms)
-            report.answerable_asked += 1
-            if not answer.answered:
-                report.false_declines += 1
-                report.misses.append(f"declined: {case['question']}")
-            check_citations(answer, case["gold"])
+                report.misses.append(f"answered unanswerable: {question}")
+        elif kind == "false_premise":
+            answer = ask(question)
+            answer_checks(answer)
+            report.premises_flagged.append(_flagged(answer))
+            if not _flagged(answer):
+                report.misses.append(f"premise not flagged ({case.get('kind')}): {question}")
         elif kind == "conversation":
             history: list[tuple[str, str]] = []
-            for turn_number, turn in enumerate(case["turns"]):
-                answer = _timed(
-                    lambda t=turn, h=list(history): engine.chat(t["question"], h), report.answer_ms
-                )
-                check_citations(answer, turn["gold"])
-                if turn_number > 0:
-                    hit = bool(answer.citations) and answer.citations[0].title in turn["gold"]
-                    report.follow_up_hits.append(hit)
-                    if not hit:
-                        report.misses.append(f"follow-up: {turn['question']} → {answer.query}")
+            for number, turn in enumerate(case["turns"]):
+                expect = turn.get("expect") or ("new" if number == 0 else "follow_up")
+                answer = ask(turn["question"], history)
+                titles = answer_checks(answer)
+                gold = turn.get("gold", [])
+                if expect == "off_corpus":
+                    ok = not answer.answered
+                else:
+                    report.answerable_declined.append(_flagged(answer))
+                    ok = bool(titles) and titles[0] in gold
+                report.turns.setdefault(expect, []).append(ok)
+                if expect == "follow_up":
+                    report.follow_up_facts.extend(
+                        holds_fact(answer.text, fact) for fact in turn.get("facts", [])
+                    )
+                if not ok:
+                    report.misses.append(f"{expect}: {turn['question']} → {titles[:2]}")
                 history.append((turn["question"], answer.markdown))
     return report
 
@@ -221,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m assistant.eval", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("file", type=Path, help="evaluation cases (.jsonl)")
+    parser.add_argument("files", type=Path, nargs="+", help="evaluation cases (.jsonl)")
     parser.add_argument(
         "--baseline", action="store_true", help="also measure a naive llama-index index"
     )
@@ -231,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistant.engine import Assistant
 
-    cases = load_cases(args.file)
+    cases = [case for path in args.files for case in load_cases(path)]
     engine = Assistant.from_settings(Settings())
     engine.search("warm-up", k=1)  # first-call costs (lazy imports, caches) are not latency
     report = evaluate_assistant(engine, cases)

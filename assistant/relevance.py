@@ -14,62 +14,14 @@ The thresholds were calibrated on eval/dev.jsonl (README, "Evaluation").
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
-
-import Stemmer
+from collections.abc import Sequence
 
 from assistant.retrieval import PaperHit, holds_figures, query_figures
+from assistant.vocabulary import Vocabulary
 
 MIN_SCORE = 0.53  # below this nothing retrieved is relevant enough
 MIN_SCORE_WITH_UNKNOWN_WORD = 0.62  # the question uses an ordinary word the corpus lacks
 MIN_SCORE_WITH_UNKNOWN_NAME = 0.80  # the question names something the corpus lacks
-
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
-_STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it
-    its itself just me more most my myself no nor not now of off on once only or other our ours
-    ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we were
-    what when where which while who whom why will with would you your yours yourself
-    yourselves paper papers work works method methods model models study studies corpus
-    approach use used using give tell show""".split()
-)
-
-
-class Vocabulary:
-    """The terms the corpus uses: tells which words of a question it has never seen."""
-
-    def __init__(self, terms: Iterable[str]):
-        self.terms = frozenset(terms)
-        self._stemmer = Stemmer.Stemmer("english")
-
-    def _known(self, part: str) -> bool:
-        lowered = part.lower()
-        return lowered in self.terms or self._stemmer.stemWord(lowered) in self.terms
-
-    def unknown_terms(self, question: str) -> tuple[list[str], list[str]]:
-        """(named-looking terms, ordinary words) of the question absent from the corpus."""
-        names, words = [], []
-        for match in _WORD.finditer(question):
-            term = match.group()
-            if term.lower() in _STOPWORDS:
-                continue
-            parts = [p for p in term.split("-") if len(p) >= 2]
-            if not parts or any(self._known(p) for p in parts):
-                continue
-            first_word = match.start() == 0 or question[: match.start()].rstrip().endswith(
-                (".", "?", "!")
-            )
-            named = (
-                any(c.isdigit() for c in term)
-                or any(c.isupper() for c in term[1:])
-                or (term[0].isupper() and not first_word)
-            )
-            (names if named else words).append(term)
-        return names, words
 
 
 class RelevanceGate:

@@ -1,18 +1,41 @@
-"""Condensing follow-ups into stand-alone queries (no model, no store)."""
+"""Classifying messages inside a conversation and condensing follow-ups (no model, no store)."""
 
 from __future__ import annotations
 
 import Stemmer
 
 from assistant.conversation import Conversation, as_turns
-from assistant.relevance import Vocabulary
+from assistant.retrieval import PaperHit
+from assistant.vocabulary import Vocabulary
 from tests.units import catalog, paper, scripted_llm
 
 _stem = Stemmer.Stemmer("english").stemWord
-VOCABULARY = Vocabulary(_stem(w) for w in "dataset network segmentation road scene".split())
-PAPERS = catalog(paper("d", "Deep Dual-resolution Networks"), paper("m", "Masked Autoencoders"))
+WORDS = "dataset network segmentation road scene hospital scan converge training hours".split()
+VOCABULARY = Vocabulary({_stem(w): 1 for w in WORDS}, documents=10)
+DDRNET = paper(
+    "d",
+    "Deep Dual-resolution Networks",
+    "Segmentation of road scenes on the Cityscapes dataset; training takes 50 hours to converge.",
+)
+MAE = paper("m", "Masked Autoencoders", "Masked patches are reconstructed.")
+PAPERS = catalog(DDRNET, MAE)
 LAST_ANSWER = "It is DDRNet [1].\n\n**Sources**\n[1] Deep Dual-resolution Networks"
 HISTORY = [("Which network segments road scenes fastest?", LAST_ANSWER)]
+
+
+def hit(p, score: float) -> PaperHit:
+    return PaperHit(p.title, score, p.abstract, p.sources, p.paper_id)
+
+
+def conversation(hits: list[PaperHit], llm=None) -> Conversation:
+    """Searching returns ``hits``; a best score of 0.5 or more counts as relevant."""
+    return Conversation(
+        VOCABULARY,
+        PAPERS,
+        llm,
+        search=lambda message: hits,
+        relevant=lambda message, found: bool(found) and found[0].score >= 0.5,
+    )
 
 
 def test_history_shapes():
@@ -27,40 +50,58 @@ def test_history_shapes():
     assert as_turns(None) == []
 
 
-def test_a_follow_up_carries_the_last_answers_first_cited_paper():
-    conversation = Conversation(VOCABULARY, PAPERS, llm=None)
-    assert conversation.standalone_query("What dataset did they use?", HISTORY) == (
+def test_a_back_reference_stays_on_the_conversations_paper():
+    chat = conversation(hits=[hit(MAE, 0.4)])  # nothing relevant on its own
+    assert chat.standalone_query("What dataset did they use?", HISTORY) == (
         "What dataset did they use? Deep Dual-resolution Networks"
     )
-    assert conversation.standalone_query("What dataset did they use?", []) == (
+    assert chat.standalone_query("What dataset did they use?", []) == "What dataset did they use?"
+
+
+def test_a_follow_up_without_pronouns_stays_when_it_is_about_the_paper():
+    chat = conversation(hits=[hit(MAE, 0.4)])
+    question = "How many hours did training take to converge?"
+    assert chat.standalone_query(question, HISTORY).endswith("Deep Dual-resolution Networks")
+
+
+def test_a_confident_match_on_another_paper_switches_the_subject():
+    chat = conversation(hits=[hit(MAE, 0.9)])
+    question = "Separately, which paper reconstructs masked patches that were hidden?"
+    assert chat.standalone_query(question, HISTORY) == question
+
+
+def test_an_off_corpus_question_is_not_tied_to_the_last_answer():
+    chat = conversation(hits=[hit(MAE, 0.3)])
+    assert chat.standalone_query("Who painted the Mona Lisa?", HISTORY) == (
+        "Who painted the Mona Lisa?"
+    )
+    assert chat.standalone_query("What is the chemical symbol for gold?", HISTORY) == (
+        "What is the chemical symbol for gold?"
+    )
+
+
+def test_the_subject_outlives_a_declined_turn():
+    declined = "The indexed papers do not answer this question."
+    history = [*HISTORY, ("What is the chemical symbol for gold?", declined)]
+    chat = conversation(hits=[hit(MAE, 0.3)])
+    assert chat.subject(as_turns(history)) == DDRNET
+
+
+def test_titles_not_in_the_corpus_are_not_a_subject():
+    chat = conversation(hits=[])
+    history = [("q", "x [1]\n\n**Sources**\n[1] Some Invented Paper")]
+    assert chat.standalone_query("What dataset did they use?", history) == (
         "What dataset did they use?"
     )
 
 
-def test_a_new_subject_is_searched_as_it_is():
-    conversation = Conversation(VOCABULARY, PAPERS, llm=None)
-    long_question = "Which paper reconstructs images after hiding most patches during pretraining?"
-    assert conversation.standalone_query(long_question, HISTORY) == long_question
-    # Short, but naming something the corpus never mentions: not a follow-up.
-    assert not conversation.looks_like_follow_up("Who is Napoleon Bonaparte?")
-    assert conversation.looks_like_follow_up("And the runtime?")
-
-
-def test_titles_not_in_the_corpus_are_not_carried():
-    conversation = Conversation(VOCABULARY, PAPERS, llm=None)
-    history = [("q", "x [1]\n\n**Sources**\n[1] Some Invented Paper")]
-    assert conversation.standalone_query("What dataset did they use?", history) == (
-        "What dataset did they use? q"
-    )
-
-
-def test_the_llm_rewrites_and_the_heuristic_stands_in_when_it_fails():
+def test_the_llm_rewrites_follow_ups_and_the_heuristic_stands_in_when_it_fails():
     llm = scripted_llm(['"Which datasets did DDRNet use?"\nextra line', RuntimeError("down")])
-    conversation = Conversation(VOCABULARY, PAPERS, llm=llm)
-    assert conversation.standalone_query("What dataset did they use?", HISTORY) == (
+    chat = conversation(hits=[hit(MAE, 0.4)], llm=llm)
+    assert chat.standalone_query("What dataset did they use?", HISTORY) == (
         "Which datasets did DDRNet use? Deep Dual-resolution Networks"
     )
-    assert "Deep Dual-resolution Networks" in llm.prompts[0]  # the cited titles are given
-    assert conversation.standalone_query("What dataset did they use?", HISTORY) == (
+    assert "Deep Dual-resolution Networks" in llm.prompts[0]  # the paper is given
+    assert chat.standalone_query("What dataset did they use?", HISTORY) == (
         "What dataset did they use? Deep Dual-resolution Networks"
     )

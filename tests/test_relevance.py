@@ -9,13 +9,17 @@ from assistant.relevance import (
     MIN_SCORE_WITH_UNKNOWN_NAME,
     MIN_SCORE_WITH_UNKNOWN_WORD,
     RelevanceGate,
-    Vocabulary,
 )
 from assistant.retrieval import PaperHit
+from assistant.vocabulary import Vocabulary
 
 _stem = Stemmer.Stemmer("english").stemWord
 VOCABULARY = Vocabulary(
-    _stem(w) for w in "semantic segmentation network real time road scene quantize cache".split()
+    {
+        _stem(w): 1
+        for w in "semantic segmentation network real time road scene quantize cache".split()
+    },
+    documents=10,
 )
 GATE = RelevanceGate(VOCABULARY)
 

@@ -46,10 +46,17 @@ class LexicalIndex:
             )
         )
 
-    @property
-    def vocabulary(self) -> frozenset[str]:
-        """Every term the corpus uses, as BM25 indexed it (lower-cased and stemmed)."""
-        return frozenset(self._retriever.bm25.vocab_dict)
+    def term_frequencies(self) -> tuple[dict[str, int], int]:
+        """(term → chunks containing it, number of chunks), terms as BM25 indexed them
+        (lower-cased, stemmed): the corpus vocabulary, read from the index's postings."""
+        bm25 = self._retriever.bm25
+        starts = bm25.scores["indptr"]
+        frequencies = {
+            term: int(starts[index + 1] - starts[index])
+            for term, index in bm25.vocab_dict.items()
+            if index + 1 < len(starts)
+        }
+        return frequencies, int(bm25.scores["num_docs"])
 
     def retrieve(self, query: QueryBundle, top_k: int) -> list[NodeWithScore]:
         """Chunks sharing terms with the query, best first (zero scores left out)."""

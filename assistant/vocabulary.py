@@ -1,0 +1,79 @@
+"""The corpus vocabulary: which terms the indexed chunks use, and how rare each one is.
+
+Read from the BM25 index (its terms are lower-cased and stemmed the same way here), so the
+relevance gate, follow-up detection, sentence choice, claim checks and premise checks all
+agree on what "a word of the corpus" is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+
+import Stemmer
+
+from assistant.core.lexical import TOKEN_PATTERN
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
+_TOKEN = re.compile(TOKEN_PATTERN)
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself
+    yourselves paper papers work works method methods model models study studies corpus
+    approach use used using give tell show""".split()
+)
+
+
+class Vocabulary:
+    """Stemmed corpus terms with their document frequencies (chunks that contain them)."""
+
+    def __init__(self, frequencies: Mapping[str, int], documents: int):
+        self.frequencies = dict(frequencies)
+        self.documents = max(1, documents)
+        self._stemmer = Stemmer.Stemmer("english")
+
+    def stem(self, word: str) -> str:
+        return self._stemmer.stemWord(word.lower())
+
+    def terms(self, text: str) -> list[str]:
+        """The text's content terms as the index sees them: lower-cased, stemmed, no stopwords."""
+        return [
+            self._stemmer.stemWord(token)
+            for token in (match.lower() for match in _TOKEN.findall(text))
+            if token not in STOPWORDS
+        ]
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a stemmed term (unknown terms are the rarest)."""
+        return math.log((self.documents + 1) / (self.frequencies.get(term, 0) + 0.5))
+
+    def knows(self, word: str) -> bool:
+        lowered = word.lower()
+        return lowered in self.frequencies or self.stem(lowered) in self.frequencies
+
+    def unknown_terms(self, question: str) -> tuple[list[str], list[str]]:
+        """(named-looking terms, ordinary words) of the question absent from the corpus."""
+        names, words = [], []
+        for match in _WORD.finditer(question):
+            term = match.group()
+            if term.lower() in STOPWORDS:
+                continue
+            parts = [p for p in term.split("-") if len(p) >= 2]
+            if not parts or any(self.knows(p) for p in parts):
+                continue
+            first_word = match.start() == 0 or question[: match.start()].rstrip().endswith(
+                (".", "?", "!")
+            )
+            named = (
+                any(c.isdigit() for c in term)
+                or any(c.isupper() for c in term[1:])
+                or (term[0].isupper() and not first_word)
+            )
+            (names if named else words).append(term)
+        return names, words
