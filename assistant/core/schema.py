@@ -67,7 +67,8 @@ def title_key(title: str) -> str:
     accents are dropped. For ASCII titles this is the key earlier versions used.
     """
     folded = unicodedata.normalize("NFKD", title).casefold()
-    folded = "".join(char for char in folded if not unicodedata.combining(char))
+    if not folded.isascii():
+        folded = "".join(char for char in folded if not unicodedata.combining(char))
     return _NON_ALNUM.sub(" ", folded).strip()
 
 
