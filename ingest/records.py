@@ -30,18 +30,19 @@ from assistant.core.schema import (
     title_key,
 )
 
-# Size limits, with a wide margin over real data. arXiv titles stay under ~300 characters
-# (the bundled corpus: 176); arXiv's submission form caps abstracts at 1,920 characters
-# and older records in its metadata snapshot run to a few thousand (the bundled corpus:
-# 1,920); author lists of large collaborations reach tens of thousands of characters; ids,
-# URLs, categories and dates are short. One record (a JSON Lines line, a JSON array
-# element, a CSV field, a listing line) is refused before it is parsed or normalised
-# when it exceeds MAX_RECORD_CHARS, so a giant line costs a bounded read, not a regex run.
+# Size limits, with a wide margin over real data. arXiv titles run to ~300 characters (the
+# bundled corpus: 176); arXiv's submission form caps abstracts at 1,920 characters and
+# older records in its metadata snapshot run to a few thousand (the bundled corpus: 1,920);
+# author lists of large collaborations reach tens of thousands of characters; ids, URLs,
+# categories and dates are short. A JSON Lines line, JSON array element or CSV field over
+# MAX_RECORD_CHARS is refused before it is parsed, and a field or listing line far over
+# its own limit before it is normalised, so a giant input costs a bounded read, not a
+# regex run over it (nor the sentence splitter and tokenizer after it).
 MAX_TITLE_CHARS = 1_000
 MAX_ABSTRACT_CHARS = 20_000
 MAX_AUTHORS_CHARS = 100_000
 MAX_FIELD_CHARS = 2_000  # id, url, categories, dates
-MAX_RECORD_CHARS = 2_000_000  # bytes, for a JSON Lines line read from disk
+MAX_RECORD_CHARS = 2_000_000  # characters; bytes for a JSON Lines line (measured undecoded)
 FIELD_LIMITS = {
     "title": MAX_TITLE_CHARS,
     "abstract": MAX_ABSTRACT_CHARS,
