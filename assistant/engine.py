@@ -27,7 +27,7 @@ from assistant.extractive import SentenceRanker
 from assistant.llm import build_llm
 from assistant.premises import PremiseChecker
 from assistant.prompts import render
-from assistant.questions import clean_question
+from assistant.questions import clean_history, clean_question, paper_count
 from assistant.relevance import RelevanceGate
 from assistant.retrieval import HybridRetriever, PaperHit
 from assistant.support import SupportChecker
@@ -109,9 +109,12 @@ class Assistant:
         }
 
     def search(self, query: str, k: int = 10) -> list[PaperHit]:
-        """Best-matching papers, best first, with scores, abstracts and sources."""
+        """Best-matching papers, best first, with scores, abstracts and sources.
+
+        ``k`` is 1 to 50; a bad query or ``k`` raises :class:`QuestionError`.
+        """
         query = clean_question(query, self.settings.max_question_chars)
-        return self.retriever.search(query, k=k)
+        return self.retriever.search(query, k=paper_count(k))
 
     def ask(self, question: str, *, top_k: int | None = None) -> Answer:
         """Answer one stand-alone question."""
@@ -129,15 +132,18 @@ class Assistant:
         top_k: int | None = None,
         temperature: float | None = None,
     ) -> Iterator[str | Answer]:
-        """Yield text pieces as they are generated, then the final :class:`Answer`."""
+        """Yield text pieces as they are generated, then the final :class:`Answer`.
+
+        A question that cannot be asked (empty, too long, not text) or a ``top_k`` outside
+        1 to 50 raises :class:`QuestionError` before any work is done.
+        """
         began = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
-        query = self.conversation.standalone_query(question, history)
+        top_k = self.settings.top_k if top_k is None else paper_count(top_k, "top_k")
+        query = self.conversation.standalone_query(question, clean_history(history))
         embed = self.embedder.model.get_query_embedding
         query_vector = embed(query)
-        hits = self.retriever.search(
-            query, k=top_k or self.settings.top_k, query_embedding=query_vector
-        )
+        hits = self.retriever.search(query, k=top_k, query_embedding=query_vector)
         if not self.gate.relevant(query, hits):
             answer = self.premises.declined(question, hits)
         elif (issues := self.premises.check(question, hits)) and issues[0].kind != "uncovered":

@@ -176,8 +176,11 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
             return unavailable()
         try:
             return format_hits(engine.search(query, k=int(k)))
-        except QuestionError as error:
+        except QuestionError as error:  # empty, too long, not text
             return f"Sorry, {error}."
+        except Exception:  # never a stack trace in the page
+            log.exception("search failed")
+            return "Sorry, something went wrong while searching. Please try again."
 
     with gr.Blocks(title="Paper Assistant") as demo:
         gr.Markdown(

@@ -49,6 +49,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    from pydantic import ValidationError
+
     from assistant.core.embeddings import EmbeddingConfigError
     from assistant.core.store import StoreError
     from ingest.pipeline import NothingToIngest, ingest
@@ -65,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (StoreError, EmbeddingConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except ValidationError as error:  # a bad ASSISTANT_* setting
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        print(f"error: setting {where}: {problem['msg']}", file=sys.stderr)
         return 2
     for problem in report.problems:
         print(f"skipped: {problem}", file=sys.stderr)

@@ -9,6 +9,11 @@ Formats:
 - JSON Lines (``.jsonl``/``.ndjson``) and JSON arrays (``.json``) of records with ``title``
   and ``abstract`` (the arXiv metadata snapshot format works as is);
 - CSV (``.csv``) and TSV (``.tsv``) with ``title`` and ``abstract`` columns.
+
+Sizes are bounded before any text work (see ``ingest.records`` for the limits): JSON Lines
+files are read line by line with a bounded read, so a giant line is measured and skipped
+without ever being held whole; a JSON element, CSV field or listing line over its limit is
+refused before it is normalised.
 """
 
 from __future__ import annotations
@@ -20,9 +25,18 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
-from assistant.core.schema import OPTIONAL_FIELDS, Paper, normalize_text, title_key
-from ingest.records import Problem, merge_listing, paper_id_for
+from assistant.core.schema import Paper, normalize_text, title_key
+from ingest.records import (
+    MAX_ABSTRACT_CHARS,
+    MAX_RECORD_CHARS,
+    Problem,
+    SourceIds,
+    merge_listing,
+    paper_id_for,
+    record_to_paper,
+)
 
 LISTING_SUFFIXES = {".txt", ".md"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
@@ -42,9 +56,10 @@ _SUBSCRIBE_PREFIX = "Subscribe"
 _DATE_LINE = re.compile(
     r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2}(?:, \d{4})?"
 )
-# A title is one line and short; an abstract is prose. The longest title in the corpus is
-# 176 characters and the shortest abstract 555, so these bounds have plenty of margin.
-MAX_TITLE_CHARS = 300
+# On a listing page a title is one line and short; an abstract is prose. The longest title
+# in the corpus is 176 characters and the shortest abstract 555, so these bounds, which
+# only tell the two kinds of line apart, have plenty of margin.
+LISTING_TITLE_CHARS = 300
 MIN_ABSTRACT_CHARS = 80
 
 
@@ -60,11 +75,21 @@ class ParseResult:
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     records: int = 0
+    sources: set[str] = field(default_factory=set)  # labels of the files read in full
 
     @property
     def duplicates_merged(self) -> int:
         """Listings folded into an earlier listing of the same paper."""
         return self.records - len(self.papers)
+
+
+def source_label(path: Path) -> str:
+    """The file name papers remember; undecodable bytes in it become U+FFFD."""
+    return path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _line_too_long(size: int, limit: int, unit: str = "characters") -> str:
+    return f"line is {size} {unit}; the limit for one record is {limit}; skipped"
 
 
 def read_text(path: Path) -> str:
@@ -101,8 +126,21 @@ def parse_listing(text: str, source: str) -> tuple[list[Paper], list[Problem]]:
     pending_title: tuple[int, str] | None = None
 
     for number, raw_line in enumerate(text.splitlines(), start=1):
-        line = normalize_text(raw_line)
-        if not line or line.casefold() in _LISTING_NOISE:
+        if len(raw_line) > 2 * MAX_ABSTRACT_CHARS:  # measured before any regex work
+            line = raw_line
+        else:
+            line = normalize_text(raw_line)
+        if len(line) > MAX_ABSTRACT_CHARS:
+            if pending_title is None:
+                message = f"line is {len(line)} characters; the limit for an abstract is "
+            else:
+                message = (
+                    f"abstract of {pending_title[1]!r} is {len(line)} characters; the limit is "
+                )
+                pending_title = None
+            problems.append(Problem(source, number, f"{message}{MAX_ABSTRACT_CHARS}; skipped"))
+            continue
+        if not line or line.casefold() in _LISTING_NOISE or not title_key(line):
             continue
         if line.startswith(_SUBSCRIBE_PREFIX) and len(line) > len(_SUBSCRIBE_PREFIX):
             line = line[len(_SUBSCRIBE_PREFIX) :].strip()
@@ -110,13 +148,13 @@ def parse_listing(text: str, source: str) -> tuple[list[Paper], list[Problem]]:
             listing_date = line
             continue
         if pending_title is None:
-            if len(line) > MAX_TITLE_CHARS:
+            if len(line) > LISTING_TITLE_CHARS:
                 problems.append(Problem(source, number, "abstract without a title; skipped"))
                 continue
             pending_title = (number, line)
             continue
         title_line, title = pending_title
-        if len(line) < MIN_ABSTRACT_CHARS and len(line) <= MAX_TITLE_CHARS:
+        if len(line) < MIN_ABSTRACT_CHARS and len(line) <= LISTING_TITLE_CHARS:
             # Two title-like lines in a row: the first had no abstract.
             problems.append(
                 Problem(source, title_line, f"title {title!r} has no abstract; skipped")
@@ -143,60 +181,102 @@ def parse_listing(text: str, source: str) -> tuple[list[Paper], list[Problem]]:
 # --- structured records (JSON, JSON Lines, CSV) ------------------------------------------
 
 
-def record_to_paper(record: object, source: str, line: int) -> Paper | Problem:
-    """Validate one structured record; a Problem says exactly which field is wrong."""
-    if not isinstance(record, dict):
-        return Problem(
-            source, line, f"expected an object with title and abstract, got {type(record).__name__}"
-        )
-    fields = {str(key).strip().lower(): value for key, value in record.items()}
-    title = normalize_text(str(fields.get("title") or ""))
-    abstract = normalize_text(str(fields.get("abstract") or ""))
-    if not title:
-        return Problem(source, line, "record has no title; skipped")
-    if not abstract:
-        return Problem(source, line, f"record {title!r} has no abstract; skipped")
-    external_id = fields.get("id")
-    optional = {}
-    for name in OPTIONAL_FIELDS:
-        value = fields.get(name)
-        if isinstance(value, list):
-            value = ", ".join(str(item) for item in value)
-        optional[name] = normalize_text(str(value)) if value not in (None, "") else None
-    return Paper(
-        title=title,
-        abstract=abstract,
-        paper_id=paper_id_for(title, str(external_id) if external_id not in (None, "") else None),
-        sources=[source],
-        **optional,
-    )
-
-
 def _collect(items: Iterable[tuple[int, object]], source: str) -> tuple[list[Paper], list[Problem]]:
+    """Records (or problems already found) in file order → papers and problems.
+
+    Problems keep their place in file order; an id used for two titles in this file, or a
+    title given two ids, is a conflict (see :class:`SourceIds`).
+    """
     papers: list[Paper] = []
     problems: list[Problem] = []
+    ids = SourceIds(source)
     for line, record in items:
-        outcome = record_to_paper(record, source, line)
+        outcome = record if isinstance(record, Problem) else record_to_paper(record, source, line)
+        if isinstance(outcome, Paper):
+            outcome = ids.conflict(outcome, line) or outcome
         (papers if isinstance(outcome, Paper) else problems).append(outcome)
     return papers, problems
 
 
+def _json_line(number: int, line: str, source: str) -> tuple[int, object]:
+    """One JSON Lines line → (line, record), or (line, Problem) when it is not JSON."""
+    try:
+        return number, json.loads(line)
+    except json.JSONDecodeError as error:
+        return number, Problem(source, number, f"malformed JSON ({error.msg}); skipped")
+    except RecursionError:
+        return number, Problem(source, number, "malformed JSON (nested too deeply); skipped")
+
+
 def parse_jsonl(text: str, source: str) -> tuple[list[Paper], list[Problem]]:
-    """JSON Lines: one object per line; a malformed line is reported and skipped."""
-    items: list[tuple[int, object]] = []
-    problems: list[Problem] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+    """JSON Lines already in memory: one object per line; bad lines are reported and skipped."""
+
+    def items() -> Iterator[tuple[int, object]]:
+        for number, line in enumerate(text.split("\n"), start=1):
+            if len(line) > MAX_RECORD_CHARS:
+                yield number, Problem(source, number, _line_too_long(len(line), MAX_RECORD_CHARS))
+            elif line.strip():
+                yield _json_line(number, line, source)
+
+    return _collect(items(), source)
+
+
+def _bounded_lines(handle: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | int]]:
+    """(number, raw line) per line; a line over ``limit`` bytes gives its size instead.
+
+    An over-long line is read on in 1 MiB pieces and dropped, never held whole, so the
+    memory a file costs is bounded by the limit, not by its longest line.
+    """
+    number = 0
+    while raw := handle.readline(limit + 1):
+        number += 1
+        if len(raw) <= limit or raw.endswith(b"\n"):
+            yield number, raw
             continue
-        try:
-            items.append((number, json.loads(line)))
-        except json.JSONDecodeError as error:
-            problems.append(Problem(source, number, f"malformed JSON ({error.msg}); skipped"))
-    papers, record_problems = _collect(items, source)
-    return papers, problems + record_problems
+        size = len(raw)
+        while not raw.endswith(b"\n") and (raw := handle.readline(1 << 20)):
+            size += len(raw)
+        yield number, size - raw.endswith(b"\n")
 
 
-def _iter_json_array(text: str) -> Iterator[tuple[int, object]]:
+def read_jsonl(path: Path, source: str) -> tuple[list[Paper], list[Problem]]:
+    """A JSON Lines file, streamed: a line that is too long or not UTF-8 is one problem."""
+
+    def items(handle: BinaryIO) -> Iterator[tuple[int, object]]:
+        for number, raw in _bounded_lines(handle, MAX_RECORD_CHARS):
+            if isinstance(raw, int):
+                yield (
+                    number,
+                    Problem(source, number, _line_too_long(raw, MAX_RECORD_CHARS, "bytes")),
+                )
+                continue
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                yield (
+                    number,
+                    Problem(
+                        source,
+                        number,
+                        f"not valid UTF-8 (byte 0x{raw[error.start]:02x} at column "
+                        f"{error.start + 1}); skipped",
+                    ),
+                )
+                continue
+            if line.strip():
+                yield _json_line(number, line, source)
+
+    try:
+        with path.open("rb") as handle:
+            papers, problems = _collect(items(handle), source)
+    except OSError as error:
+        raise UnreadableFile(f"cannot read file ({error.strerror or error})") from error
+    if not papers and not problems:
+        raise UnreadableFile("file is empty")
+    return papers, problems
+
+
+def _iter_json_array(text: str, source: str) -> Iterator[tuple[int, object]]:
     """Yield (line, element) for a JSON array, so problems can name the element's line."""
     decoder = json.JSONDecoder()
     position = len(text) - len(text.lstrip())
@@ -211,7 +291,14 @@ def _iter_json_array(text: str) -> Iterator[tuple[int, object]]:
         if text[position] == "]":
             return
         element, end = decoder.raw_decode(text, position)
-        yield text.count("\n", 0, position) + 1, element
+        line = text.count("\n", 0, position) + 1
+        if end - position > MAX_RECORD_CHARS:
+            element = Problem(
+                source,
+                line,
+                f"record is {end - position} characters; the limit is {MAX_RECORD_CHARS}; skipped",
+            )
+        yield line, element
         position = end
 
 
@@ -222,31 +309,51 @@ def parse_json(text: str, source: str) -> tuple[list[Paper], list[Problem]]:
         first_line = stripped.splitlines()[0].strip()
         if first_line.endswith("}") and "\n" in stripped.strip():
             return parse_jsonl(text, source)
+        if len(text) > MAX_RECORD_CHARS:
+            return [], [
+                Problem(
+                    source,
+                    1,
+                    f"record is {len(text)} characters; the limit is {MAX_RECORD_CHARS}; skipped",
+                )
+            ]
         try:
             return _collect([(1, json.loads(text))], source)
         except json.JSONDecodeError as error:
             raise UnreadableFile(f"line {error.lineno}: malformed JSON ({error.msg})") from error
+        except RecursionError as error:
+            raise UnreadableFile("malformed JSON (nested too deeply)") from error
     try:
-        items = list(_iter_json_array(text))
+        items = list(_iter_json_array(text, source))
     except json.JSONDecodeError as error:
         raise UnreadableFile(f"line {error.lineno}: malformed JSON ({error.msg})") from error
+    except RecursionError as error:
+        raise UnreadableFile("malformed JSON (nested too deeply)") from error
     return _collect(items, source)
 
 
 def parse_csv(text: str, source: str, delimiter: str = ",") -> tuple[list[Paper], list[Problem]]:
     """CSV/TSV with a header row holding at least ``title`` and ``abstract``."""
+    previous_limit = csv.field_size_limit(MAX_RECORD_CHARS)  # the csv default is 131072
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    columns = {(name or "").strip().lower() for name in reader.fieldnames or []}
-    missing = sorted({"title", "abstract"} - columns)
-    if missing:
-        found = ", ".join(sorted(c for c in columns if c)) or "none"
-        raise UnreadableFile(
-            f"line 1: CSV header lacks column(s) {', '.join(missing)} (found: {found})"
-        )
     try:
+        columns = {(name or "").strip().lower() for name in reader.fieldnames or []}
+        missing = sorted({"title", "abstract"} - columns)
+        if missing:
+            found = ", ".join(sorted(c for c in columns if c)) or "none"
+            raise UnreadableFile(
+                f"line 1: CSV header lacks column(s) {', '.join(missing)} (found: {found})"
+            )
         items = [(reader.line_num, row) for row in reader]
     except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            raise UnreadableFile(
+                f"line {reader.line_num + 1}: a field is over {MAX_RECORD_CHARS} characters, "
+                "the limit for one record"
+            ) from error
         raise UnreadableFile(f"line {reader.line_num}: malformed CSV ({error})") from error
+    finally:
+        csv.field_size_limit(previous_limit)
     return _collect(items, source)
 
 
@@ -255,7 +362,7 @@ def parse_csv(text: str, source: str, delimiter: str = ",") -> tuple[list[Paper]
 
 def parse_file(path: Path, label: str | None = None) -> tuple[list[Paper], list[Problem]]:
     """Parse one file by its suffix; whole-file failures become a single Problem."""
-    source = label or path.name
+    source = label or source_label(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
@@ -263,11 +370,11 @@ def parse_file(path: Path, label: str | None = None) -> tuple[list[Paper], list[
             Problem(source, 0, f"unsupported file type {suffix or '(none)'}; use {supported}")
         ]
     try:
+        if suffix in JSONL_SUFFIXES:
+            return read_jsonl(path, source)
         text = read_text(path)
         if suffix in LISTING_SUFFIXES:
             papers, problems = parse_listing(text, source)
-        elif suffix in JSONL_SUFFIXES:
-            papers, problems = parse_jsonl(text, source)
         elif suffix in JSON_SUFFIXES:
             papers, problems = parse_json(text, source)
         else:
@@ -306,17 +413,18 @@ def parse_paths(paths: Iterable[Path]) -> ParseResult:
     """Parse everything named, merging papers listed more than once into one record."""
     files, problems = expand_paths(paths)
     result = ParseResult(problems=problems)
-    by_key: dict[str, Paper] = {}
+    by_id: dict[str, Paper] = {}
     for path in files:
         result.files.append(str(path))
         papers, file_problems = parse_file(path)
         result.problems.extend(file_problems)
+        if not any(problem.line == 0 for problem in file_problems):
+            result.sources.add(source_label(path))
         result.records += len(papers)
         for paper in papers:
-            key = title_key(paper.title)
-            if key in by_key:
-                merge_listing(by_key[key], paper)
+            if paper.paper_id in by_id:
+                merge_listing(by_id[paper.paper_id], paper)
             else:
-                by_key[key] = paper
+                by_id[paper.paper_id] = paper
                 result.papers.append(paper)
     return result

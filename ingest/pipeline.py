@@ -8,6 +8,10 @@ Safety rules this module keeps:
   chunks, and the next run writes what is missing without duplicating anything.
 - A paper's outdated chunks are deleted only after its new chunks are written, so a paper
   is never absent from the store.
+- Papers are identified by content (their title), never by an id a file gives them, so
+  files cannot replace each other's papers; a paper listed again by a later run keeps the
+  sources of earlier ones, and papers stored under the ids of earlier versions are re-keyed
+  with their stored vectors (``ingest.reconcile``).
 - ``--rebuild`` fills a staging collection and swaps it in at the end; the old collection
   serves until the new one is complete.
 """
@@ -20,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llama_index.core.schema import TextNode
+from llama_index.core.vector_stores.utils import metadata_dict_to_node
 from tqdm import tqdm
 
 from assistant.core.embeddings import Embedder, build_embedder
@@ -29,6 +34,7 @@ from assistant.core.settings import Settings
 from assistant.core.store import WRITE_BATCH, PaperStore, metadata_matches, open_client
 from ingest.chunking import chunk_papers, embedded_text
 from ingest.parsers import parse_paths
+from ingest.reconcile import ContentIds, plan_writes, stale_chunks
 from ingest.records import Problem
 
 
@@ -50,6 +56,8 @@ class IngestReport:
     chunks_unchanged: int = 0
     chunks_relabelled: int = 0
     chunks_deleted: int = 0
+    chunks_rekeyed: int = 0
+    papers_rekeyed: int = 0
     papers_in_store: int = 0
     chunks_in_store: int = 0
     embed_seconds: float = 0.0
@@ -71,10 +79,39 @@ class IngestReport:
             f"chunks unchanged {self.chunks_unchanged}",
             f"chunks relabelled {self.chunks_relabelled} (metadata only, not re-embedded)",
             f"chunks removed   {self.chunks_deleted} (outdated versions)",
+            *(
+                [
+                    f"re-keyed         {self.papers_rekeyed} more stored papers, "
+                    f"{self.chunks_rekeyed} chunks (old ids; vectors reused, nothing re-embedded)"
+                ]
+                if self.papers_rekeyed or self.chunks_rekeyed
+                else []
+            ),
             f"in store         {self.papers_in_store} papers, {self.chunks_in_store} chunks",
             f"seconds          {self.seconds:.2f} (embedding {self.embed_seconds:.2f})",
             f"papers/second    {self.papers_per_second:.1f}",
         ]
+
+
+def _reusable_vectors(
+    store: PaperStore, stored: dict, stale: Sequence[str], nodes: Sequence[TextNode]
+) -> dict[str, list[float]]:
+    """Embedded text → stored vector, for new chunks whose text a re-keyed stale chunk holds.
+
+    Only chunks stored under an old id can hold the very text of a new chunk (a chunk's id
+    hashes its paper id and text), so only those vectors are read.
+    """
+    content_id = ContentIds()
+    rekeyed = [chunk_id for chunk_id in stale if content_id.rekeyed(stored[chunk_id])]
+    if not rekeyed:
+        return {}
+    needed = {embedded_text(node) for node in nodes}
+    vectors: dict[str, list[float]] = {}
+    for _, document, metadata, vector in store.chunk_vectors(rekeyed):
+        text = embedded_text(metadata_dict_to_node(metadata, text=document))
+        if text in needed:
+            vectors[text] = vector
+    return vectors
 
 
 def _embed_and_write(
@@ -118,7 +155,10 @@ def ingest(
 
     open_client(settings, create_path=True)  # fail fast, before loading the model
     embedder = embedder or build_embedder(settings)
-    nodes = chunk_papers(parsed.papers, embedder.tokenize, embedder.chunk_tokens)
+    store = PaperStore.open_for_writing(settings, embedder.info, staging=rebuild)
+    stored = store.chunk_metadata()
+    plan = plan_writes(parsed.papers, parsed.sources, stored)
+    nodes = chunk_papers(plan.papers, embedder.tokenize, embedder.chunk_tokens)
     report = IngestReport(
         files=len(parsed.files),
         papers=len(parsed.papers),
@@ -127,32 +167,35 @@ def ingest(
         problems=parsed.problems,
         store=settings.describe_store(),
         embedding_model=embedder.info.name,
+        papers_rekeyed=plan.rekeyed,
     )
 
-    store = PaperStore.open_for_writing(settings, embedder.info, staging=rebuild)
-    stored = store.chunk_metadata()
     wanted = {node.id_: node for node in nodes}
-    # Length-sorted batches carry little padding: embedding runs at the model's bare speed.
-    new_nodes = sorted(
-        (node for node in nodes if node.id_ not in stored), key=lambda n: len(embedded_text(n))
-    )
+    new_nodes = [node for node in nodes if node.id_ not in stored]
     relabel = [
         node
         for node in nodes
         if node.id_ in stored and not metadata_matches(stored[node.id_], node)
     ]
-    ingested_papers = {node.metadata[PAPER_ID] for node in nodes}
-    stale = [
-        chunk_id
-        for chunk_id, metadata in stored.items()
-        if chunk_id not in wanted and metadata.get(PAPER_ID) in ingested_papers
-    ]
+    ingested_papers = plan.paper_ids
+    stale = stale_chunks(stored, ingested_papers, wanted)
+    reusable = _reusable_vectors(store, stored, stale, new_nodes)
+    rekeyed = [node for node in new_nodes if embedded_text(node) in reusable]
+    # Length-sorted batches carry little padding: embedding runs at the model's bare speed.
+    to_embed = sorted(
+        (node for node in new_nodes if embedded_text(node) not in reusable),
+        key=lambda n: len(embedded_text(n)),
+    )
 
-    report.embed_seconds = _embed_and_write(store, embedder, new_nodes, progress, on_batch)
+    for start in range(0, len(rekeyed), WRITE_BATCH):
+        batch = rekeyed[start : start + WRITE_BATCH]
+        store.upsert_chunks(batch, [reusable[embedded_text(node)] for node in batch])
+    report.embed_seconds = _embed_and_write(store, embedder, to_embed, progress, on_batch)
     store.relabel(relabel)
     if stale:  # only now that every paper's new chunks are safely written
         store.delete_chunks(stale)
-    report.chunks_embedded = len(new_nodes)
+    report.chunks_embedded = len(to_embed)
+    report.chunks_rekeyed = len(rekeyed)
     report.chunks_unchanged = len(nodes) - len(new_nodes)
     report.chunks_relabelled = len(relabel)
     report.chunks_deleted = len(stale)

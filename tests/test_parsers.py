@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -80,13 +81,15 @@ def test_arxiv_snapshot_jsonl_is_normalised(tmp_path: Path):
         "update_date": "2023-01-02",
     }
     path = tmp_path / "arxiv.jsonl"
-    path.write_text(json.dumps(record) + "\n\n" + json.dumps({**record, "id": "2"}) + "\n")
+    second = {**record, "id": "2", "title": "Another Title"}
+    path.write_text(json.dumps(record) + "\n\n" + json.dumps(second) + "\n")
     papers, problems = parse_file(path)
     assert problems == []
     paper = papers[0]
     assert paper.title == "A Title with a line break"
     assert paper.abstract.startswith("First line of the abstract with runs of spaces.")
-    assert paper.paper_id == "2301.00001"
+    assert paper.external_id == "2301.00001"
+    assert paper.paper_id == paper_id_for("A Title with a line break")
     assert paper.categories == "cs.LG cs.AI" and paper.update_date == "2023-01-02"
 
 
@@ -164,4 +167,10 @@ def test_unreadable_inputs_give_one_clear_line(tmp_path: Path):
 def test_paper_ids_are_stable_and_case_insensitive():
     assert paper_id_for("Pointer Networks") == paper_id_for("pointer  networks!")
     assert paper_id_for("Pointer Networks") != paper_id_for("Pointer Network")
-    assert paper_id_for("Anything", "2301.1") == "2301.1"
+    # The ids earlier versions gave the bundled listing pages: their stores stay valid.
+    assert (
+        paper_id_for("Pointer Networks") == "t" + hashlib.sha1(b"pointer networks").hexdigest()[:16]
+    )
+    # Other scripts keep their own keys instead of all sharing the empty one.
+    assert paper_id_for("深度学习") != paper_id_for("强化学习") != paper_id_for("")
+    assert paper_id_for("Résumé") == paper_id_for("resume")

@@ -6,6 +6,11 @@ so the metadata keys and the text rules (normalising, the title key) live here o
 Each chunk carries its paper's fields as flat metadata (Chroma takes no lists or None).
 The first chunk of a paper (``chunk_index`` 0) also carries the whole abstract, exactly as
 ingested: the engine reads abstracts back instead of rebuilding them from chunks.
+
+A paper's identity (``paper_id``) is its content: a hash of its title key, the same for a
+listing page, a JSON record or a CSV row. An ``id`` a record brings (an arXiv id, a lab's
+row number) is only unique within its own file, so it is kept as ``external_id`` and never
+decides which paper is which.
 """
 
 from __future__ import annotations
@@ -21,13 +26,15 @@ TITLE = "title"
 SOURCES = "sources"
 CHUNK_INDEX = "chunk_index"
 ABSTRACT = "abstract"  # on the first chunk only
-OPTIONAL_FIELDS = ("listing_date", "authors", "categories", "update_date", "url")
+EXTERNAL_ID = "external_id"  # the id the first source that had one gave the paper
+OPTIONAL_FIELDS = ("listing_date", "authors", "categories", "update_date", "url", EXTERNAL_ID)
 # Keys a chunk carries in the store that the embedding model and the LLM never see.
 HIDDEN_KEYS = (PAPER_ID, CHUNK_INDEX, SOURCES, ABSTRACT, *OPTIONAL_FIELDS)
 SOURCE_SEPARATOR = "; "
 
 _WHITESPACE = re.compile(r"\s+")
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_NON_ALNUM = re.compile(r"[\W_]+")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def normalize_text(text: str) -> str:
@@ -35,9 +42,33 @@ def normalize_text(text: str) -> str:
     return _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
+def invalid_text(text: str) -> str | None:
+    """What makes ``text`` impossible to store, embed or send anywhere; None when nothing.
+
+    A lone surrogate (JSON's ``"\\ud800"``, or a command-line byte that is not UTF-8, which
+    Python decodes to ``"\\udcff"``) is not text: encoding it fails in the tokenizer, in
+    Chroma and in HTTP clients alike. The description names the code point, never the
+    character, so it can be printed anywhere.
+    """
+    match = _SURROGATE.search(text)
+    if match is None:
+        return None
+    point = ord(match.group())
+    where = f"a lone surrogate U+{point:04X} at character {match.start() + 1}"
+    if 0xDC80 <= point <= 0xDCFF:  # Python's stand-in for an undecodable byte
+        where += f" (the byte 0x{point - 0xDC00:02x}, which is not UTF-8)"
+    return where
+
+
 def title_key(title: str) -> str:
-    """Case-, accent- and punctuation-insensitive key: one paper, however it is typed."""
+    """Case-, accent- and punctuation-insensitive key: one paper, however it is typed.
+
+    Letters and digits of every script count (a Greek or Chinese title keeps its own key);
+    accents are dropped. For ASCII titles this is the key earlier versions used.
+    """
     folded = unicodedata.normalize("NFKD", title).casefold()
+    if not folded.isascii():
+        folded = "".join(char for char in folded if not unicodedata.combining(char))
     return _NON_ALNUM.sub(" ", folded).strip()
 
 
@@ -54,6 +85,7 @@ class Paper:
     categories: str | None = None
     update_date: str | None = None
     url: str | None = None
+    external_id: str | None = None
 
     def metadata(self) -> dict[str, str]:
         """The flat, Chroma-compatible fields every chunk of this paper carries."""

@@ -258,6 +258,21 @@ class PaperStore:
         """id → flat metadata of every stored chunk (no vectors, no text)."""
         return {chunk_id: metadata for chunk_id, _, metadata in self._records(["metadatas"])}
 
+    def chunk_vectors(
+        self, ids: Sequence[str]
+    ) -> Iterator[tuple[str, str | None, dict[str, Any], Sequence[float]]]:
+        """``(id, document, metadata, vector)`` of the given chunks, a page at a time.
+
+        Ingest re-keys chunks stored under an older paper identity with these, so moving a
+        chunk to a new id never re-embeds it.
+        """
+        for start in range(0, len(ids), PAGE_SIZE):
+            page = self._collection.get(
+                ids=list(ids[start : start + PAGE_SIZE]),
+                include=["documents", "metadatas", "embeddings"],
+            )
+            yield from zip(page["ids"], page["documents"], page["metadatas"], page["embeddings"])
+
     # --- writing -------------------------------------------------------------------
     def upsert_chunks(
         self, nodes: Sequence[TextNode], embeddings: Sequence[Sequence[float]] | np.ndarray

@@ -1,0 +1,114 @@
+"""Input edges in the Python API, the CLI and the web handlers: text that cannot be
+encoded and paper counts outside 1–50.
+
+The Python API raises ``QuestionError``; the CLI prints one line and exits 2; the web
+handlers answer "Sorry, …" and log no traceback. Real processes, real HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from assistant.answer import Answer
+from assistant.questions import QuestionError
+from devtools.chroma_server import free_port
+from tests.conftest import ROOT, clean_env
+
+DDRNET = (
+    "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
+)
+SURROGATE = "a lone surrogate U+D800 at character"
+
+
+def test_the_python_api_raises_question_errors_for_bad_text_and_counts(assistant):
+    for call in (
+        lambda: assistant.ask("\ud800 binary neural networks"),
+        lambda: assistant.chat("binary \ud800", []),
+        lambda: next(iter(assistant.stream("\ud800"))),
+        lambda: assistant.search("binary neural networks \ud800"),
+    ):
+        with pytest.raises(QuestionError, match=re.escape(f"holds invalid text: {SURROGATE}")):
+            call()
+    for k in (-1, 0, 51, True, 2.5, "5", None):
+        with pytest.raises(QuestionError, match="k must be a whole number from 1 to 50"):
+            assistant.search("binary neural networks", k=k)
+    for top_k in (0, -3, 51, False, 2.5):
+        with pytest.raises(QuestionError, match="top_k must be a whole number from 1 to 50"):
+            assistant.ask("binary neural networks", top_k=top_k)
+    assert 10 <= len(assistant.search("binary neural networks", k=50)) <= 50
+    # A refused message that a front end kept in the history does not break the next one.
+    history = [("\ud800", "Sorry, the question holds invalid text.")]
+    answer = assistant.chat("Which work reaches 77.4% mIoU at 102 FPS?", history)
+    assert isinstance(answer, Answer) and answer.citations[0].title == DDRNET
+
+
+def test_the_cli_refuses_bad_text_and_counts_in_one_line(corpus_store):
+    settings, _ = corpus_store
+    env = clean_env(chroma_path=settings.chroma_path, cache_dir=settings.cache_dir)
+
+    def cli(*args: str | bytes, **extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "assistant", *args],
+            cwd=ROOT,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    invalid = (
+        "error: the question holds invalid text: a lone surrogate U+DCFF at character 1 "
+        "(the byte 0xff, which is not UTF-8)"
+    )
+    for command in (["ask", b"\xff"], ["search", b"\xff", "--json"]):
+        result = cli(*command)
+        assert (result.returncode, result.stderr.splitlines()) == (2, [invalid])
+    for command in (["search", "binary", "-k", "0"], ["ask", "binary", "--top-k", "51"]):
+        result = cli(*command)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert result.stderr.splitlines()[-1].endswith("must be a whole number from 1 to 50")
+    result = cli("search", "binary", ASSISTANT_TOP_K="0")
+    assert (result.returncode, result.stderr.splitlines()) == (
+        2,
+        ["error: setting top_k: Input should be greater than or equal to 1"],
+    )
+
+
+def call_app(url: str, api: str, data: list) -> str:
+    """One call through Gradio's HTTP API; JSON escapes carry text httpx could not send."""
+    request = urllib.request.Request(
+        f"{url}gradio_api/call/{api}",
+        data=json.dumps({"data": data}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    event = json.load(urllib.request.urlopen(request, timeout=30))["event_id"]
+    stream = urllib.request.urlopen(f"{url}gradio_api/call/{api}/{event}", timeout=120)
+    lines = stream.read().decode().splitlines()
+    assert "event: complete" in lines, lines
+    return json.loads(lines[lines.index("event: complete") + 1].removeprefix("data: "))[0]
+
+
+def test_the_web_handlers_say_sorry_without_a_traceback(assistant, caplog, capfd):
+    from assistant.ui import launch
+
+    settings = assistant.settings.with_overrides(port=free_port())
+    caplog.set_level(logging.INFO)
+    demo, _ = launch(settings, lambda report: assistant, block=False, background_start=False)
+    try:
+        url = f"http://127.0.0.1:{settings.port}/"
+        reply = call_app(url, "chat", ["\ud800 binary neural networks", 5, 0.1])
+        assert reply.startswith(f"Sorry, the question holds invalid text: {SURROGATE} 1.")
+        reply = call_app(url, "search", ["binary \udcff", 5])
+        assert reply.startswith("Sorry, the question holds invalid text: a lone surrogate U+DCFF")
+        assert "[1]" in call_app(url, "chat", ["Which work reaches 77.4% mIoU at 102 FPS?", 5, 0.1])
+    finally:
+        demo.close()
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert "Traceback" not in capfd.readouterr().err
