@@ -3,7 +3,9 @@
 Markers ``[n]`` (also ``[1, 2]`` and ``[1][3]``) are checked against the numbered sources
 the model was given. Markers that point at no source are dropped; the sources actually
 cited are renumbered 1, 2, 3… in order of first use. The rewriter works on a stream, so
-the text a user watches arrive is already the final, clean text.
+the text a user watches arrive is already the final, clean text. Being the one pass every
+draft goes through, it also disarms raw HTML and images a model may have copied from a
+planted abstract (``markup.disarm``).
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from assistant.markup import disarm, from_literal, literal
+
 _MARKER = re.compile(r"\[(\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*)\]")
-# The longest text that could still turn into a marker: "[" plus digits, commas, spaces.
-_PARTIAL = re.compile(r"\[[\d\s,;]{0,40}$")
+# The longest text that could still turn into a marker: "[" plus digits, commas, spaces
+# (or, with a "!" before it, into an image, which must arrive whole to be disarmed).
+_PARTIAL = re.compile(r"!?\[[\d\s,;]{0,40}$|!$")
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([.,;:!?])")
 _DOUBLE_SPACE = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
 
@@ -46,7 +51,7 @@ class CitationRewriter:
         return "".join(f"[{n}]" for n in numbers)
 
     def _rewrite(self, text: str) -> str:
-        return _MARKER.sub(self._renumber, text)
+        return disarm(_MARKER.sub(self._renumber, text))
 
     def feed(self, piece: str) -> str:
         """Accept a streamed piece; return what can safely be shown now."""
@@ -90,11 +95,11 @@ def cited_numbers(text: str) -> list[int]:
 
 
 def format_sources(titles: Sequence[str]) -> str:
-    """The markdown sources list that follows every answer."""
+    """The markdown sources list that follows every answer (titles shown literally)."""
     if not titles:
         return ""
     lines = ["**Sources**"]
-    lines += [f"[{number}] {title}" for number, title in enumerate(titles, start=1)]
+    lines += [f"[{number}] {literal(title)}" for number, title in enumerate(titles, start=1)]
     return "\n".join(lines)
 
 
@@ -102,7 +107,8 @@ _SOURCE_LINE = re.compile(r"^\s*(?:[-*]\s*)?\[(\d+)\]\s+(.+?)\s*$")
 
 
 def parse_sources(markdown: str) -> list[str]:
-    """Titles from a previous answer's sources list (lets stateless clients follow up)."""
+    """Titles from a previous answer's sources list (lets stateless clients follow up),
+    exactly as :func:`format_sources` was given them."""
     titles: list[str] = []
     in_sources = False
     for line in markdown.splitlines():
@@ -113,7 +119,7 @@ def parse_sources(markdown: str) -> list[str]:
         if in_sources:
             match = _SOURCE_LINE.match(line)
             if match:
-                titles.append(match.group(2).strip("* "))
+                titles.append(from_literal(match.group(2).strip("* ")))
             elif stripped and not stripped.lower().startswith("possibly related"):
                 continue
             elif stripped.lower().startswith("possibly related"):

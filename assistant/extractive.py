@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from assistant.core.embeddings import Embedder
+from assistant.markup import literal
 from assistant.prompts import load_prompt
 from assistant.retrieval import PaperHit
 
@@ -68,11 +69,7 @@ def compose(
         sentences = ranker.best(query_vector, paper.abstract, MAX_SENTENCES_PER_PAPER)
         passage = " ".join(sentences)
         passages.append(passage)
-        lines.append(f"- **{_quoted(paper.title)}**: {_quoted(passage)} [{number}]")
+        # Corpus text is data: no markup in it is rendered, and a bracket in it (a
+        # reference like "[12]") cannot read as one of the answer's citation markers.
+        lines.append(f"- **{literal(paper.title)}**: {literal(passage)} [{number}]")
     return "\n".join(lines), passages
-
-
-def _quoted(text: str) -> str:
-    """Corpus text inside the answer: a bracket in it (a reference like "[12]") must not
-    read as one of the answer's own citation markers."""
-    return text.replace("[", "\\[").replace("]", "\\]")

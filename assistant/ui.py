@@ -6,7 +6,6 @@ returns the answer markdown with its ``[n]`` markers and the sources list.
 
 from __future__ import annotations
 
-import html
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -17,6 +16,7 @@ import gradio as gr
 from assistant.answer import Answer
 from assistant.core.settings import Settings
 from assistant.engine import Assistant
+from assistant.markup import literal
 from assistant.questions import QuestionError
 
 log = logging.getLogger(__name__)
@@ -98,19 +98,23 @@ def _content_text(content: Any) -> str:
 
 
 def format_answer(answer: Answer) -> str:
-    """Answer markdown plus folded source cards (passage used, full abstract)."""
+    """Answer markdown plus folded source cards (passage used, full abstract).
+
+    Every piece of corpus text (titles, passages, abstracts) goes through ``literal``:
+    it shows as written, in the markdown and in the folds' HTML alike.
+    """
     parts = [answer.markdown]
     cards = []
     for citation in answer.citations:
         cards.append(
-            f"<details><summary>[{citation.number}] {html.escape(citation.title)}</summary>\n\n"
-            f"**Passage used:** {html.escape(citation.passage)}\n\n"
-            f"**Abstract:** {html.escape(citation.abstract)}\n\n</details>"
+            f"<details><summary>[{citation.number}] {literal(citation.title)}</summary>\n\n"
+            f"**Passage used:** {literal(citation.passage)}\n\n"
+            f"**Abstract:** {literal(citation.abstract)}\n\n</details>"
         )
     if cards:
         parts.append("\n".join(cards))
     if answer.answered and answer.related:
-        uncited = "\n".join(f"- {html.escape(hit.title)}" for hit in answer.related)
+        uncited = "\n".join(f"- {literal(hit.title)}" for hit in answer.related)
         parts.append(
             f"<details><summary>Retrieved, not cited ({len(answer.related)})</summary>\n\n"
             f"{uncited}\n\n</details>"
@@ -119,14 +123,15 @@ def format_answer(answer: Answer) -> str:
 
 
 def format_hits(hits: list[Any]) -> str:
+    """The search tab's list; titles, abstracts and source files shown literally."""
     if not hits:
         return "No papers found."
     rows = []
     for rank, hit in enumerate(hits, start=1):
         rows.append(
-            f"**{rank}. {html.escape(hit.title)}** · score {hit.score:.3f}\n\n"
-            f"<details><summary>Abstract</summary>\n\n{html.escape(hit.abstract)}\n\n"
-            f"<small>Listed in: {html.escape(', '.join(hit.sources))}</small>\n\n</details>"
+            f"**{rank}. {literal(hit.title)}** · score {hit.score:.3f}\n\n"
+            f"<details><summary>Abstract</summary>\n\n{literal(hit.abstract)}\n\n"
+            f"<small>Listed in: {literal(', '.join(hit.sources))}</small>\n\n</details>"
         )
     return "\n\n---\n\n".join(rows)
 
