@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from pydantic import ValidationError  # noqa: E402
+
 from assistant.core.settings import Settings  # noqa: E402
 from assistant.core.store import EmptyStoreError  # noqa: E402
 from assistant.engine import Assistant  # noqa: E402
-from assistant.ui import launch  # noqa: E402
+from assistant.ui import LaunchRefused, launch  # noqa: E402
 from ingest import BUNDLED_PAPERS  # noqa: E402
 from ingest.pipeline import ingest  # noqa: E402
 
@@ -38,11 +41,28 @@ def start_engine(settings: Settings, report: Callable[[str], None]) -> Assistant
     return Assistant.from_settings(settings)
 
 
-def main() -> None:
+def main() -> int:
+    """Serve until stopped; a configuration that cannot or must not be served is one line
+    on stderr and exit status 2, before anything starts."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings()
-    launch(settings, lambda report: start_engine(settings, report))
+    try:
+        settings = Settings()
+    except ValidationError as error:  # named as the user set it: ASSISTANT_PORT, …
+        problems = "; ".join(f"{_variable(e['loc'])}: {e['msg']}" for e in error.errors())
+        print(f"error: invalid setting: {problems}", file=sys.stderr)
+        return 2
+    try:
+        launch(settings, lambda report: start_engine(settings, report))
+    except LaunchRefused as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _variable(loc: tuple) -> str:
+    name = str(loc[0]) if loc else "?"
+    return name if name.isupper() else f"ASSISTANT_{name.upper()}"
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

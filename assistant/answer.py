@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from assistant.citations import format_sources
+from assistant.markup import literal
 from assistant.retrieval import PaperHit
 
 
@@ -94,20 +95,23 @@ class Answer:
 
     @property
     def footer_markdown(self) -> str:
-        """The sources list (and, when declining, the possibly related papers)."""
+        """The sources list (and, when declining, the possibly related papers); titles are
+        corpus text, shown literally."""
         parts = []
         sources = format_sources([c.title for c in self.citations])
         if sources:
             parts.append(sources)
         if not self.answered and self.related:
             parts.append(
-                "**Possibly related**\n" + "\n".join(f"- {hit.title}" for hit in self.related)
+                "**Possibly related**\n"
+                + "\n".join(f"- {literal(hit.title)}" for hit in self.related)
             )
         return "\n\n".join(parts)
 
     @property
     def markdown(self) -> str:
-        """Notice, answer text, then the footer: the whole answer as one markdown text."""
+        """Notice, answer text, then the footer: the whole answer as one markdown text, in
+        which corpus text never acts as markup."""
         parts = [f"> ⚠️ {self.notice}"] if self.notice else []
         parts.append(self.text)
         if self.footer_markdown:

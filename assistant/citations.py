@@ -5,13 +5,17 @@ the model was given. Small models also write ``[1:1]``, ``[^1]``, ``[Source 1]``
 or a trailing ``(1)``: these are repaired into ``[n]``; a placeholder like ``[n:1]`` is
 removed. Markers that point at no source are dropped; the sources actually cited are
 renumbered 1, 2, 3… in order of first use. The rewriter works on a stream, so the text a
-user watches arrive is already the final, clean text.
+user watches arrive is already the final, clean text. Being the one pass every draft goes
+through, it also disarms raw HTML and images a model may have copied from a planted
+abstract (``markup.disarm``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+
+from assistant.markup import disarm, from_literal, literal
 
 _NUMBERS = r"\d{1,3}(?:\s*[,;]\s*(?:source\s*)?\d{1,3})*"
 _MARKER = re.compile(
@@ -22,8 +26,9 @@ _MARKER = re.compile(
     re.IGNORECASE,
 )
 _PLACEHOLDER = re.compile(r"\s?\[[a-z](?::\d+)?\]")  # "[n]", "[n:1]": a template never filled
-# The longest text that could still turn into a marker.
-_PARTIAL = re.compile(r"(?:[\[【][^\]】\n]{0,24}|\(\d{0,2}\)?)$")
+# The longest text that could still turn into a marker (or, with a "!" before it, into an
+# image, which must arrive whole to be disarmed).
+_PARTIAL = re.compile(r"(?:!?[\[【][^\]】\n]{0,24}|\(\d{0,2}\)?|!)$")
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([.,;:!?])")
 _DOUBLE_SPACE = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
 
@@ -63,7 +68,7 @@ class CitationRewriter:
         context = self._context
         clean = _MARKER.sub(self._renumber, context + text)[len(context) :]
         self._context = (context + clean)[-2:]
-        return clean
+        return disarm(clean)
 
     def feed(self, piece: str) -> str:
         """Accept a streamed piece; return what can safely be shown now."""
@@ -116,11 +121,11 @@ def markers_in(text: str) -> list[re.Match[str]]:
 
 
 def format_sources(titles: Sequence[str]) -> str:
-    """The markdown sources list that follows every answer."""
+    """The markdown sources list that follows every answer (titles shown literally)."""
     if not titles:
         return ""
     lines = ["**Sources**"]
-    lines += [f"[{number}] {title}" for number, title in enumerate(titles, start=1)]
+    lines += [f"[{number}] {literal(title)}" for number, title in enumerate(titles, start=1)]
     return "\n".join(lines)
 
 
@@ -128,7 +133,8 @@ _SOURCE_LINE = re.compile(r"^\s*(?:[-*]\s*)?\[(\d+)\]\s+(.+?)\s*$")
 
 
 def parse_sources(markdown: str) -> list[str]:
-    """Titles from a previous answer's sources list (lets stateless clients follow up)."""
+    """Titles from a previous answer's sources list (lets stateless clients follow up),
+    exactly as :func:`format_sources` was given them."""
     titles: list[str] = []
     in_sources = False
     for line in markdown.splitlines():
@@ -139,7 +145,7 @@ def parse_sources(markdown: str) -> list[str]:
         if in_sources:
             match = _SOURCE_LINE.match(line)
             if match:
-                titles.append(match.group(2).strip("* "))
+                titles.append(from_literal(match.group(2).strip("* ")))
             elif stripped and not stripped.lower().startswith("possibly related"):
                 continue
             elif stripped.lower().startswith("possibly related"):

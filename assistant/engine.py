@@ -25,6 +25,7 @@ from assistant.core.settings import Settings
 from assistant.core.store import PaperStore
 from assistant.extractive import SentenceRanker
 from assistant.llm import build_llm
+from assistant.markup import literal
 from assistant.premises import PremiseChecker
 from assistant.prompts import render
 from assistant.questions import clean_history, clean_question, paper_count
@@ -170,7 +171,7 @@ class Assistant:
     ) -> Generator[str, None, Answer]:
         """The configured answerer's checked answer (after any caution); the extractive
         one if it fails."""
-        caution = render("premise_caution", issues=" ".join(i.message for i in cautions))
+        caution = render("premise_caution", issues=" ".join(literal(i.message) for i in cautions))
         if cautions:  # a combination no single paper covers: answered, with a caution
             yield caution + "\n\n"
         try:

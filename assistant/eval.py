@@ -38,6 +38,7 @@ import numpy as np
 
 from assistant.core.schema import normalize_text
 from assistant.core.settings import Settings
+from assistant.markup import from_literal
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -140,8 +141,8 @@ def _timed(call: Callable[[], Any], sink: list[float]) -> Any:
 
 
 def holds_fact(text: str, fact: str) -> bool:
-    """A fact counts when the answer holds it, ignoring case, spacing and markdown escapes."""
-    folded = normalize_text(text.replace("\\", "")).casefold()
+    """A fact counts when the answer holds it, ignoring case, spacing and character references."""
+    folded = normalize_text(from_literal(text)).casefold()
     return normalize_text(fact).casefold() in folded
 
 

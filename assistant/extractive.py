@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from assistant.core.embeddings import Embedder
+from assistant.markup import literal
 from assistant.prompts import load_prompt
 from assistant.retrieval import PaperHit
 from assistant.vocabulary import Vocabulary
@@ -111,11 +112,7 @@ def compose(
         sentences = ranker.best(question, question_vector, paper.abstract, sentences_per_paper)
         passage = " ".join(sentences)
         passages.append(passage)
-        lines.append(f"- **{quoted_text(paper.title)}**: {quoted_text(passage)} [{number}]")
+        # Corpus text is data: no markup in it is rendered, and a bracket in it (a
+        # reference like "[12]") cannot read as one of the answer's citation markers.
+        lines.append(f"- **{literal(paper.title)}**: {literal(passage)} [{number}]")
     return "\n".join(lines), passages
-
-
-def quoted_text(text: str) -> str:
-    """Corpus text inside the answer: a bracket in it (a reference like "[12]") must not
-    read as one of the answer's own citation markers."""
-    return text.replace("[", "\\[").replace("]", "\\]")

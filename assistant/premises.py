@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from assistant.answer import Answer, Citation, Claim, PremiseIssue
 from assistant.catalog import PaperCatalog
 from assistant.core.schema import title_key
-from assistant.extractive import quoted_text, split_sentences
+from assistant.extractive import split_sentences
+from assistant.markup import literal
 from assistant.prompts import load_prompt
 from assistant.retrieval import PaperHit, holds_figures
 from assistant.vocabulary import Vocabulary
@@ -79,7 +80,7 @@ class PremiseChecker:
         """Nothing relevant enough: say so, name what the corpus lacks, offer the closest."""
         issues = self.absent_titles(question) + self.unknown_names(question)
         return Answer(
-            text="\n".join([load_prompt("not_found"), *(issue.message for issue in issues)]),
+            text="\n".join([load_prompt("not_found"), *(literal(i.message) for i in issues)]),
             related=list(hits[:3]),
             answered=False,
             premise_issues=issues,
@@ -90,11 +91,11 @@ class PremiseChecker:
     ) -> Answer:
         """What is wrong with the question, then what the papers do say: the matched
         paper's own figures (cited), or the closest papers."""
-        lines = [load_prompt("premise_intro"), *(f"- {issue.message}" for issue in issues)]
+        lines = [load_prompt("premise_intro"), *(f"- {literal(i.message)}" for i in issues)]
         reported = self.reported_figures(question, hits[0]) if hits else ""
         if reported and any(issue.kind == "figures" for issue in issues):
             top = hits[0]
-            lines.append(f"- **{quoted_text(top.title)}**: {quoted_text(reported)} [1]")
+            lines.append(f"- **{literal(top.title)}**: {literal(reported)} [1]")
             return Answer(
                 text="\n".join(lines),
                 citations=[Citation.from_hit(1, top, reported)],

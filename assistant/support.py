@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from assistant.answer import Verdict
 from assistant.extractive import split_sentences
+from assistant.markup import from_literal
 from assistant.vocabulary import STOPWORDS, Vocabulary
 
 SUPPORTED_OVERLAP = 0.5
@@ -42,8 +43,8 @@ class Judgement:
 
 
 def plain(claim: str) -> str:
-    """The claim's words without markdown, escapes or citation markers."""
-    return " ".join(_MARKUP.sub(" ", claim).split())
+    """The claim's words without markdown, character references or citation markers."""
+    return " ".join(_MARKUP.sub(" ", from_literal(claim)).split())
 
 
 def figures_in(text: str) -> set[str]:

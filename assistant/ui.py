@@ -6,17 +6,23 @@ returns the answer markdown with its ``[n]`` markers and the sources list.
 
 from __future__ import annotations
 
-import html
+import ipaddress
+import json
 import logging
+import math
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from assistant.answer import Answer
 from assistant.core.settings import Settings
 from assistant.engine import Assistant
+from assistant.markup import literal
 from assistant.questions import QuestionError
 
 log = logging.getLogger(__name__)
@@ -98,19 +104,23 @@ def _content_text(content: Any) -> str:
 
 
 def format_answer(answer: Answer) -> str:
-    """Answer markdown plus folded source cards (passage used, full abstract)."""
+    """Answer markdown plus folded source cards (passage used, full abstract).
+
+    Every piece of corpus text (titles, passages, abstracts) goes through ``literal``:
+    it shows as written, in the markdown and in the folds' HTML alike.
+    """
     parts = [answer.markdown]
     cards = []
     for citation in answer.citations:
         cards.append(
-            f"<details><summary>[{citation.number}] {html.escape(citation.title)}</summary>\n\n"
-            f"**Passage used:** {html.escape(citation.passage)}\n\n"
-            f"**Abstract:** {html.escape(citation.abstract)}\n\n</details>"
+            f"<details><summary>[{citation.number}] {literal(citation.title)}</summary>\n\n"
+            f"**Passage used:** {literal(citation.passage)}\n\n"
+            f"**Abstract:** {literal(citation.abstract)}\n\n</details>"
         )
     if cards:
         parts.append("\n".join(cards))
     if answer.answered and answer.related:
-        uncited = "\n".join(f"- {html.escape(hit.title)}" for hit in answer.related)
+        uncited = "\n".join(f"- {literal(hit.title)}" for hit in answer.related)
         parts.append(
             f"<details><summary>Retrieved, not cited ({len(answer.related)})</summary>\n\n"
             f"{uncited}\n\n</details>"
@@ -119,14 +129,15 @@ def format_answer(answer: Answer) -> str:
 
 
 def format_hits(hits: list[Any]) -> str:
+    """The search tab's list; titles, abstracts and source files shown literally."""
     if not hits:
         return "No papers found."
     rows = []
     for rank, hit in enumerate(hits, start=1):
         rows.append(
-            f"**{rank}. {html.escape(hit.title)}** · score {hit.score:.3f}\n\n"
-            f"<details><summary>Abstract</summary>\n\n{html.escape(hit.abstract)}\n\n"
-            f"<small>Listed in: {html.escape(', '.join(hit.sources))}</small>\n\n</details>"
+            f"**{rank}. {literal(hit.title)}** · score {hit.score:.3f}\n\n"
+            f"<details><summary>Abstract</summary>\n\n{literal(hit.abstract)}\n\n"
+            f"<small>Listed in: {literal(', '.join(hit.sources))}</small>\n\n</details>"
         )
     return "\n\n---\n\n".join(rows)
 
@@ -240,6 +251,136 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
     return demo
 
 
+# --- exposure: who can reach the app, and how hard a password can be guessed ---------
+class LaunchRefused(RuntimeError):
+    """The settings would expose the app in a way nobody asked for (a one-line reason)."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` serves only this machine (127.0.0.0/8, ::1, localhost)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:  # a host name or an empty string: it may be reachable from anywhere
+        return False
+
+
+def check_exposure(settings: Settings) -> str | None:
+    """Refuse a half-configured login, or serving without one beyond this machine unless
+    ``ASSISTANT_ALLOW_PUBLIC`` says so; returns the warning to log in that case."""
+    user = (settings.auth_user or "").strip()
+    password = settings.auth_password.get_secret_value() if settings.auth_password else ""
+    if user and not password:
+        raise LaunchRefused(
+            "ASSISTANT_AUTH_USER is set but ASSISTANT_AUTH_PASSWORD is not: "
+            "set both for a login, or neither"
+        )
+    if password and not user:
+        raise LaunchRefused(
+            "ASSISTANT_AUTH_PASSWORD is set but ASSISTANT_AUTH_USER is not: "
+            "set both for a login, or neither"
+        )
+    if user or (is_loopback(settings.host) and not settings.share):
+        return None
+    where = "a public share link" if settings.share else f"{settings.host}:{settings.port}"
+    if not settings.allow_public:
+        raise LaunchRefused(
+            f"refusing to serve on {where} without a login: set ASSISTANT_AUTH_USER and "
+            "ASSISTANT_AUTH_PASSWORD, bind ASSISTANT_HOST=127.0.0.1, or set "
+            "ASSISTANT_ALLOW_PUBLIC=true if anyone who can reach it may use it"
+        )
+    return (
+        f"serving on {where} without a login (ASSISTANT_ALLOW_PUBLIC=true): "
+        "anyone who can reach it can use the assistant"
+    )
+
+
+LOGIN_PATHS = ("/login", "/login/")
+MAX_TRACKED_CLIENTS = 10_000
+
+
+class LoginThrottle:
+    """ASGI middleware in front of Gradio's ``POST /login``: a client address with
+    ``max_failures`` failed attempts within ``window`` seconds gets 429 (even for the
+    right password) until the oldest of them is ``window`` seconds old.
+
+    Gradio's ``auth`` callable sees only the user name and password, not the client, so
+    the throttle wraps the route instead (``launch(app_kwargs={"middleware": …})``, passed
+    on to the FastAPI app). Every attempt counts as a failure from the moment it starts
+    and is forgiven only when it succeeds, so parallel guesses cannot slip past the count.
+    """
+
+    def __init__(self, app: Any, max_failures: int, window: float, clock=time.monotonic):
+        self.app = app
+        self.max_failures = max_failures
+        self.window = window
+        self.clock = clock
+        self.failures: dict[str, deque[float]] = {}
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if (
+            scope["type"] != "http"
+            or scope.get("method") != "POST"
+            or not scope.get("path", "").endswith(LOGIN_PATHS)
+        ):
+            await self.app(scope, receive, send)
+            return
+        client = (scope.get("client") or ("unknown", 0))[0]
+        now = self.clock()
+        recent = self._recent(client, now)
+        if len(recent) >= self.max_failures:
+            wait = max(1, math.ceil(recent[-self.max_failures] + self.window - now))
+            await _refuse(send, wait)
+            return
+        recent.append(now)  # provisional: forgiven below if the login succeeds
+
+        async def watch(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                if message["status"] == 200:
+                    self.failures.pop(client, None)
+                elif len(recent) == self.max_failures:
+                    log.warning(
+                        "%d failed logins from %s: refusing its logins for up to %g s",
+                        len(recent),
+                        client,
+                        self.window,
+                    )
+            await send(message)
+
+        await self.app(scope, receive, watch)
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        if client not in self.failures and len(self.failures) >= MAX_TRACKED_CLIENTS:
+            for key in [k for k, v in self.failures.items() if not v or v[-1] <= now - self.window]:
+                del self.failures[key]
+            while len(self.failures) >= MAX_TRACKED_CLIENTS:  # bounded memory, oldest first
+                del self.failures[next(iter(self.failures))]
+        recent = self.failures.setdefault(client, deque())
+        while recent and recent[0] <= now - self.window:
+            recent.popleft()
+        return recent
+
+
+async def _refuse(send: Any, wait: int) -> None:
+    body = json.dumps(
+        {"detail": f"Too many failed logins from this address; try again in {wait} s."}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 429,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(wait).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 def launch(
     settings: Settings,
     starter: EngineStarter,
@@ -247,19 +388,34 @@ def launch(
     block: bool = True,
     background_start: bool = True,
 ):
-    """Serve the chat; the engine is built by ``starter`` (in the background by default)."""
+    """Serve the chat; the engine is built by ``starter`` (in the background by default).
+
+    Raises :class:`LaunchRefused` before anything starts when the settings would expose
+    the app unintentionally (see :func:`check_exposure`).
+    """
+    warning = check_exposure(settings)
+    if warning:
+        log.warning(warning)
     holder = EngineHolder(settings, starter)
     holder.start(background=background_start)
     demo = build_ui(holder)
     demo.queue(default_concurrency_limit=settings.concurrency_limit)
     auth = None
+    app_kwargs: dict[str, Any] = {}
     if settings.auth_user and settings.auth_password is not None:
-        auth = (settings.auth_user, settings.auth_password.get_secret_value())
+        auth = (settings.auth_user.strip(), settings.auth_password.get_secret_value())
+        throttle = Middleware(
+            LoginThrottle,
+            max_failures=settings.login_max_failures,
+            window=settings.login_lockout_seconds,
+        )
+        app_kwargs["middleware"] = [throttle]
     demo.launch(
         server_name=settings.host,
         server_port=settings.port,
         share=settings.share,
         auth=auth,
+        app_kwargs=app_kwargs,
         prevent_thread_lock=not block,
         show_error=False,
         css=CSS,

@@ -28,7 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--chroma-host", help="Chroma server host (uses the server)")
     parser.add_argument("--chroma-port", type=int, help="Chroma server port")
     parser.add_argument("--collection", help="collection name")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--quiet", action="store_true", help="print only the summary and errors (no progress)"
+    )
     return parser
 
 
@@ -48,7 +50,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    # --quiet: library warnings (e.g. llama-index's note on tiny BM25 corpora) are noise too.
+    level = logging.ERROR if args.quiet else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(message)s")
     from pydantic import ValidationError
 
     from assistant.core.embeddings import EmbeddingConfigError

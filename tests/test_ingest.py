@@ -171,6 +171,9 @@ def test_cli_reports_bad_files_and_exit_codes(tmp_path: Path):
         "papers/second",
     ):
         assert label in result.stdout
+    # --quiet: the summary and the problems, nothing else (no progress bars, no warnings).
+    assert [line for line in result.stderr.splitlines() if not line.startswith("skipped: ")] == []
+    assert "\r" not in result.stdout + result.stderr
 
 
 def test_kill_9_mid_ingest_then_rerun_is_consistent(tmp_path: Path, embedder):

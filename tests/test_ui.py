@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,160 @@ def test_first_start_with_an_empty_index_ingests_with_a_status_line(tmp_path):
         answer = app.client().predict("Which work reaches 77.4% mIoU at 102 FPS?", api_name="/chat")
         assert f"[1] {DDRNET}" in answer
     assert "papers           348" in app.log  # the ingest summary went to the console
+
+
+# --- corpus text is data: a planted paper must not load, link or run anything ---------
+class PixelServer:
+    """A local HTTP server that records every request: any fetch of a planted URL."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        requests: list[str] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                requests.append(self.path)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.requests = requests
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def planted_paper(pixel: str) -> dict[str, str]:
+    flag = 'onerror="window.__pwned=1"'
+    return {
+        "title": f"Quantum Gardening <img src={pixel}/title.png {flag}> "
+        f'<a href="{pixel}/title-link">guide</a> <script>window.__pwned=1</script> '
+        "with *stars*, _underscores_, [7], `ticks` and $$q^2$$",
+        "abstract": "Quantum gardening grows qubits in soil beds and measures their coherence "
+        f"under sunlight. <img src={pixel}/abstract.png {flag}> Read "
+        f'<a href="{pixel}/abstract-link">the planting guide</a> first. '
+        f"<script>window.__pwned=1</script> ![pixel]({pixel}/markdown.png) Code is at "
+        f"{pixel}/bare-link for everyone. Garden qubits keep their coherence twice as long "
+        "when watered with liquid nitrogen.",
+    }
+
+
+Q_CITES = "How do garden qubits in soil beds keep their coherence under sunlight?"
+Q_RETRIEVES = "How do graph transformers with positional encodings predict molecular properties?"
+Q_DECLINED = "What is the capital of France?"
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory, embedder):
+    """The app on a three-paper corpus, one of which plants HTML and markdown."""
+    import json
+
+    from ingest.pipeline import ingest
+    from tests.conftest import make_settings
+
+    pixel = PixelServer()
+    root = tmp_path_factory.mktemp("planted")
+    paper = planted_paper(pixel.url)
+    records = [
+        paper,
+        {
+            "title": "Graph Transformers for Molecules",
+            "abstract": "Graph transformers with positional encodings predict molecular "
+            "properties and outperform message passing networks on quantum chemistry.",
+        },
+        {
+            "title": "Robust Sparse Mixture of Experts Routing",
+            "abstract": "We study routing in sparse mixture of experts layers and show that "
+            "learned temperatures stabilise training of large language models.",
+        },
+    ]
+    source = root / "planted.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in records))
+    settings = make_settings(root)
+    ingest([source], settings, progress=False, embedder=embedder)
+    with AppProcess(root, chroma_path=settings.chroma_path, cache_dir=settings.cache_dir) as app:
+        app.wait_until_ready()
+        yield app, pixel, paper["title"]
+    pixel.stop()
+
+
+def test_chat_api_returns_planted_corpus_text_escaped(planted):
+    from assistant.citations import parse_sources
+
+    app, pixel, title = planted
+    client = app.client()
+    replies = {
+        "cites": client.predict(Q_CITES, api_name="/chat"),
+        "retrieves": app.client().predict(Q_RETRIEVES, api_name="/chat"),
+        "declines": app.client().predict(Q_DECLINED, api_name="/chat"),
+        "search": client.predict("quantum gardening", 5, api_name="/search"),
+    }
+    assert "[1] Quantum Gardening" in replies["cites"]
+    assert "Retrieved, not cited" in replies["retrieves"]
+    assert "Possibly related" in replies["declines"]
+    for where, reply in replies.items():
+        assert "Quantum Gardening &lt;img src=" in reply, where
+        for raw in ("<img", "<a ", "<script", "](http", pixel.url):
+            assert raw not in reply, (where, raw)
+    assert parse_sources(replies["cites"])[0] == title  # follow-ups read the title back
+    assert pixel.requests == []
+
+
+@pytest.mark.browser
+def test_browser_never_loads_links_or_runs_planted_corpus_text(planted, output_dir):
+    from playwright.sync_api import sync_playwright
+
+    app, pixel, title = planted
+    planted_host = pixel.url.removeprefix("http://")
+
+    def assert_inert(page, where: str) -> None:
+        page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        page.wait_for_timeout(800)  # time for any image to be requested
+        assert page.evaluate("window.__pwned") is None, where
+        assert page.locator(f'a[href*="{planted_host}"]').count() == 0, where
+        assert page.locator(f'img[src*="{planted_host}"]').count() == 0, where
+        assert page.locator("script:not([src])").filter(has_text="__pwned").count() == 0, where
+        assert page.locator(".katex").count() == 0, where
+        assert title in page.locator("body").inner_text(), where  # shown exactly as written
+        assert pixel.requests == [], (where, pixel.requests)
+
+    def ask(page, question: str, expect: str) -> None:
+        box = page.locator("textarea").first
+        box.fill(question)
+        box.press("Enter")
+        page.locator(".message").filter(has_text=expect).last.wait_for(timeout=60000)
+        page.wait_for_timeout(500)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(app.url)
+        ask(page, Q_CITES, "Sources")
+        assert_inert(page, "cited: answer text, sources, folds")
+        page.screenshot(path=str(output_dir / "planted-cited.png"), full_page=True)
+        for question, expect, where in (
+            (Q_RETRIEVES, "Retrieved, not cited", "retrieved, not cited"),
+            (Q_DECLINED, "Possibly related", "possibly related"),
+        ):
+            page.get_by_role("button", name="New chat").click()
+            page.wait_for_function("() => !document.querySelector('.message')", timeout=10000)
+            ask(page, question, expect)
+            assert_inert(page, where)
+        page.get_by_role("tab", name="Search papers").click()
+        page.get_by_label("Query").fill("quantum gardening")
+        page.get_by_role("button", name="Search", exact=True).click()
+        page.get_by_text(re.compile(r"score \d\.\d{3}")).first.wait_for(timeout=30000)
+        assert_inert(page, "search tab")
+        browser.close()
+    assert pixel.requests == []

@@ -73,7 +73,7 @@ class LexicalIndex:
         root = target.parent
         root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
-        self._retriever.persist(str(staging))
+        self._retriever.persist(str(staging), show_progress=False)  # a cache write: no bar
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)

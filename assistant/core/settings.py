@@ -94,8 +94,22 @@ class Settings(BaseSettings):
     )
     port: int = Field(7860, validation_alias=_env("ASSISTANT_PORT", "GRADIO_SERVER_PORT"))
     share: bool = Field(False, description="Gradio public share link; off by default.")
-    auth_user: str | None = None
-    auth_password: SecretStr | None = None
+    auth_user: str | None = Field(None, description="Login name; needs auth_password too.")
+    auth_password: SecretStr | None = Field(None, description="Login password; needs auth_user.")
+    allow_public: bool = Field(
+        False,
+        description="Serve without a login on a non-loopback address or share link (refused "
+        "otherwise).",
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed logins from one client address before it is refused."
+    )
+    login_lockout_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="Window in which failed logins are counted; a refused client waits until "
+        "its oldest counted failure is this old.",
+    )
     concurrency_limit: int = Field(4, ge=1)
     max_question_chars: int = Field(2000, ge=10)
 

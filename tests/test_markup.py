@@ -1,0 +1,101 @@
+"""Corpus text is data, never markup (no model, no store)."""
+
+from __future__ import annotations
+
+import re
+
+import Stemmer
+
+from assistant.answer import Answer, Citation
+from assistant.citations import CitationRewriter, cited_numbers, parse_sources
+from assistant.conversation import Conversation
+from assistant.markup import from_literal, literal
+from assistant.relevance import Vocabulary
+from assistant.retrieval import PaperHit
+from assistant.ui import format_answer, format_hits
+from tests.units import catalog, paper
+
+NASTY = [
+    'Planted <img src=http://127.0.0.1:9/p.png onerror="window.pwned=1"> <script>x()</script>',
+    "A <a href='http://evil.example/'>live link</a> and ![pixel](http://evil.example/p.png)",
+    "*Stars*, _underscores_, `ticks`, ~~strike~~, |pipes|, $$x^2$$ and \\backslash",
+    "Fake marker [2] and [3, 4] with [link](http://evil.example) inside",
+    "Inputs & Outputs, R&D, &amp; &lt;b&gt; &#42; &copy",
+    "# Heading-like title",
+    "1. A list-like title",
+    "- bullet-like title",
+    "A title with a\nline break\n[9] Forged source line",
+    "Mail me@evil.example or see www.evil.example and https://evil.example/x",
+]
+# What may not appear once corpus text is escaped: tags, entities-to-be, markdown syntax.
+MARKUP = re.compile(r"[<>*_`~|$\\\[\]\n]|://|www\.|@\w+\.")
+
+
+def hit(title: str, number: int = 0) -> PaperHit:
+    return PaperHit(
+        title=title,
+        score=0.9,
+        abstract=f"Abstract of {title}. <img src=http://evil.example/a.png> **bold**",
+        sources=["<b>file</b>.jsonl"],
+        paper_id=f"p{number}",
+        passages=[f"Passage of {title}."],
+    )
+
+
+def test_literal_leaves_no_markup_and_round_trips():
+    for title in NASTY:
+        escaped = literal(title)
+        assert not MARKUP.search(escaped), escaped
+        assert not re.match(r"\s*([#+=-]|\d+[.)])", escaped), escaped
+        assert from_literal(escaped) == title
+    assert literal("Perceiver IO: Inputs & Outputs") == "Perceiver IO: Inputs & Outputs"
+
+
+def test_answers_show_nasty_titles_literally_and_parse_back_for_follow_ups():
+    hits = [hit(title, n) for n, title in enumerate(NASTY)]
+    cited = Answer(
+        text="Both hold [1] and [2].",
+        citations=[
+            Citation.from_hit(n + 1, h, f"Passage <img src=x> [{n + 7}]")
+            for n, h in enumerate(hits)
+        ],
+        related=hits[:2],
+    )
+    declined = Answer(text="Not in the corpus.", related=hits, answered=False)
+    for answer in (cited, declined):
+        for shown in (answer.markdown, format_answer(answer)):
+            assert "<img" not in shown and "<script" not in shown and "<a " not in shown
+            assert "](http" not in shown and "http://" not in shown
+    assert cited_numbers(format_answer(cited)) == [1, 2] + list(range(3, len(NASTY) + 1))
+    # The web chat hands the formatted answer back as history: titles come back exact.
+    assert parse_sources(format_answer(cited)) == NASTY
+    assert parse_sources(cited.markdown) == NASTY
+    assert parse_sources(declined.markdown) == []
+    assert "&lt;b&gt;file&lt;/b&gt;.jsonl" in format_hits(hits)
+    assert "<img" not in format_hits(hits) and "**bold**" not in format_hits(hits)
+
+
+def test_a_follow_up_finds_the_paper_behind_a_nasty_title():
+    vocabulary = Vocabulary(Stemmer.Stemmer("english").stemWords(["dataset", "planted"]))
+    papers = catalog(*(paper(f"p{n}", title) for n, title in enumerate(NASTY)))
+    conversation = Conversation(vocabulary, papers, llm=None)
+    answer = Answer(text="It is [1].", citations=[Citation.from_hit(1, hit(NASTY[0]), "p")])
+    history = [("Which paper is planted?", format_answer(answer))]
+    assert conversation.standalone_query("What dataset did they use?", history) == (
+        f"What dataset did they use? {NASTY[0]}"
+    )
+
+
+def test_model_text_keeps_markdown_but_loses_html_and_images_even_split_in_pieces():
+    raw = (
+        "Routing works [2]. <img src=http://evil.example/p.png onerror=alert(1)> "
+        "**Bold** stays! ![x](http://evil.example/q.png) and [1]."
+    )
+    for size in (1, 2, 3, 7, len(raw)):
+        rewriter = CitationRewriter(2)
+        shown = "".join(rewriter.feed(raw[i : i + size]) for i in range(0, len(raw), size))
+        shown += rewriter.finish()
+        assert "<img" not in shown and "![" not in shown, shown
+        assert "&lt;img" in shown and "!\\[x]" in shown and "**Bold** stays!" in shown
+        assert "works [1]." in shown and "and [2]." in shown
+        assert rewriter.order == [2, 1]
