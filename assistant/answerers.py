@@ -36,7 +36,8 @@ NEAR_TIE_RATIO = 0.99
 MAX_SINGLE_PAPERS = 2
 PLURAL_RATIO = 0.85
 SENTENCES_ONE_PAPER = 3  # a paper cited alone: enough sentences to hold the asked facts
-SENTENCES_COMPOUND = 4  # "…, and how much …?": two facts asked at once
+SENTENCES_BROAD = 4  # two facts asked at once, or a short question (often a follow-up)
+SHORT_QUESTION_WORDS = 12
 SENTENCES_MANY_PAPERS = 2
 PASSAGES_PER_SOURCE = 2
 ASKS_FOR_PAPERS = re.compile(
@@ -100,7 +101,8 @@ class ExtractiveAnswerer(Answerer):
         if len(chosen) > 1:
             per_paper = SENTENCES_MANY_PAPERS
         else:
-            per_paper = SENTENCES_COMPOUND if COMPOUND.search(question) else SENTENCES_ONE_PAPER
+            broad = COMPOUND.search(question) or len(question.split()) <= SHORT_QUESTION_WORDS
+            per_paper = SENTENCES_BROAD if broad else SENTENCES_ONE_PAPER
         text, passages = compose(question, question_vector, chosen, self.ranker, per_paper)
         return Draft(pieces=[text], passages=passages + [""] * (len(hits) - len(chosen)))
 

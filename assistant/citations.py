@@ -25,7 +25,8 @@ _MARKER = re.compile(
     r"|(?:(?<=\w)|(?<=\S ))\((\d{1,2})\)(?=\s*[.,;:!?]|\s*$)",
     re.IGNORECASE,
 )
-_PLACEHOLDER = re.compile(r"\s?\[[a-z](?::\d+)?\]")  # "[n]", "[n:1]": a template never filled
+# "[n]", "[n:1]", "[source]": a template marker the model never filled in.
+_PLACEHOLDER = re.compile(r"\s?(?<!!)\[(?:[nN](?::\d+)?|source|number|citation)\]")
 # The longest text that could still turn into a marker (or, with a "!" before it, into an
 # image, which must arrive whole to be disarmed).
 _PARTIAL = re.compile(r"(?:!?[\[【][^\]】\n]{0,24}|\(\d{0,2}\)?|!)$")

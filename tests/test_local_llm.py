@@ -74,11 +74,8 @@ def llama_server(tmp_path_factory):
     log.close()
 
 
-def test_real_local_model_answers_with_valid_citations(assistant, llama_server):
-    from assistant.engine import Assistant
-
-    engine = Assistant.from_settings(
-        assistant.settings,
+def real_engine(assistant, llama_server):
+    return assistant.with_settings(
         llm="openai-compatible",
         llm_base_url=llama_server,
         llm_model="smollm2",
@@ -86,12 +83,36 @@ def test_real_local_model_answers_with_valid_citations(assistant, llama_server):
         max_tokens=160,
         llm_timeout=120,
     )
-    question = "Which work reaches 77.4% mIoU at 102 FPS?"
+
+
+def test_real_local_model_never_reaches_the_user_unchecked(assistant, llama_server):
+    """SmolLM2-135M writes fluent text that often names the wrong paper or leaves a
+    template marker ("[n:1]"). Whatever it writes: citations are retrieved papers that
+    support their sentence, and an answer with no supported claim is replaced, with a
+    notice, by the checked extractive answer."""
+    engine = real_engine(assistant, llama_server)
+    question = "Which network gets 77.4% mIoU at 102 FPS on Cityscapes?"
     retrieved = {hit.title for hit in engine.search(question, k=engine.settings.top_k)}
     parts = list(engine.stream(question))
     answer = parts[-1]
-    assert answer.notice is None, answer.notice  # the model answered; no fallback
-    assert answer.backend == "openai-compatible" and answer.text.strip()
-    assert len(parts) > 3  # streamed in pieces
+    assert len(parts) > 2 and answer.text.strip()
     assert {c.title for c in answer.citations} <= retrieved
     assert [c.number for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    assert "[n:" not in answer.text
+    if answer.notice is None:  # the model's own answer stood: it has a supported claim
+        assert answer.backend == "openai-compatible"
+        assert any(claim.verdict == "supported" for claim in answer.claims)
+        unsupported = [c for c in answer.claims if c.verdict == "unsupported"]
+        assert all(c.citations == [] for c in unsupported)
+    else:
+        assert "not supported" in answer.notice or "language model" in answer.notice
+        assert answer.backend == "extractive"
+        assert answer.citations[0].title.startswith("Deep Dual-resolution Networks")
+
+
+def test_real_local_model_is_not_asked_to_explain_a_false_premise(assistant, llama_server):
+    engine = real_engine(assistant, llama_server)
+    answer = engine.ask("Why does DDRNet-23-slim reach 85.2% mIoU at 300 FPS?")
+    assert [issue.kind for issue in answer.premise_issues] == ["figures"]
+    assert "does not report" in answer.text
+    assert "Reversible Column" not in answer.text  # no invented explanation

@@ -76,9 +76,12 @@ def test_answers_show_nasty_titles_literally_and_parse_back_for_follow_ups():
 
 
 def test_a_follow_up_finds_the_paper_behind_a_nasty_title():
-    vocabulary = Vocabulary(Stemmer.Stemmer("english").stemWords(["dataset", "planted"]))
+    stems = Stemmer.Stemmer("english").stemWords(["dataset", "planted"])
+    vocabulary = Vocabulary(dict.fromkeys(stems, 1), documents=10)
     papers = catalog(*(paper(f"p{n}", title) for n, title in enumerate(NASTY)))
-    conversation = Conversation(vocabulary, papers, llm=None)
+    conversation = Conversation(
+        vocabulary, papers, llm=None, search=lambda message: [], relevant=lambda m, h: False
+    )
     answer = Answer(text="It is [1].", citations=[Citation.from_hit(1, hit(NASTY[0]), "p")])
     history = [("Which paper is planted?", format_answer(answer))]
     assert conversation.standalone_query("What dataset did they use?", history) == (
