@@ -144,9 +144,17 @@ class PremiseChecker:
         figures = stated_figures(question)
         if not figures:
             return []
+        top = hits[0]
+        pairing = _mispaired(top.abstract, question, figures)
+        if pairing:
+            stated, other, instead = pairing
+            message = (
+                f"“{top.title}” reports {instead} with {stated}, not {other}; "
+                "here is what it does report."
+            )
+            return [PremiseIssue("figures", message)]
         if any(self._reports_all(hit.abstract, figures, question) for hit in hits):
             return []
-        top = hits[0]
         missing = [f for f in figures if not _reports(top.abstract, f, _unit_of(question, f))]
         message = (
             f"“{top.title}” does not report {_listing(question, missing)}; "
@@ -202,6 +210,33 @@ class PremiseChecker:
         )
         chosen = set(ranked[:n])
         return " ".join(s for s in with_figures if s in chosen)
+
+
+def _mispaired(abstract: str, question: str, figures: Sequence[str]) -> tuple[str, str, str] | None:
+    """A figure put with the wrong result: the question pairs figure A with B (a "%" or "x"
+    figure), but the abstract's sentences with A state another figure of B's unit instead
+    ("the 1.3M model reaches 79.4%" where the paper says 1.3M → 71.2%, 5.6M → 79.4%).
+    Returns (A, B, what the paper pairs with A)."""
+    sentences = split_sentences(abstract) or [abstract]
+    for other in figures:
+        unit = _unit_of(question, other)
+        if unit is None:
+            continue
+        for stated in figures:
+            if stated == other:
+                continue
+            with_stated = [s for s in sentences if holds_figures(s, [stated])]
+            if not with_stated or any(_reports(s, other, unit) for s in with_stated):
+                continue
+            for sentence in with_stated:
+                found = re.search(rf"(?<![\d.])(\d+(?:\.\d+)?){_UNIT[unit]}", sentence)
+                if found and found.group(1) != other:
+                    return (
+                        _listing(question, [stated]),
+                        _listing(question, [other]),
+                        found.group(0).strip(),
+                    )
+    return None
 
 
 def _looks_like_title(text: str) -> bool:

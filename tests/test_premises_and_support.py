@@ -1,0 +1,102 @@
+"""Premise checks and claim-level support (no model, no store)."""
+
+from __future__ import annotations
+
+import Stemmer
+
+from assistant.premises import PremiseChecker, stated_figures
+from assistant.retrieval import PaperHit
+from assistant.support import SupportChecker
+from assistant.vocabulary import Vocabulary
+from tests.units import catalog, paper
+
+_stem = Stemmer.Stemmer("english").stemWord
+WORDS = (
+    "segmentation network road scene cityscapes camvid miou fps yields gpu parameters model "
+    "accuracy imagenet remote sensing images hyperdimensional computing vector symbolic "
+    "architectures reaches test set achieves"
+).split()
+VOCABULARY = Vocabulary({_stem(w): 1 for w in WORDS}, documents=50)
+DDRNET = paper(
+    "d",
+    "Deep Dual-resolution Networks for Semantic Segmentation of Road Scenes",
+    "We segment road scenes in real time. On a single 2080Ti GPU, DDRNet-23-slim yields "
+    "77.4% mIoU at 102 FPS on Cityscapes test set and 74.7% mIoU at 230 FPS on CamVid.",
+)
+EDGE = paper(
+    "e",
+    "EdgeNeXt: Efficient Mobile Vision",
+    "Our EdgeNeXt model with 1.3M parameters achieves 71.2% top-1 accuracy on ImageNet-1K. "
+    "Further, our EdgeNeXt model with 5.6M parameters achieves 79.4% top-1 accuracy.",
+)
+SAMBA = paper("s", "Samba: Segmentation of Remote Sensing Images", "Remote sensing images.")
+VSA = paper("v", "Vector Symbolic Architectures", "Hyperdimensional computing with vectors.")
+CHECKER = PremiseChecker(VOCABULARY, catalog(DDRNET, EDGE, SAMBA, VSA))
+
+
+def hit(p, score: float = 0.8) -> PaperHit:
+    return PaperHit(p.title, score, p.abstract, p.sources, p.paper_id)
+
+
+def test_stated_figures_leave_names_and_years_alone():
+    assert stated_figures("Does ResNet-50 from 2016 reach 85.2% at 300 FPS on GPT-4?") == [
+        "85.2",
+        "300",
+    ]
+
+
+def test_figures_the_paper_does_not_report_are_flagged_with_their_units():
+    [issue] = CHECKER.check("Why does DDRNet-23-slim reach 85.2% mIoU at 300 FPS?", [hit(DDRNET)])
+    assert issue.kind == "figures" and "does not report 85.2% or 300 FPS" in issue.message
+    assert CHECKER.check("Which network gets 77.4% mIoU at 102 FPS?", [hit(DDRNET)]) == []
+    # "99%" is not "99 ms": the unit the question gives a figure must match.
+    assert CHECKER.check("Which network gets 77 % mIoU?", [hit(DDRNET)])[0].kind == "figures"
+
+
+def test_a_figure_paired_with_the_wrong_result_is_flagged():
+    question = "Why does the 1.3M-parameter EdgeNeXt reach 79.4% top-1 accuracy?"
+    [issue] = CHECKER.check(question, [hit(EDGE)])
+    assert "reports 71.2% with 1.3M, not 79.4%" in issue.message
+    assert CHECKER.check("Does the 5.6M model reach 79.4% top-1?", [hit(EDGE)]) == []
+
+
+def test_quoted_titles_that_are_not_indexed():
+    [issue] = CHECKER.absent_titles("What does 'Deep Residual Learning for Image Recognition' say?")
+    assert issue.kind == "absent_paper" and "is not among the indexed papers" in issue.message
+    assert CHECKER.absent_titles("What does 'EdgeNeXt: Efficient Mobile Vision' report?") == []
+    assert CHECKER.absent_titles("Which papers use the 'fire together, wire together' rule?") == []
+
+
+def test_names_the_corpus_never_mentions():
+    [issue] = CHECKER.unknown_names("How does YOLOv8 design its head?")
+    assert issue.message == "No indexed paper mentions YOLOv8."
+
+
+def test_a_combination_no_single_paper_covers_is_a_caution():
+    question = "Which paper applies hyperdimensional computing to remote sensing?"
+    [issue] = CHECKER.check(question, [hit(SAMBA, 0.8), hit(VSA, 0.7)])
+    assert issue.kind == "uncovered"
+    assert "does not mention hyperdimensional, computing" in issue.message
+    assert "“Vector Symbolic Architectures” does." in issue.message
+
+
+SUPPORT = SupportChecker(VOCABULARY)
+PASSAGE = DDRNET.abstract
+
+
+def test_support_verdicts_and_span():
+    good = SUPPORT.judge(
+        "DDRNet-23-slim yields 77.4% mIoU at 102 FPS on Cityscapes [1].", DDRNET.title, PASSAGE
+    )
+    assert good.verdict == "supported" and "77.4% mIoU" in good.span
+    invented = SUPPORT.judge("DDRNet-23-slim yields 91.3% mIoU [1].", DDRNET.title, PASSAGE)
+    assert invented.verdict == "unsupported"
+    other_paper = SUPPORT.judge("SBCFormer yields 77.4% mIoU at 102 FPS.", DDRNET.title, PASSAGE)
+    assert other_paper.verdict != "supported"
+    off_topic = SUPPORT.judge(
+        "Remote sensing images need hyperdimensional computing.", DDRNET.title, PASSAGE
+    )
+    assert off_topic.verdict == "unsupported"
+    # Character references (how corpus text is escaped in answers) are read as text.
+    escaped = SUPPORT.judge("DDRNet&#45;23&#45;slim yields 77.4&#37; mIoU.", DDRNET.title, PASSAGE)
+    assert escaped.verdict == "supported"
