@@ -51,6 +51,10 @@ class LexicalIndex:
         """Every term the corpus uses, as BM25 indexed it (lower-cased and stemmed)."""
         return frozenset(self._retriever.bm25.vocab_dict)
 
+    def chunk_ids(self) -> set[str]:
+        """The ids of the chunks this index was built from."""
+        return {entry["node_id"] for entry in self._retriever.corpus}
+
     def retrieve(self, query: QueryBundle, top_k: int) -> list[NodeWithScore]:
         """Chunks sharing terms with the query, best first (zero scores left out)."""
         self._retriever.similarity_top_k = top_k
@@ -89,6 +93,14 @@ class LexicalIndex:
         """Build the persisted index for this revision if it is missing; never loads it."""
         if not cls.folder(cache_dir, store).is_dir():
             cls.refresh(store, cache_dir)
+
+    @classmethod
+    def persisted(cls, store: PaperStore, cache_dir: Path) -> LexicalIndex | None:
+        """The persisted index for this revision as it is on disk; None when there is none."""
+        target = cls.folder(cache_dir, store)
+        if not target.is_dir():
+            return None
+        return cls(BM25Retriever.from_persist_dir(str(target), show_progress=False))
 
     @classmethod
     def load(cls, store: PaperStore, cache_dir: Path) -> LexicalIndex:
