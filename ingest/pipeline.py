@@ -9,7 +9,11 @@ Safety rules this module keeps:
 - A paper's outdated chunks are deleted only after its new chunks are written, so a paper
   is never absent from the store.
 - ``--rebuild`` fills a staging collection and swaps it in at the end; the old collection
-  serves until the new one is complete.
+  serves until the new one is complete, and running engines move over when they notice.
+- One writer at a time on an embedded store (:mod:`assistant.core.writer_lock`): a second
+  ingest waits, or with ``wait=False`` fails at once with :class:`StoreBusy`.
+- Stored chunks whose vector the vector index lost are re-embedded from their stored text
+  and rewritten, instead of being called unchanged (``python -m ingest --check`` lists them).
 """
 
 from __future__ import annotations
@@ -26,9 +30,16 @@ from assistant.core.embeddings import Embedder, build_embedder
 from assistant.core.lexical import LexicalIndex
 from assistant.core.schema import PAPER_ID
 from assistant.core.settings import Settings
-from assistant.core.store import WRITE_BATCH, PaperStore, metadata_matches, open_client
+from assistant.core.store import (
+    WRITE_BATCH,
+    PaperStore,
+    StoreError,
+    metadata_matches,
+    open_client,
+)
+from assistant.core.writer_lock import writer_lock
 from ingest.chunking import chunk_papers, embedded_text
-from ingest.parsers import parse_paths
+from ingest.parsers import ParseResult, parse_paths
 from ingest.records import Problem
 
 
@@ -48,6 +59,7 @@ class IngestReport:
     chunks_total: int = 0
     chunks_embedded: int = 0
     chunks_unchanged: int = 0
+    chunks_repaired: int = 0
     chunks_relabelled: int = 0
     chunks_deleted: int = 0
     papers_in_store: int = 0
@@ -69,6 +81,7 @@ class IngestReport:
             f"papers           {self.papers} ({self.duplicates_merged} duplicate listings merged)",
             f"chunks embedded  {self.chunks_embedded}",
             f"chunks unchanged {self.chunks_unchanged}",
+            f"chunks repaired  {self.chunks_repaired} (vector was missing; re-embedded)",
             f"chunks relabelled {self.chunks_relabelled} (metadata only, not re-embedded)",
             f"chunks removed   {self.chunks_deleted} (outdated versions)",
             f"in store         {self.papers_in_store} papers, {self.chunks_in_store} chunks",
@@ -78,23 +91,22 @@ class IngestReport:
 
 
 def _embed_and_write(
-    store: PaperStore,
-    embedder: Embedder,
     nodes: Sequence[TextNode],
+    embedder: Embedder,
+    write: Callable[[Sequence[TextNode], Sequence[Sequence[float]]], None],
     progress: bool,
     on_batch: Callable[[int, int], None] | None,
+    desc: str = "embedding",
 ) -> float:
-    """Embed ``nodes`` and upsert them batch by batch; returns seconds spent embedding."""
+    """Embed ``nodes`` and ``write`` them batch by batch; returns seconds spent embedding."""
     embed_seconds = 0.0
-    with tqdm(
-        total=len(nodes), desc="embedding", unit="chunk", disable=not progress, leave=False
-    ) as bar:
+    with tqdm(total=len(nodes), desc=desc, unit="chunk", disable=not progress, leave=False) as bar:
         for start in range(0, len(nodes), WRITE_BATCH):
             batch = nodes[start : start + WRITE_BATCH]
             began = time.perf_counter()
             vectors = embedder.model.get_text_embedding_batch([embedded_text(n) for n in batch])
             embed_seconds += time.perf_counter() - began
-            store.upsert_chunks(batch, vectors)
+            write(batch, vectors)
             bar.update(len(batch))
             if on_batch:
                 on_batch(start + len(batch), len(nodes))
@@ -109,15 +121,41 @@ def ingest(
     progress: bool = True,
     on_batch: Callable[[int, int], None] | None = None,
     embedder: Embedder | None = None,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
 ) -> IngestReport:
-    """Bring the store up to date with ``paths``; see the module docstring for guarantees."""
+    """Bring the store up to date with ``paths``; see the module docstring for guarantees.
+
+    ``wait``/``on_wait``: what to do when another process is writing the embedded store
+    (see :func:`assistant.core.writer_lock.writer_lock`).
+    """
     began = time.perf_counter()
     parsed = parse_paths(paths)
     if not parsed.papers:
         raise NothingToIngest(parsed.problems)
 
     open_client(settings, create_path=True)  # fail fast, before loading the model
-    embedder = embedder or build_embedder(settings)
+    with writer_lock(settings, wait=wait, on_wait=on_wait):
+        embedder = embedder or build_embedder(settings)
+        store = PaperStore.open_for_writing(settings, embedder.info, staging=rebuild)
+        try:
+            report = _update(store, parsed, embedder, settings, rebuild, progress, on_batch)
+        finally:
+            store.close()
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _update(
+    store: PaperStore,
+    parsed: ParseResult,
+    embedder: Embedder,
+    settings: Settings,
+    rebuild: bool,
+    progress: bool,
+    on_batch: Callable[[int, int], None] | None,
+) -> IngestReport:
+    """The writes of one ingest, under the writer lock."""
     nodes = chunk_papers(parsed.papers, embedder.tokenize, embedder.chunk_tokens)
     report = IngestReport(
         files=len(parsed.files),
@@ -128,8 +166,6 @@ def ingest(
         store=settings.describe_store(),
         embedding_model=embedder.info.name,
     )
-
-    store = PaperStore.open_for_writing(settings, embedder.info, staging=rebuild)
     stored = store.chunk_metadata()
     wanted = {node.id_: node for node in nodes}
     # Length-sorted batches carry little padding: embedding runs at the model's bare speed.
@@ -147,26 +183,38 @@ def ingest(
         for chunk_id, metadata in stored.items()
         if chunk_id not in wanted and metadata.get(PAPER_ID) in ingested_papers
     ]
+    stale_ids = set(stale)
+    # Stored chunks whose vector is gone: re-embedded from their stored text (which their
+    # id hashes, so it is what the inputs hold) and rewritten whole.
+    lost = [cid for cid in store.missing_vectors(list(stored)) if cid not in stale_ids]
 
-    report.embed_seconds = _embed_and_write(store, embedder, new_nodes, progress, on_batch)
+    repair_seconds = _embed_and_write(
+        store.chunk_nodes(lost), embedder, store.restore_vectors, progress, None, "repairing"
+    )
+    report.embed_seconds = repair_seconds + _embed_and_write(
+        new_nodes, embedder, store.upsert_chunks, progress, on_batch
+    )
     store.relabel(relabel)
     if stale:  # only now that every paper's new chunks are safely written
         store.delete_chunks(stale)
     report.chunks_embedded = len(new_nodes)
-    report.chunks_unchanged = len(nodes) - len(new_nodes)
+    report.chunks_repaired = len(lost)
+    report.chunks_unchanged = len(nodes) - len(new_nodes) - len(set(lost) & wanted.keys())
     report.chunks_relabelled = len(relabel)
     report.chunks_deleted = len(stale)
 
     if rebuild:
         store.replace_live(embedder.info)
-    elif new_nodes or relabel or stale:
-        store.mark_changed()
+    elif new_nodes or relabel or stale or lost:
+        if not store.is_live():  # only a server allows it: embedded writers hold the lock
+            raise StoreError(
+                f"collection {settings.collection!r} in {settings.describe_store()} was "
+                "replaced by a `--rebuild` while this ingest ran, so its writes went to the "
+                "retired copy: run this ingest again"
+            )
+        store.mark_changed()  # running engines notice it and reload
 
     LexicalIndex.ensure(store, settings.cache_dir)  # built once per revision
     report.chunks_in_store = store.count()
-    stale_ids = set(stale)
-    report.papers_in_store = len(
-        ingested_papers | {m.get(PAPER_ID) for cid, m in stored.items() if cid not in stale_ids}
-    )
-    report.seconds = time.perf_counter() - began
+    report.papers_in_store = store.paper_count()
     return report
