@@ -5,6 +5,8 @@
 - Two ingests at once into a ``chroma run`` server lose nothing (the server serialises).
 - ``--check`` finds vectors lost the way two unguarded writers lose them, and a normal
   ingest repairs them.
+- A running engine follows the store: in-process (:class:`StoreFollower`) and a real app
+  process during an ingest and during a ``--rebuild``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -241,3 +244,127 @@ def test_check_finds_lost_vectors_and_a_normal_ingest_repairs_them(tmp_path: Pat
     partial = check_store(settings)
     assert [line.split(":")[0] for line in partial.problems] == ["missing from the BM25 index"]
     assert nodes[0].id_ in partial.problems[0]
+
+
+# --- a running engine follows the store --------------------------------------------------
+def test_a_follower_reloads_after_an_ingest_and_keeps_answering_during_a_rebuild(
+    tmp_path: Path, embedder
+):
+    from assistant.engine import Assistant
+    from assistant.follower import StoreFollower
+    from ingest.pipeline import ingest
+
+    settings = make_settings(tmp_path)
+    ingest(
+        [write_jsonl(tmp_path / "a.jsonl", bundled(FIRST))],
+        settings,
+        progress=False,
+        embedder=embedder,
+    )
+    follower = StoreFollower(Assistant.from_settings(settings, embedder=embedder), interval=0)
+    assert not follower.check()  # nothing moved
+    assert not follower.engine.ask(DDRNET_QUESTION).answered
+
+    ingest(
+        [write_jsonl(tmp_path / "b.jsonl", bundled([DDRNET]))],
+        settings,
+        progress=False,
+        embedder=embedder,
+    )
+    before = follower.engine
+    assert follower.check()
+    assert follower.engine.ask(DDRNET_QUESTION).citations[0].title == DDRNET
+    assert follower.engine.stats()["papers"] == 5
+    assert before.search("masked autoencoders")  # the replaced engine still answers
+
+    ingest(
+        [write_jsonl(tmp_path / "c.jsonl", bundled([KV_CACHE]))],
+        settings,
+        progress=False,
+        embedder=embedder,
+        rebuild=True,
+    )
+    old = follower.engine
+    assert old.ask(DDRNET_QUESTION).citations[0].title == DDRNET  # by id, the retired copy
+    assert follower.check()
+    assert follower.engine.stats()["papers"] == 1
+    assert follower.engine.ask(KV_QUESTION).citations[0].title == KV_CACHE
+    assert not follower.check()
+
+
+def status_counts(client) -> tuple[int, int]:
+    line = client.predict(api_name="/status")
+    papers, chunks = re.match(r"(\d+) papers · (\d+) chunks", line).groups()
+    return int(papers), int(chunks)
+
+
+def wait_until(predicate, timeout: float = 120, every: float = 0.5):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("condition not reached in time")
+
+
+def test_a_running_app_follows_an_ingest_and_a_rebuild_without_restart(tmp_path: Path, embedder):
+    from devtools.app_process import AppProcess
+    from ingest.pipeline import ingest
+
+    settings = make_settings(tmp_path)
+    ingest(
+        [write_jsonl(tmp_path / "a.jsonl", bundled(FIRST))],
+        settings,
+        progress=False,
+        embedder=embedder,
+    )
+    env = clean_env(chroma_path=settings.chroma_path, cache_dir=settings.cache_dir)
+    with AppProcess(
+        tmp_path / "app", chroma_path=settings.chroma_path, cache_dir=settings.cache_dir
+    ) as app:
+        client = app.client()
+        app.wait_until_ready(client)
+        assert status_counts(client)[0] == 4
+        assert "do not answer" in client.predict(DDRNET_QUESTION, api_name="/chat")
+
+        # A normal ingest in another process: answered and counted without a restart.
+        more = write_jsonl(tmp_path / "b.jsonl", bundled([DDRNET]))
+        result = run_module("ingest", str(more), "--quiet", env=env)
+        assert result.returncode == 0, result.stderr
+        began = time.time()
+        wait_until(lambda: status_counts(client)[0] == 5)
+        followed_in = time.time() - began
+        assert f"[1] {DDRNET}" in client.predict(DDRNET_QUESTION, api_name="/chat")
+
+        # A rebuild: questions keep being answered throughout, then the app moves over.
+        answers: list[str] = []
+        done = threading.Event()
+
+        def ask_all_along() -> None:
+            asker = app.client()
+            while not done.is_set():
+                answers.append(asker.predict(DDRNET_QUESTION, api_name="/chat"))
+
+        asking = threading.Thread(target=ask_all_along)
+        asking.start()
+        try:
+            rebuild = start_ingest(
+                str(write_jsonl(tmp_path / "c.jsonl", bundled([KV_CACHE]))),
+                "--rebuild",
+                "--quiet",
+                env=env,
+            )
+            out, err = rebuild.communicate(timeout=400)
+            assert rebuild.returncode == 0, err
+            wait_until(lambda: status_counts(client)[0] == 1)
+            time.sleep(1)  # a few more answers from the new collection
+        finally:
+            done.set()
+            asking.join(timeout=120)
+        assert f"[1] {KV_CACHE}" in client.predict(KV_QUESTION, api_name="/chat")
+    assert len(answers) >= 3
+    assert not [a for a in answers if "went wrong" in a or "cannot answer" in a]
+    assert f"[1] {DDRNET}" in answers[0]  # the old collection answered during the rebuild
+    assert "do not answer" in answers[-1]  # and the new one, without DDRNet, at the end
+    print(f"app followed the ingest in {followed_in:.1f} s")

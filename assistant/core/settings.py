@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     auth_user: str | None = None
     auth_password: SecretStr | None = None
     concurrency_limit: int = Field(4, ge=1)
+    refresh_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="How often the web app checks the store for a new ingest (0: never).",
+    )
     max_question_chars: int = Field(2000, ge=10)
 
     @field_validator("llm", "embedding", mode="before")
