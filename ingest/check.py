@@ -59,11 +59,7 @@ def check_store(
     """Compare metadata, vector index and BM25 index; see the module docstring."""
     began = time.perf_counter()
     with writer_lock(settings, wait=wait, on_wait=on_wait):
-        store = PaperStore.open(settings, None)
-        try:
-            report = _check(store, settings)
-        finally:
-            store.close()
+        report = _check(PaperStore.open(settings, None), settings)
     report.seconds = time.perf_counter() - began
     return report
 

@@ -138,10 +138,7 @@ def ingest(
     with writer_lock(settings, wait=wait, on_wait=on_wait):
         embedder = embedder or build_embedder(settings)
         store = PaperStore.open_for_writing(settings, embedder.info, staging=rebuild)
-        try:
-            report = _update(store, parsed, embedder, settings, rebuild, progress, on_batch)
-        finally:
-            store.close()
+        report = _update(store, parsed, embedder, settings, rebuild, progress, on_batch)
     report.seconds = time.perf_counter() - began
     return report
 

@@ -90,7 +90,8 @@ def open_client(settings: Settings, *, create_path: bool = False) -> Any:
         )
     try:
         path.mkdir(parents=True, exist_ok=True)
-        SharedSystemClient.clear_system_cache()  # drops the cache only; live systems go on
+        # Drops the cache only: systems in use go on, and are freed with their last client.
+        SharedSystemClient.clear_system_cache()
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as error:  # read-only directory, corrupt sqlite file, …
         raise StoreError(
@@ -143,9 +144,6 @@ class PaperStore:
         self.settings = settings
         self._client = client
         self._collection = collection
-        # The Chroma system behind this client (embedded only), kept so close() stops this
-        # one: Chroma's own lookup goes by path and would find a newer system on it.
-        self._system = getattr(client, "_system", None) if not settings.chroma_host else None
 
     # --- opening -------------------------------------------------------------------
     @classmethod
@@ -223,18 +221,6 @@ class PaperStore:
                 f"({info.dimension} dims); rebuild it with `python -m ingest --rebuild`, or set "
                 "ASSISTANT_COLLECTION to a new name, or switch ASSISTANT_EMBEDDING back"
             )
-
-    def close(self) -> None:
-        """Stop this store's own Chroma system (embedded), freeing its in-memory index.
-
-        Only for a store nothing reads any more; a server client holds nothing to free.
-        """
-        if self._system is not None:
-            try:
-                self._system.stop()
-            except Exception as error:  # already stopped, or torn down at exit
-                log.debug("stopping a Chroma system failed: %s", error)
-            self._system = None
 
     # --- facts ---------------------------------------------------------------------
     @property
