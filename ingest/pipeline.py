@@ -35,6 +35,7 @@ from assistant.core.store import (
     PaperStore,
     StoreError,
     metadata_matches,
+    new_revision,
     open_client,
 )
 from assistant.core.writer_lock import writer_lock
@@ -200,18 +201,23 @@ def _update(
     report.chunks_relabelled = len(relabel)
     report.chunks_deleted = len(stale)
 
-    if rebuild:
-        store.replace_live(embedder.info)
-    elif new_nodes or relabel or stale or lost:
-        if not store.is_live():  # only a server allows it: embedded writers hold the lock
+    if rebuild or new_nodes or relabel or stale or lost:
+        if not rebuild and not store.is_live():  # a server only: embedded writers hold the lock
             raise StoreError(
                 f"collection {settings.collection!r} in {settings.describe_store()} was "
                 "replaced by a `--rebuild` while this ingest ran, so its writes went to the "
                 "retired copy: run this ingest again"
             )
-        store.mark_changed()  # running engines notice it and reload
-
-    LexicalIndex.ensure(store, settings.cache_dir)  # built once per revision
+        # BM25 first, then the revision that running engines watch: when they notice it,
+        # everything they load is ready.
+        revision = new_revision()
+        LexicalIndex.refresh(store, settings.cache_dir, revision)
+        if rebuild:
+            store.replace_live(embedder.info, revision)
+        else:
+            store.mark_changed(revision)
+    else:
+        LexicalIndex.ensure(store, settings.cache_dir)  # built once per revision
     report.chunks_in_store = store.count()
     report.papers_in_store = store.paper_count()
     return report

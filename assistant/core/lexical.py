@@ -62,8 +62,12 @@ class LexicalIndex:
 
     # --- persistence, one folder per store revision ----------------------------------
     @staticmethod
-    def folder(cache_dir: Path, store: PaperStore) -> Path:
-        return Path(cache_dir) / "bm25" / store.name / store.revision
+    def folder(cache_dir: Path, store: PaperStore, revision: str | None = None) -> Path:
+        """Where the index for ``revision`` (default: the store's own) lives.
+
+        Named by the live collection's name, which a rebuild's staging collection takes.
+        """
+        return Path(cache_dir) / "bm25" / store.settings.collection / (revision or store.revision)
 
     def persist(self, target: Path) -> None:
         """Write atomically (staging folder, then rename) and drop older revisions."""
@@ -79,11 +83,15 @@ class LexicalIndex:
                 shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
-    def refresh(cls, store: PaperStore, cache_dir: Path) -> LexicalIndex:
-        """Build the index for the store's current revision and persist it if possible."""
+    def refresh(
+        cls, store: PaperStore, cache_dir: Path, revision: str | None = None
+    ) -> LexicalIndex:
+        """Build the index from the store's chunks and persist it (if possible) for
+        ``revision``: ingest builds it for the revision it is about to publish, so engines
+        that notice the new revision find the index ready instead of building their own."""
         index = cls.build(store.chunk_nodes())
         try:
-            index.persist(cls.folder(cache_dir, store))
+            index.persist(cls.folder(cache_dir, store, revision))
         except OSError as error:  # read-only cache: keep the index in memory only
             log.warning("cannot persist BM25 index under %s (%s)", cache_dir, error)
         return index

@@ -104,8 +104,16 @@ def _first_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
-def _new_metadata(info: EmbeddingInfo) -> dict[str, Any]:
-    return {MODEL_KEY: info.name, DIMENSION_KEY: info.dimension, REVISION_KEY: uuid.uuid4().hex}
+def new_revision() -> str:
+    return uuid.uuid4().hex
+
+
+def _new_metadata(info: EmbeddingInfo, revision: str | None = None) -> dict[str, Any]:
+    return {
+        MODEL_KEY: info.name,
+        DIMENSION_KEY: info.dimension,
+        REVISION_KEY: revision or new_revision(),
+    }
 
 
 def chroma_record(node: TextNode) -> tuple[str, dict[str, Any]]:
@@ -433,15 +441,18 @@ class PaperStore:
         for start in range(0, len(ids), WRITE_BATCH):
             self._collection.delete(ids=list(ids[start : start + WRITE_BATCH]))
 
-    def mark_changed(self) -> str:
-        """Renew the revision, so caches derived from the chunks (BM25) rebuild once."""
-        revision = uuid.uuid4().hex
+    def mark_changed(self, revision: str | None = None) -> str:
+        """Publish a new revision: running engines reload, derived caches (BM25) rebuild.
+
+        Pass the ``revision`` a cache was already built for, so readers find it ready.
+        """
+        revision = revision or new_revision()
         metadata = dict(self._collection.metadata or {})
         metadata[REVISION_KEY] = revision
         self._collection.modify(metadata=metadata)
         return revision
 
-    def replace_live(self, info: EmbeddingInfo) -> None:
+    def replace_live(self, info: EmbeddingInfo, revision: str | None = None) -> None:
         """Swap this complete staging collection in for the live one (``--rebuild``).
 
         The live collection is renamed ``<name>__retired``, not deleted: engines still
@@ -456,7 +467,7 @@ class PaperStore:
         except Exception as error:  # no live collection yet: nothing to retire
             if "does not exist" not in str(error) and "not found" not in str(error).lower():
                 raise
-        self._collection.modify(name=live, metadata=_new_metadata(info))
+        self._collection.modify(name=live, metadata=_new_metadata(info, revision))
         self._collection = self._client.get_collection(live, embedding_function=None)
 
 
