@@ -360,4 +360,6 @@ def test_a_running_app_follows_an_ingest_and_a_rebuild_without_restart(tmp_path:
     assert not [a for a in answers if "went wrong" in a or "cannot answer" in a or "failed" in a]
     assert f"[1] {DDRNET}" in answers[0]  # the old collection answered during the rebuild
     assert "do not answer" in answers[-1]  # and the new one, without DDRNet, at the end
-    print(f"app followed the ingest in {followed_in:.1f} s")
+    print(
+        f"app followed the ingest in {followed_in:.1f} s; {len(answers)} answers across the rebuild"
+    )
