@@ -35,7 +35,7 @@ def start_engine(settings: Settings, report: Callable[[str], None]) -> Assistant
     def progress(done: int, total: int) -> None:
         report(f"Indexing the bundled corpus: {done}/{total} chunks embedded…")
 
-    summary = ingest([BUNDLED_PAPERS], settings, progress=True, on_batch=progress)
+    summary = ingest([BUNDLED_PAPERS], settings, progress=True, on_batch=progress, on_wait=report)
     for line in summary.summary_lines():
         print(line)
     return Assistant.from_settings(settings)

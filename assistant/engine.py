@@ -43,10 +43,17 @@ class Assistant:
     Build one with :meth:`from_settings`; it is safe to share between threads.
     """
 
-    def __init__(self, settings: Settings, embedder: Embedder, retriever: HybridRetriever):
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        retriever: HybridRetriever,
+        store: PaperStore | None = None,
+    ):
         self.settings = settings
         self.embedder = embedder
         self.retriever = retriever
+        self.store = store  # what it was loaded from; a StoreFollower reloads when it moves
         self.catalog: PaperCatalog = retriever.catalog
         vocabulary = Vocabulary(*retriever.lexical.term_frequencies())
         self.gate = RelevanceGate(vocabulary)
@@ -66,23 +73,25 @@ class Assistant:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> Assistant:
-        """Open the configured store and backends; keyword overrides beat env settings."""
+    def from_settings(
+        cls, settings: Settings | None = None, *, embedder: Embedder | None = None, **overrides: Any
+    ) -> Assistant:
+        """Open the store and backends (``embedder``: reuse a loaded model); overrides win."""
         if settings is None:
             settings = Settings(**overrides)
         elif overrides:
             settings = settings.with_overrides(**overrides)
-        embedder = build_embedder(settings)
+        embedder = embedder or build_embedder(settings)
         store = PaperStore.open(settings, embedder.info)
         lexical = LexicalIndex.load(store, settings.cache_dir)
         catalog = PaperCatalog(store.papers(), chunk_count=store.count())
-        return cls(
-            settings, embedder, HybridRetriever(store.vector_store(), embedder, lexical, catalog)
-        )
+        retriever = HybridRetriever(store.vector_store(), embedder, lexical, catalog)
+        return cls(settings, embedder, retriever, store)
 
     def with_settings(self, **overrides: Any) -> Assistant:
         """Another engine on the same loaded index, e.g. with another LLM backend."""
-        return type(self)(self.settings.with_overrides(**overrides), self.embedder, self.retriever)
+        settings = self.settings.with_overrides(**overrides)
+        return type(self)(settings, self.embedder, self.retriever, self.store)
 
     @property
     def backend(self) -> str:

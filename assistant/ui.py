@@ -22,6 +22,7 @@ from starlette.middleware import Middleware
 from assistant.answer import Answer
 from assistant.core.settings import Settings
 from assistant.engine import Assistant
+from assistant.follower import StoreFollower
 from assistant.markup import literal
 from assistant.questions import QuestionError
 
@@ -46,14 +47,21 @@ CSS = """
 
 
 class EngineHolder:
-    """Builds the engine once, in the background, and says how far it got."""
+    """Builds the engine once, in the background, says how far it got, and then keeps it in
+    step with the store (:class:`StoreFollower`): new ingests are answered, and the status
+    line counts them, without a restart."""
 
     def __init__(self, settings: Settings, starter: EngineStarter):
         self.settings = settings
         self.starter = starter
-        self.engine: Assistant | None = None
+        self.follower: StoreFollower | None = None
         self.status = "Starting…"
         self.error: str | None = None
+
+    @property
+    def engine(self) -> Assistant | None:
+        """The current engine (None until started); read it once per request."""
+        return self.follower.engine if self.follower else None
 
     def start(self, background: bool = True) -> None:
         if background:
@@ -66,17 +74,23 @@ class EngineHolder:
 
     def _build(self) -> None:
         try:
-            self.engine = self.starter(self._report)
-            stats = self.engine.stats()
-            self.status = (
-                f"{stats['papers']} papers · {stats['chunks']} chunks · answers: {stats['backend']}"
-                + (f" ({stats['model']})" if stats["model"] else "")
-                + f" · embeddings: {stats['embedding']}"
-            )
+            engine = self.starter(self._report)
+            self._show(engine)
+            self.follower = StoreFollower(
+                engine, self.settings.refresh_seconds, on_reload=self._show
+            ).start()
         except Exception as error:  # shown in the page, never as a traceback
             log.exception("engine start failed")
             self.error = str(error).splitlines()[0] if str(error) else type(error).__name__
             self.status = f"⚠️ {self.error}"
+
+    def _show(self, engine: Assistant) -> None:
+        stats = engine.stats()
+        self.status = (
+            f"{stats['papers']} papers · {stats['chunks']} chunks · answers: {stats['backend']}"
+            + (f" ({stats['model']})" if stats["model"] else "")
+            + f" · embeddings: {stats['embedding']}"
+        )
 
 
 def plain_history(history: list[Any] | None) -> list[dict[str, str]]:
@@ -200,7 +214,7 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
         )
         status = gr.Markdown(holder.status, elem_id="corpus-line")
         timer = gr.Timer(1.0)
-        timer.tick(lambda: holder.status, outputs=status)
+        timer.tick(lambda: holder.status, outputs=status, api_name="status")
         with gr.Tab("Chat"):
             with gr.Accordion("Settings", open=False):
                 top_k = gr.Slider(1, 15, value=settings.top_k, step=1, label="Papers to retrieve")

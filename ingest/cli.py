@@ -24,6 +24,18 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"files or directories to ingest (default: the bundled corpus, {BUNDLED_PAPERS})",
     )
     parser.add_argument("--rebuild", action="store_true", help="start the collection afresh")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="compare the store's metadata, vector index and BM25 index, one line per "
+        "difference; ingest nothing (exit 0 clean, 1 differences)",
+    )
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="if another ingest is writing the embedded store, exit 3 at once instead of "
+        "waiting for it",
+    )
     parser.add_argument("--chroma-path", type=Path, help="embedded store directory")
     parser.add_argument("--chroma-host", help="Chroma server host (uses the server)")
     parser.add_argument("--chroma-port", type=int, help="Chroma server port")
@@ -48,8 +60,17 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+def waiting(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Exit codes: 0 done (or --check clean), 1 nothing ingested (or --check found
+    differences), 2 store or settings unusable, 3 another ingest is writing (--no-wait)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.check and (args.paths or args.rebuild):
+        parser.error("--check takes no paths and no --rebuild")
     # --quiet: library warnings (e.g. llama-index's note on tiny BM25 corpora) are noise too.
     level = logging.ERROR if args.quiet else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(message)s")
@@ -57,13 +78,30 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistant.core.embeddings import EmbeddingConfigError
     from assistant.core.store import StoreError
+    from assistant.core.writer_lock import StoreBusy
     from ingest.pipeline import NothingToIngest, ingest
 
+    wait = not args.no_wait
     try:
         settings = settings_from_args(args)
+        if args.check:
+            from ingest.check import check_store
+
+            checked = check_store(settings, wait=wait, on_wait=waiting)
+            for line in checked.lines():
+                print(line)
+            return 0 if checked.clean else 1
         report = ingest(
-            args.paths or [BUNDLED_PAPERS], settings, rebuild=args.rebuild, progress=not args.quiet
+            args.paths or [BUNDLED_PAPERS],
+            settings,
+            rebuild=args.rebuild,
+            progress=not args.quiet,
+            wait=wait,
+            on_wait=waiting,
         )
+    except StoreBusy as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
     except NothingToIngest as failure:
         for problem in failure.problems:
             print(f"error: {problem}", file=sys.stderr)

@@ -13,7 +13,11 @@ Safety rules this module keeps:
   sources of earlier ones, and papers stored under the ids of earlier versions are re-keyed
   with their stored vectors (``ingest.reconcile``).
 - ``--rebuild`` fills a staging collection and swaps it in at the end; the old collection
-  serves until the new one is complete.
+  serves until the new one is complete, and running engines move over when they notice.
+- One writer at a time on an embedded store (:mod:`assistant.core.writer_lock`): a second
+  ingest waits, or with ``wait=False`` fails at once with :class:`StoreBusy`.
+- Stored chunks whose vector the vector index lost are re-embedded from their stored text
+  and rewritten, instead of being called unchanged (``python -m ingest --check`` lists them).
 """
 
 from __future__ import annotations
@@ -29,11 +33,18 @@ from tqdm import tqdm
 
 from assistant.core.embeddings import Embedder, build_embedder
 from assistant.core.lexical import LexicalIndex
-from assistant.core.schema import PAPER_ID
 from assistant.core.settings import Settings
-from assistant.core.store import WRITE_BATCH, PaperStore, metadata_matches, open_client
+from assistant.core.store import (
+    WRITE_BATCH,
+    PaperStore,
+    StoreError,
+    metadata_matches,
+    new_revision,
+    open_client,
+)
+from assistant.core.writer_lock import writer_lock
 from ingest.chunking import chunk_papers, embedded_text
-from ingest.parsers import parse_paths
+from ingest.parsers import ParseResult, parse_paths
 from ingest.reconcile import ContentIds, plan_writes, stale_chunks
 from ingest.records import Problem
 
@@ -54,6 +65,7 @@ class IngestReport:
     chunks_total: int = 0
     chunks_embedded: int = 0
     chunks_unchanged: int = 0
+    chunks_repaired: int = 0
     chunks_relabelled: int = 0
     chunks_deleted: int = 0
     chunks_rekeyed: int = 0
@@ -77,6 +89,7 @@ class IngestReport:
             f"papers           {self.papers} ({self.duplicates_merged} duplicate listings merged)",
             f"chunks embedded  {self.chunks_embedded}",
             f"chunks unchanged {self.chunks_unchanged}",
+            f"chunks repaired  {self.chunks_repaired} (vector was missing; re-embedded)",
             f"chunks relabelled {self.chunks_relabelled} (metadata only, not re-embedded)",
             f"chunks removed   {self.chunks_deleted} (outdated versions)",
             *(
@@ -115,23 +128,22 @@ def _reusable_vectors(
 
 
 def _embed_and_write(
-    store: PaperStore,
-    embedder: Embedder,
     nodes: Sequence[TextNode],
+    embedder: Embedder,
+    write: Callable[[Sequence[TextNode], Sequence[Sequence[float]]], None],
     progress: bool,
     on_batch: Callable[[int, int], None] | None,
+    desc: str = "embedding",
 ) -> float:
-    """Embed ``nodes`` and upsert them batch by batch; returns seconds spent embedding."""
+    """Embed ``nodes`` and ``write`` them batch by batch; returns seconds spent embedding."""
     embed_seconds = 0.0
-    with tqdm(
-        total=len(nodes), desc="embedding", unit="chunk", disable=not progress, leave=False
-    ) as bar:
+    with tqdm(total=len(nodes), desc=desc, unit="chunk", disable=not progress, leave=False) as bar:
         for start in range(0, len(nodes), WRITE_BATCH):
             batch = nodes[start : start + WRITE_BATCH]
             began = time.perf_counter()
             vectors = embedder.model.get_text_embedding_batch([embedded_text(n) for n in batch])
             embed_seconds += time.perf_counter() - began
-            store.upsert_chunks(batch, vectors)
+            write(batch, vectors)
             bar.update(len(batch))
             if on_batch:
                 on_batch(start + len(batch), len(nodes))
@@ -146,16 +158,38 @@ def ingest(
     progress: bool = True,
     on_batch: Callable[[int, int], None] | None = None,
     embedder: Embedder | None = None,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
 ) -> IngestReport:
-    """Bring the store up to date with ``paths``; see the module docstring for guarantees."""
+    """Bring the store up to date with ``paths``; see the module docstring for guarantees.
+
+    ``wait``/``on_wait``: what to do when another process is writing the embedded store
+    (see :func:`assistant.core.writer_lock.writer_lock`).
+    """
     began = time.perf_counter()
     parsed = parse_paths(paths)
     if not parsed.papers:
         raise NothingToIngest(parsed.problems)
 
     open_client(settings, create_path=True)  # fail fast, before loading the model
-    embedder = embedder or build_embedder(settings)
-    store = PaperStore.open_for_writing(settings, embedder.info, staging=rebuild)
+    with writer_lock(settings, wait=wait, on_wait=on_wait):
+        embedder = embedder or build_embedder(settings)
+        store = PaperStore.open_for_writing(settings, embedder.info, staging=rebuild)
+        report = _update(store, parsed, embedder, settings, rebuild, progress, on_batch)
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _update(
+    store: PaperStore,
+    parsed: ParseResult,
+    embedder: Embedder,
+    settings: Settings,
+    rebuild: bool,
+    progress: bool,
+    on_batch: Callable[[int, int], None] | None,
+) -> IngestReport:
+    """The writes of one ingest, under the writer lock."""
     stored = store.chunk_metadata()
     plan = plan_writes(parsed.papers, parsed.sources, stored)
     nodes = chunk_papers(plan.papers, embedder.tokenize, embedder.chunk_tokens)
@@ -169,7 +203,6 @@ def ingest(
         embedding_model=embedder.info.name,
         papers_rekeyed=plan.rekeyed,
     )
-
     wanted = {node.id_: node for node in nodes}
     new_nodes = [node for node in nodes if node.id_ not in stored]
     relabel = [
@@ -177,8 +210,9 @@ def ingest(
         for node in nodes
         if node.id_ in stored and not metadata_matches(stored[node.id_], node)
     ]
-    ingested_papers = plan.paper_ids
-    stale = stale_chunks(stored, ingested_papers, wanted)
+    stale = stale_chunks(stored, plan.paper_ids, wanted)
+    stale_ids = set(stale)
+    # Chunks stored under an older paper identity move to their new id with their vectors.
     reusable = _reusable_vectors(store, stored, stale, new_nodes)
     rekeyed = [node for node in new_nodes if embedded_text(node) in reusable]
     # Length-sorted batches carry little padding: embedding runs at the model's bare speed.
@@ -186,30 +220,46 @@ def ingest(
         (node for node in new_nodes if embedded_text(node) not in reusable),
         key=lambda n: len(embedded_text(n)),
     )
+    # Stored chunks whose vector is gone: re-embedded from their stored text (which their
+    # id hashes, so it is what the inputs hold) and rewritten whole.
+    lost = [cid for cid in store.missing_vectors(list(stored)) if cid not in stale_ids]
 
     for start in range(0, len(rekeyed), WRITE_BATCH):
         batch = rekeyed[start : start + WRITE_BATCH]
         store.upsert_chunks(batch, [reusable[embedded_text(node)] for node in batch])
-    report.embed_seconds = _embed_and_write(store, embedder, to_embed, progress, on_batch)
+    repair_seconds = _embed_and_write(
+        store.chunk_nodes(lost), embedder, store.restore_vectors, progress, None, "repairing"
+    )
+    report.embed_seconds = repair_seconds + _embed_and_write(
+        to_embed, embedder, store.upsert_chunks, progress, on_batch
+    )
     store.relabel(relabel)
     if stale:  # only now that every paper's new chunks are safely written
         store.delete_chunks(stale)
     report.chunks_embedded = len(to_embed)
     report.chunks_rekeyed = len(rekeyed)
-    report.chunks_unchanged = len(nodes) - len(new_nodes)
+    report.chunks_repaired = len(lost)
+    report.chunks_unchanged = len(nodes) - len(new_nodes) - len(set(lost) & wanted.keys())
     report.chunks_relabelled = len(relabel)
     report.chunks_deleted = len(stale)
 
-    if rebuild:
-        store.replace_live(embedder.info)
-    elif new_nodes or relabel or stale:
-        store.mark_changed()
-
-    LexicalIndex.ensure(store, settings.cache_dir)  # built once per revision
+    if rebuild or new_nodes or relabel or stale or lost:
+        if not rebuild and not store.is_live():  # a server only: embedded writers hold the lock
+            raise StoreError(
+                f"collection {settings.collection!r} in {settings.describe_store()} was "
+                "replaced by a `--rebuild` while this ingest ran, so its writes went to the "
+                "retired copy: run this ingest again"
+            )
+        # BM25 first, then the revision that running engines watch: when they notice it,
+        # everything they load is ready.
+        revision = new_revision()
+        LexicalIndex.refresh(store, settings.cache_dir, revision)
+        if rebuild:
+            store.replace_live(embedder.info, revision)
+        else:
+            store.mark_changed(revision)
+    else:
+        LexicalIndex.ensure(store, settings.cache_dir)  # built once per revision
     report.chunks_in_store = store.count()
-    stale_ids = set(stale)
-    report.papers_in_store = len(
-        ingested_papers | {m.get(PAPER_ID) for cid, m in stored.items() if cid not in stale_ids}
-    )
-    report.seconds = time.perf_counter() - began
+    report.papers_in_store = store.paper_count()
     return report

@@ -113,8 +113,15 @@ def test_rebuild_starts_afresh(tmp_path: Path, embedder):
     )
     assert report.papers_in_store == 1
     assert {m["title"] for m in stored(settings)["metadatas"]} == {"Paper B"}
-    names = [c.name for c in open_client(settings).list_collections()]
-    assert names == [settings.collection]
+    # The replaced collection is kept, renamed, for engines still reading it; the next
+    # rebuild drops it.
+    names = {c.name for c in open_client(settings).list_collections()}
+    assert names == {settings.collection, settings.collection + "__retired"}
+    ingest([tmp_path / "a.jsonl"], settings, progress=False, embedder=embedder, rebuild=True)
+    names = {c.name for c in open_client(settings).list_collections()}
+    assert names == {settings.collection, settings.collection + "__retired"}
+    retired = open_client(settings).get_collection(settings.collection + "__retired")
+    assert {m["title"] for m in retired.get(include=["metadatas"])["metadatas"]} == {"Paper B"}
 
 
 def test_bad_input_never_touches_the_store(tmp_path: Path, embedder):

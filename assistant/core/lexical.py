@@ -58,6 +58,10 @@ class LexicalIndex:
         }
         return frequencies, int(bm25.scores["num_docs"])
 
+    def chunk_ids(self) -> set[str]:
+        """The ids of the chunks this index was built from."""
+        return {entry["node_id"] for entry in self._retriever.corpus}
+
     def retrieve(self, query: QueryBundle, top_k: int) -> list[NodeWithScore]:
         """Chunks sharing terms with the query, best first (zero scores left out)."""
         self._retriever.similarity_top_k = top_k
@@ -65,8 +69,12 @@ class LexicalIndex:
 
     # --- persistence, one folder per store revision ----------------------------------
     @staticmethod
-    def folder(cache_dir: Path, store: PaperStore) -> Path:
-        return Path(cache_dir) / "bm25" / store.name / store.revision
+    def folder(cache_dir: Path, store: PaperStore, revision: str | None = None) -> Path:
+        """Where the index for ``revision`` (default: the store's own) lives.
+
+        Named by the live collection's name, which a rebuild's staging collection takes.
+        """
+        return Path(cache_dir) / "bm25" / store.settings.collection / (revision or store.revision)
 
     def persist(self, target: Path) -> None:
         """Write atomically (staging folder, then rename) and drop older revisions."""
@@ -82,11 +90,15 @@ class LexicalIndex:
                 shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
-    def refresh(cls, store: PaperStore, cache_dir: Path) -> LexicalIndex:
-        """Build the index for the store's current revision and persist it if possible."""
+    def refresh(
+        cls, store: PaperStore, cache_dir: Path, revision: str | None = None
+    ) -> LexicalIndex:
+        """Build the index from the store's chunks and persist it (if possible) for
+        ``revision``: ingest builds it for the revision it is about to publish, so engines
+        that notice the new revision find the index ready instead of building their own."""
         index = cls.build(store.chunk_nodes())
         try:
-            index.persist(cls.folder(cache_dir, store))
+            index.persist(cls.folder(cache_dir, store, revision))
         except OSError as error:  # read-only cache: keep the index in memory only
             log.warning("cannot persist BM25 index under %s (%s)", cache_dir, error)
         return index
@@ -96,6 +108,14 @@ class LexicalIndex:
         """Build the persisted index for this revision if it is missing; never loads it."""
         if not cls.folder(cache_dir, store).is_dir():
             cls.refresh(store, cache_dir)
+
+    @classmethod
+    def persisted(cls, store: PaperStore, cache_dir: Path) -> LexicalIndex | None:
+        """The persisted index for this revision as it is on disk; None when there is none."""
+        target = cls.folder(cache_dir, store)
+        if not target.is_dir():
+            return None
+        return cls(BM25Retriever.from_persist_dir(str(target), show_progress=False))
 
     @classmethod
     def load(cls, store: PaperStore, cache_dir: Path) -> LexicalIndex:

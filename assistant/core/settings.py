@@ -111,6 +111,11 @@ class Settings(BaseSettings):
         "its oldest counted failure is this old.",
     )
     concurrency_limit: int = Field(4, ge=1)
+    refresh_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="How often the web app checks the store for a new ingest (0: never).",
+    )
     max_question_chars: int = Field(2000, ge=10)
 
     @field_validator("llm", "embedding", mode="before")

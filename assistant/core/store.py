@@ -9,11 +9,18 @@ what a failure tells the user.
 The collection's metadata records which embedding model filled it. Opening it with a
 different model is refused with instructions, because mixed vector spaces would return
 confident nonsense rather than an error. It also carries a revision id, renewed by every
-write, so caches derived from the chunks (BM25) know when to rebuild.
+write, so caches derived from the chunks (BM25) and running engines know when to reload.
+
+Embedded Chroma keeps each process's copy of a collection's vector index (HNSW) in memory
+and writes it back whole; it never re-reads what another process wrote. Hence: every
+``PaperStore`` gets a Chroma system of its own (never Chroma's per-path cache), so it sees
+the store as it is on disk when opened; writers hold the writer lock
+(:mod:`assistant.core.writer_lock`); readers that live long reopen when the revision moves.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -21,6 +28,7 @@ from typing import Any
 
 import chromadb
 import numpy as np
+from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
 from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
@@ -29,12 +37,18 @@ from assistant.core.embeddings import EmbeddingInfo
 from assistant.core.schema import ABSTRACT, CHUNK_INDEX, Paper
 from assistant.core.settings import Settings
 
+log = logging.getLogger(__name__)
+
 REVISION_KEY = "ingest_revision"
 MODEL_KEY = "embedding_model"
 DIMENSION_KEY = "embedding_dimension"
 STAGING_SUFFIX = "__rebuild"
+RETIRED_SUFFIX = "__retired"  # the live collection a rebuild replaced; dropped by the next one
 WRITE_BATCH = 256  # records per Chroma write: the unit a kill -9 can interrupt
 PAGE_SIZE = 5000  # records per read, to bound memory spikes on large stores
+VECTOR_PAGE = 1000  # vectors per read when checking that they exist
+QUERY_BATCH = 256  # chunks searched with their own vectors per query call
+SELF_QUERY_K = 10  # a chunk must come back among this many hits for its own vector
 
 
 class StoreError(RuntimeError):
@@ -46,7 +60,12 @@ class EmptyStoreError(StoreError):
 
 
 def open_client(settings: Settings, *, create_path: bool = False) -> Any:
-    """A Chroma client for the configured store. Telemetry is off; no traffic leaves."""
+    """A Chroma client for the configured store. Telemetry is off; no traffic leaves.
+
+    An embedded client gets a fresh Chroma system: Chroma caches one per path and process,
+    and a cached one keeps the vector index as it was when first loaded, blind to what other
+    processes wrote since (a writer using it would even write that stale index back).
+    """
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_host:
         headers = {}
@@ -71,6 +90,8 @@ def open_client(settings: Settings, *, create_path: bool = False) -> Any:
         )
     try:
         path.mkdir(parents=True, exist_ok=True)
+        # Drops the cache only: systems in use go on, and are freed with their last client.
+        SharedSystemClient.clear_system_cache()
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as error:  # read-only directory, corrupt sqlite file, …
         raise StoreError(
@@ -83,8 +104,16 @@ def _first_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
-def _new_metadata(info: EmbeddingInfo) -> dict[str, Any]:
-    return {MODEL_KEY: info.name, DIMENSION_KEY: info.dimension, REVISION_KEY: uuid.uuid4().hex}
+def new_revision() -> str:
+    return uuid.uuid4().hex
+
+
+def _new_metadata(info: EmbeddingInfo, revision: str | None = None) -> dict[str, Any]:
+    return {
+        MODEL_KEY: info.name,
+        DIMENSION_KEY: info.dimension,
+        REVISION_KEY: revision or new_revision(),
+    }
 
 
 def chroma_record(node: TextNode) -> tuple[str, dict[str, Any]]:
@@ -126,8 +155,11 @@ class PaperStore:
 
     # --- opening -------------------------------------------------------------------
     @classmethod
-    def open(cls, settings: Settings, info: EmbeddingInfo) -> PaperStore:
-        """The existing, non-empty collection, checked against the embedding model."""
+    def open(cls, settings: Settings, info: EmbeddingInfo | None) -> PaperStore:
+        """The existing, non-empty collection, checked against the embedding model.
+
+        ``info`` None skips the model check (``ingest --check`` reads no vectors it embeds).
+        """
         client = open_client(settings)
         try:
             collection = client.get_collection(name=settings.collection, embedding_function=None)
@@ -142,7 +174,8 @@ class PaperStore:
                 f"{settings.describe_store()}: {_first_line(error)}"
             ) from error
         store = cls(settings, client, collection)
-        store._check_embedding(info)
+        if info is not None:
+            store._check_embedding(info)
         if collection.count() == 0:
             raise EmptyStoreError(
                 f"collection {settings.collection!r} in {settings.describe_store()} is empty: "
@@ -157,12 +190,15 @@ class PaperStore:
         """The collection to write, created if missing (cosine space, model recorded).
 
         ``staging`` opens an empty side collection for a rebuild (leftovers of an
-        interrupted one are dropped); :meth:`replace_live` swaps it in when complete.
+        interrupted one are dropped, and so is the collection the previous rebuild
+        retired: engines that follow the store left it seconds after that rebuild);
+        :meth:`replace_live` swaps it in when complete.
         """
         client = open_client(settings, create_path=True)
         name = settings.collection + (STAGING_SUFFIX if staging else "")
         if staging:
             _delete_collection(client, name)
+            _delete_collection(client, settings.collection + RETIRED_SUFFIX)
         try:
             collection = client.get_or_create_collection(
                 name=name,
@@ -203,9 +239,42 @@ class PaperStore:
     def revision(self) -> str:
         return str((self._collection.metadata or {}).get(REVISION_KEY, ""))
 
+    @property
+    def loaded_revision(self) -> str:
+        """Which collection (by id) and revision this store object reads."""
+        return f"{self._collection.id}:{self.revision}"
+
+    def live_revision(self) -> str:
+        """The live collection's id and revision, read now: one small metadata read.
+
+        It differs from :attr:`loaded_revision` once an ingest finished writing (new
+        revision) or a rebuild swapped another collection in (new id).
+        """
+        try:
+            live = self._client.get_collection(self.settings.collection, embedding_function=None)
+        except Exception as error:  # mid-swap, server down: the caller keeps what it has
+            raise StoreError(
+                f"cannot read the revision of {self.settings.collection!r}: {_first_line(error)}"
+            ) from error
+        return f"{live.id}:{(live.metadata or {}).get(REVISION_KEY, '')}"
+
+    def is_live(self) -> bool:
+        """Whether this collection is still the one the live name points at."""
+        return self.live_revision().split(":")[0] == str(self._collection.id)
+
     def count(self) -> int:
         """Stored chunks."""
         return self._collection.count()
+
+    def paper_count(self) -> int:
+        """Stored papers (each has exactly one first chunk); no text or vectors are read."""
+        return sum(1 for _ in self._records([], where={CHUNK_INDEX: 0}))
+
+    def other_collections(self) -> list[str]:
+        """Names of the rebuild's side collections present (staging, retired)."""
+        names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
+        live = self.settings.collection
+        return sorted(names & {live + STAGING_SUFFIX, live + RETIRED_SUFFIX})
 
     # --- reading -------------------------------------------------------------------
     def vector_store(self) -> Any:
@@ -227,7 +296,8 @@ class PaperStore:
             if not ids:
                 return
             documents = page.get("documents") or [None] * len(ids)
-            yield from zip(ids, documents, page["metadatas"])
+            metadatas = page.get("metadatas") or [None] * len(ids)
+            yield from zip(ids, documents, metadatas)
             if len(ids) < PAGE_SIZE:  # a short page is the last one
                 return
             offset += len(ids)
@@ -245,14 +315,27 @@ class PaperStore:
             )
         return papers
 
-    def chunk_nodes(self) -> list[TextNode]:
-        """Every stored chunk as a llama-index node (what the BM25 index is built from)."""
+    def chunk_nodes(self, ids: Sequence[str] | None = None) -> list[TextNode]:
+        """Stored chunks (all, or those ``ids``) as llama-index nodes, text included."""
+        if ids is None:
+            records: Iterator[tuple[str, str | None, dict[str, Any]]] = self._records(
+                ["documents", "metadatas"]
+            )
+        else:
+            records = self._records_by_id(ids, ["documents", "metadatas"])
         nodes: list[TextNode] = []
-        for node_id, text, metadata in self._records(["documents", "metadatas"]):
+        for node_id, text, metadata in records:
             node = metadata_dict_to_node(metadata, text=text)
             node.id_ = node_id
             nodes.append(node)
         return nodes
+
+    def _records_by_id(
+        self, ids: Sequence[str], include: list[str]
+    ) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
+        for start in range(0, len(ids), PAGE_SIZE):
+            page = self._collection.get(ids=list(ids[start : start + PAGE_SIZE]), include=include)
+            yield from zip(page["ids"], page["documents"], page["metadatas"])
 
     def chunk_metadata(self) -> dict[str, dict[str, Any]]:
         """id → flat metadata of every stored chunk (no vectors, no text)."""
@@ -273,6 +356,53 @@ class PaperStore:
             )
             yield from zip(page["ids"], page["documents"], page["metadatas"], page["embeddings"])
 
+    def chunk_ids(self) -> list[str]:
+        """Every chunk id the store's metadata lists."""
+        return [chunk_id for chunk_id, _, _ in self._records([])]
+
+    # --- integrity -----------------------------------------------------------------
+    def missing_vectors(self, ids: Sequence[str]) -> list[str]:
+        """Those of ``ids`` (stored chunks) whose vector the vector index cannot return.
+
+        Vectors are read a page at a time; Chroma fails a whole read when one id has no
+        vector ("Error finding id"), so a failing page is halved until the ids are found.
+        """
+        missing: list[str] = []
+        for start in range(0, len(ids), VECTOR_PAGE):
+            missing += self._unreadable(list(ids[start : start + VECTOR_PAGE]))
+        return missing
+
+    def _unreadable(self, ids: list[str]) -> list[str]:
+        try:
+            self._collection.get(ids=ids, include=["embeddings"])
+            return []
+        except Exception as error:
+            if "error finding id" not in str(error).lower():
+                raise StoreError(f"cannot read vectors: {_first_line(error)}") from error
+        if len(ids) == 1:
+            return ids
+        middle = len(ids) // 2
+        return self._unreadable(ids[:middle]) + self._unreadable(ids[middle:])
+
+    def not_found_by_own_vector(self, ids: Sequence[str]) -> list[str]:
+        """Those of ``ids`` (chunks whose vector is readable) that a search with their own
+        vector does not return among its first ``SELF_QUERY_K`` hits."""
+        k = max(1, min(SELF_QUERY_K, self.count()))
+        lost: list[str] = []
+        for start in range(0, len(ids), QUERY_BATCH):
+            page = self._collection.get(
+                ids=list(ids[start : start + QUERY_BATCH]), include=["embeddings"]
+            )
+            if not page["ids"]:
+                continue
+            found = self._collection.query(
+                query_embeddings=np.asarray(page["embeddings"], dtype=np.float32),
+                n_results=k,
+                include=[],
+            )["ids"]
+            lost += [chunk_id for chunk_id, hits in zip(page["ids"], found) if chunk_id not in hits]
+        return lost
+
     # --- writing -------------------------------------------------------------------
     def upsert_chunks(
         self, nodes: Sequence[TextNode], embeddings: Sequence[Sequence[float]] | np.ndarray
@@ -285,6 +415,30 @@ class PaperStore:
             documents=list(documents),
             metadatas=list(metadatas),
         )
+
+    def restore_vectors(
+        self, nodes: Sequence[TextNode], embeddings: Sequence[Sequence[float]] | np.ndarray
+    ) -> None:
+        """Give stored chunks whose vector was lost a new one, keeping text and metadata.
+
+        The whole record is upserted: Chroma's ``update`` with only an embedding silently
+        does nothing for an id the vector index has lost.
+        """
+        vectors = dict(zip((node.id_ for node in nodes), np.asarray(embeddings, np.float32)))
+        ids, documents, metadatas = [], [], []
+        for chunk_id, text, metadata in self._records_by_id(
+            list(vectors), ["documents", "metadatas"]
+        ):
+            ids.append(chunk_id)
+            documents.append(text)
+            metadatas.append(metadata)
+        if ids:
+            self._collection.upsert(
+                ids=ids,
+                embeddings=np.stack([vectors[chunk_id] for chunk_id in ids]),
+                documents=documents,
+                metadatas=metadatas,
+            )
 
     def relabel(self, nodes: Sequence[TextNode]) -> None:
         """Rewrite the metadata of stored chunks (a new source file), keeping their vectors.
@@ -302,19 +456,33 @@ class PaperStore:
         for start in range(0, len(ids), WRITE_BATCH):
             self._collection.delete(ids=list(ids[start : start + WRITE_BATCH]))
 
-    def mark_changed(self) -> str:
-        """Renew the revision, so caches derived from the chunks (BM25) rebuild once."""
-        revision = uuid.uuid4().hex
+    def mark_changed(self, revision: str | None = None) -> str:
+        """Publish a new revision: running engines reload, derived caches (BM25) rebuild.
+
+        Pass the ``revision`` a cache was already built for, so readers find it ready.
+        """
+        revision = revision or new_revision()
         metadata = dict(self._collection.metadata or {})
         metadata[REVISION_KEY] = revision
         self._collection.modify(metadata=metadata)
         return revision
 
-    def replace_live(self, info: EmbeddingInfo) -> None:
-        """Swap this complete staging collection in for the live one (``--rebuild``)."""
+    def replace_live(self, info: EmbeddingInfo, revision: str | None = None) -> None:
+        """Swap this complete staging collection in for the live one (``--rebuild``).
+
+        The live collection is renamed ``<name>__retired``, not deleted: engines still
+        reading it address it by id and keep answering until they reopen the new one. The
+        next rebuild drops it.
+        """
         live = self.settings.collection
-        _delete_collection(self._client, live)
-        self._collection.modify(name=live, metadata=_new_metadata(info))
+        retired = live + RETIRED_SUFFIX
+        _delete_collection(self._client, retired)
+        try:
+            self._client.get_collection(live, embedding_function=None).modify(name=retired)
+        except Exception as error:  # no live collection yet: nothing to retire
+            if "does not exist" not in str(error) and "not found" not in str(error).lower():
+                raise
+        self._collection.modify(name=live, metadata=_new_metadata(info, revision))
         self._collection = self._client.get_collection(live, embedding_function=None)
 
 

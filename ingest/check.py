@@ -1,0 +1,122 @@
+"""``python -m ingest --check``: do the store's three views of the chunks agree?
+
+The chunk ids in the store's metadata are the reference. For each one the check asks:
+
+- the vector index: can its vector be read? (every chunk: reading vectors a page at a time
+  is cheap.) Does a search with its own vector return it among the first 10 hits? Also
+  every chunk, in batched queries (about 0.3 ms a chunk here): lost vectors come in whole
+  write batches but can hit any chunk, and a sample would miss a single one.
+- the lexical (BM25) index persisted for the store's current revision: does it hold the
+  chunk, and nothing else?
+
+Every difference is one line. The check holds the writer lock (an ingest running at the
+same time would show half-written states), and reads only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from assistant.core.lexical import LexicalIndex
+from assistant.core.schema import CHUNK_INDEX, TITLE
+from assistant.core.settings import Settings
+from assistant.core.store import PaperStore
+from assistant.core.writer_lock import writer_lock
+
+SHOWN_PER_KIND = 50  # longer lists end with a count, so a wrecked store prints a screen, not a book
+
+
+@dataclass
+class CheckReport:
+    store: str
+    collection: str
+    revision: str = ""
+    chunks: int = 0
+    papers: int = 0
+    problems: list[str] = field(default_factory=list)  # one line per difference
+    notes: list[str] = field(default_factory=list)  # worth knowing, not damage
+    seconds: float = 0.0
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+    def lines(self) -> list[str]:
+        verdict = "clean" if self.clean else f"{len(self.problems)} problem(s)"
+        return [
+            *self.problems,
+            *(f"note: {note}" for note in self.notes),
+            f"checked {self.chunks} chunks of {self.papers} papers in {self.store}, collection "
+            f"{self.collection!r} (revision {self.revision}) in {self.seconds:.1f} s: {verdict}",
+        ]
+
+
+def check_store(
+    settings: Settings, *, wait: bool = True, on_wait: Callable[[str], None] | None = None
+) -> CheckReport:
+    """Compare metadata, vector index and BM25 index; see the module docstring."""
+    began = time.perf_counter()
+    with writer_lock(settings, wait=wait, on_wait=on_wait):
+        report = _check(PaperStore.open(settings, None), settings)
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _check(store: PaperStore, settings: Settings) -> CheckReport:
+    report = CheckReport(settings.describe_store(), store.name, store.revision)
+    metadata = store.chunk_metadata()
+    report.chunks = len(metadata)
+    report.papers = sum(1 for m in metadata.values() if m.get(CHUNK_INDEX) == 0)
+
+    def describe(chunk_id: str) -> str:
+        m = metadata.get(chunk_id, {})
+        return f"{chunk_id} (paper {m.get(TITLE, '?')!r}, chunk {m.get(CHUNK_INDEX, '?')})"
+
+    def add(kind: str, ids: list[str], fix: str) -> None:
+        for chunk_id in sorted(ids)[:SHOWN_PER_KIND]:
+            report.problems.append(f"{kind}: {describe(chunk_id)}")
+        if len(ids) > SHOWN_PER_KIND:
+            report.problems.append(f"{kind}: … and {len(ids) - SHOWN_PER_KIND} more")
+        if ids:
+            report.notes.append(f"{len(ids)} chunk(s) {kind.split(':')[0]}: {fix}")
+
+    ids = list(metadata)
+    missing = store.missing_vectors(ids)
+    add(
+        "vector missing (metadata has it, the vector index cannot return it)",
+        missing,
+        "`python -m ingest` re-embeds and rewrites them",
+    )
+    missing_set = set(missing)
+    unfound = store.not_found_by_own_vector([i for i in ids if i not in missing_set])
+    add(
+        "not found by its own vector (readable, but search does not return it)",
+        unfound,
+        "`python -m ingest --rebuild` rebuilds the vector index",
+    )
+
+    lexical = LexicalIndex.persisted(store, settings.cache_dir)
+    if lexical is None:
+        report.notes.append(
+            f"no BM25 index persisted for this revision under {settings.cache_dir}; the "
+            "engine builds it at start (not checked)"
+        )
+    else:
+        held = lexical.chunk_ids()
+        folder = LexicalIndex.folder(settings.cache_dir, store)
+        fix = f"delete {folder}; the engine and the next ingest rebuild it"
+        add("missing from the BM25 index", [i for i in ids if i not in held], fix)
+        extra = sorted(held - metadata.keys())
+        for chunk_id in extra[:SHOWN_PER_KIND]:
+            report.problems.append(f"in the BM25 index but not in the store: {chunk_id}")
+        if extra:
+            report.notes.append(f"{len(extra)} chunk(s) only in the BM25 index: {fix}")
+    if store.count() != len(metadata):
+        report.problems.append(
+            f"the collection counts {store.count()} chunks but its metadata lists {len(metadata)}"
+        )
+    for name in store.other_collections():
+        report.notes.append(f"side collection {name!r} present (kept or left by --rebuild)")
+    return report
