@@ -3,8 +3,9 @@
 It only orchestrates. One question flows as:
 clean the question → conversation (a follow-up becomes a stand-alone query) → hybrid
 search → relevance gate (decline plainly when the corpus does not hold the answer) →
-answerer (extractive, or an LLM) → leak guard and citation rewriting → ``Answer``.
-An LLM that fails in any way is replaced by the extractive answer, with a notice.
+premise checks (a false premise gets a clear reply) → answerer (extractive, or an LLM) →
+checks (leak guard, citation rewriting, claim-level support) → ``Answer``. An LLM that
+fails in any way, or whose answer nothing supports, is replaced by the extractive answer.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
-from assistant.answer import Answer, PremiseIssue, final_answer
+from assistant.answer import Answer, final_answer
 from assistant.answerers import Answerer, ExtractiveAnswerer, LLMAnswerer
 from assistant.catalog import PaperCatalog
 from assistant.checks import checked, failure_notice
@@ -25,9 +26,7 @@ from assistant.core.settings import Settings
 from assistant.core.store import PaperStore
 from assistant.extractive import SentenceRanker
 from assistant.llm import build_llm
-from assistant.markup import literal
-from assistant.premises import PremiseChecker
-from assistant.prompts import render
+from assistant.premises import PremiseChecker, with_caution
 from assistant.questions import clean_history, clean_question, paper_count
 from assistant.relevance import RelevanceGate
 from assistant.retrieval import HybridRetriever, PaperHit
@@ -162,7 +161,8 @@ class Assistant:
             # Sentences are chosen for what the user asked, not for the searched query
             # (which, for a follow-up, carries the conversation's paper title).
             question_vector = query_vector if query == question else embed(question)
-            answer = yield from self._answer(question, question_vector, hits, temperature, issues)
+            draft = self._answer(question, question_vector, hits, temperature)
+            answer = yield from with_caution(draft, issues)
         if answer.backend is None:  # a reply the engine wrote itself
             answer.backend, answer.model = self.backend, self.model
             yield answer.text
@@ -176,13 +176,8 @@ class Assistant:
         question_vector: Sequence[float],
         hits: Sequence[PaperHit],
         temperature: float | None,
-        cautions: Sequence[PremiseIssue] = (),
     ) -> Generator[str, None, Answer]:
-        """The configured answerer's checked answer (after any caution); the extractive
-        one if it fails."""
-        caution = render("premise_caution", issues=" ".join(literal(i.message) for i in cautions))
-        if cautions:  # a combination no single paper covers: answered, with a caution
-            yield caution + "\n\n"
+        """The configured answerer's checked answer; the extractive one if it fails."""
         try:
             draft = self.answerer.draft(question, question_vector, hits, temperature)
             strict = self.answerer is not self.extractive  # an LLM must be supported
@@ -199,6 +194,4 @@ class Assistant:
             fallback.notice = notice
             yield f"\n\n> ⚠️ {notice}\n\n{fallback.text}"
             answer = fallback
-        if cautions:
-            answer.text, answer.premise_issues = f"{caution}\n\n{answer.text}", list(cautions)
         return answer

@@ -18,15 +18,16 @@ written, and each one that fires becomes a clear reply instead of a silent answe
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 
 from assistant.answer import Answer, Citation, Claim, PremiseIssue
 from assistant.catalog import PaperCatalog
 from assistant.core.schema import title_key
 from assistant.extractive import split_sentences
 from assistant.markup import literal
-from assistant.prompts import load_prompt
+from assistant.prompts import load_prompt, render
 from assistant.retrieval import PaperHit, holds_figures
+from assistant.support import names_in
 from assistant.vocabulary import Vocabulary
 
 # Quoted text of three words or more: '…', "…", “…”, ‘…’.
@@ -41,6 +42,7 @@ TITLE_MATCH = 0.8  # share of a quoted title's words that must match an indexed 
 # retrieved paper, from which the combination counts as uncovered (set on answers_dev:
 # 6 of 9 wrong-domain/combination premises, 2 of 126 genuine questions).
 UNCOVERED_SHARE = 0.4
+RARE_NAME_CHUNKS = 3  # a name used by this few chunks identifies its paper
 # Question words that say nothing about the topic.
 _FRAMING_WORDS = (
     "which paper how does what why was were used use help adapt adapted applied apply train "
@@ -172,6 +174,34 @@ class PremiseChecker:
 
     # --- combinations no single paper covers ------------------------------------------
     def uncovered(self, question: str, hits: Sequence[PaperHit]) -> list[PremiseIssue]:
+        return self._named_elsewhere(question, hits) or self._split_wording(question, hits)
+
+    def _named_elsewhere(self, question: str, hits: Sequence[PaperHit]) -> list[PremiseIssue]:
+        """The question names a rare method ("P2AT") whose paper is not the best match:
+        the rest of the question is about something that paper does not cover."""
+        if len(hits) < 2:
+            return []
+        top = hits[0]
+        for name in names_in(question):
+            stem = self.vocabulary.stem(name)
+            if not 0 < self.vocabulary.frequencies.get(stem, 0) <= RARE_NAME_CHUNKS:
+                continue
+            if stem in self.vocabulary.terms(f"{top.title} {top.abstract}"):
+                continue
+            named = next(
+                (h for h in hits[1:] if stem in self.vocabulary.terms(f"{h.title} {h.abstract}")),
+                None,
+            )
+            if named is not None:
+                message = (
+                    f"No single indexed paper covers all of this: “{named.title}” is the paper "
+                    f"that mentions {name}, and the rest of the question matches “{top.title}” "
+                    "better."
+                )
+                return [PremiseIssue("uncovered", message)]
+        return []
+
+    def _split_wording(self, question: str, hits: Sequence[PaperHit]) -> list[PremiseIssue]:
         framing = {self.vocabulary.stem(word) for word in _FRAMING_WORDS}
         terms = [
             t
@@ -271,3 +301,17 @@ def _listing(question: str, figures: Sequence[str]) -> str:
         )
         items.append(figure + (unit.group(1) or "") if unit else figure)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def with_caution(
+    answer: Generator[str, None, Answer], issues: Sequence[PremiseIssue]
+) -> Generator[str, None, Answer]:
+    """An answer stream with the ``uncovered`` caution before it (shown first, and kept on
+    the final text and in ``premise_issues``)."""
+    if not issues:
+        return (yield from answer)
+    caution = render("premise_caution", issues=" ".join(literal(i.message) for i in issues))
+    yield caution + "\n\n"
+    final = yield from answer
+    final.text, final.premise_issues = f"{caution}\n\n{final.text}", list(issues)
+    return final

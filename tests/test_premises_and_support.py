@@ -100,3 +100,17 @@ def test_support_verdicts_and_span():
     # Character references (how corpus text is escaped in answers) are read as text.
     escaped = SUPPORT.judge("DDRNet&#45;23&#45;slim yields 77.4&#37; mIoU.", DDRNET.title, PASSAGE)
     assert escaped.verdict == "supported"
+
+
+def test_a_named_method_whose_paper_is_not_the_best_match_is_a_caution():
+    p2at = paper("p", "P2AT: Pyramid Pooling Axial Transformer", "P2AT segments road scenes.")
+    tumours = paper("t", "Brain Tumour Segmentation", "Segmentation of brain tumours in MRI.")
+    checker = PremiseChecker(
+        Vocabulary({**VOCABULARY.frequencies, "p2at": 1, "brain": 1, "tumour": 1}, 50),
+        catalog(p2at, tumours),
+    )
+    [issue] = checker.check("How well does P2AT segment brain tumours?", [hit(tumours), hit(p2at)])
+    assert (
+        issue.kind == "uncovered" and "“P2AT: Pyramid Pooling Axial Transformer”" in issue.message
+    )
+    assert checker.check("How well does P2AT segment road scenes?", [hit(p2at), hit(tumours)]) == []
