@@ -128,6 +128,7 @@ def format_answer(answer: Answer) -> str:
     for citation in answer.citations:
         cards.append(
             f"<details><summary>[{citation.number}] {literal(citation.title)}</summary>\n\n"
+            f"{_support_lines(answer, citation.number)}"
             f"**Passage used:** {literal(citation.passage)}\n\n"
             f"**Abstract:** {literal(citation.abstract)}\n\n</details>"
         )
@@ -140,6 +141,17 @@ def format_answer(answer: Answer) -> str:
             f"{uncited}\n\n</details>"
         )
     return "\n\n".join(parts)
+
+
+def _support_lines(answer: Answer, number: int) -> str:
+    """In a source's fold: each claim it stands behind, with its verdict and the span of
+    the passage that supports it."""
+    lines = []
+    for claim in answer.claims:
+        if number in claim.citations:
+            span = f" — “{literal(claim.span)}”" if claim.span else ""
+            lines.append(f"- **{claim.verdict}**: {literal(claim.text)}{span}")
+    return ("**Supports:**\n" + "\n".join(lines) + "\n\n") if lines else ""
 
 
 def format_hits(hits: list[Any]) -> str:

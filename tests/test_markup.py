@@ -102,3 +102,16 @@ def test_model_text_keeps_markdown_but_loses_html_and_images_even_split_in_piece
         assert "&lt;img" in shown and "!\\[x]" in shown and "**Bold** stays!" in shown
         assert "works [1]." in shown and "and [2]." in shown
         assert rewriter.order == [2, 1]
+
+
+def test_source_folds_show_each_claims_verdict_and_span_escaped():
+    from assistant.answer import Claim
+
+    answer = Answer(
+        text="Planted [1].",
+        citations=[Citation.from_hit(1, hit(NASTY[0]), "a <b>span</b> of the passage")],
+        claims=[Claim("Planted <i>claim</i>", "partial", [1], span="a <b>span</b>")],
+    )
+    shown = format_answer(answer)
+    assert "**Supports:**" in shown and "**partial**: Planted &lt;i&gt;claim&lt;/i&gt;" in shown
+    assert "“a &lt;b&gt;span&lt;/b&gt;”" in shown and "<b>" not in shown
