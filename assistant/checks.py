@@ -20,7 +20,13 @@ from collections.abc import Generator, Sequence
 
 from assistant.answer import Answer, Citation, Claim
 from assistant.answerers import Answerer, Draft
-from assistant.citations import CitationRewriter, markers_in, rewrite_citations, tidy
+from assistant.citations import (
+    CitationRewriter,
+    marker_numbers,
+    markers_in,
+    rewrite_citations,
+    tidy,
+)
 from assistant.leak_guard import LeakGuard, PromptLeak
 from assistant.prompts import load_prompt, render
 from assistant.retrieval import PaperHit
@@ -161,7 +167,7 @@ def _check_claim(
     """(the claim's verdict, its text with unsupporting markers removed and, when nothing
     supports a factual claim, the unsupported mark)."""
     markers = markers_in(unit)
-    numbers = [int(n) for m in markers for n in re.findall(r"\d+", m.group(1) or m.group(2))]
+    numbers = [n for marker in markers for n in marker_numbers(marker)]
     words = plain(unit)
     factual = bool(figures_in(words) or names_in(words))
     if not numbers:
@@ -178,7 +184,7 @@ def _check_claim(
     keep = [n for n, verdict in verdicts.items() if verdict != "unsupported"]
     rewritten = unit
     for marker in reversed(markers):  # drop the markers of unsupporting sources
-        kept = [n for n in re.findall(r"\d+", marker.group(0)) if int(n) in keep]
+        kept = [n for n in marker_numbers(marker) if n in keep]
         replacement = "".join(f"[{n}]" for n in kept)
         rewritten = rewritten[: marker.start()] + replacement + rewritten[marker.end() :]
     rewritten = tidy(rewritten) if rewritten != unit else rewritten

@@ -50,7 +50,7 @@ class CitationRewriter:
 
     def _renumber(self, match: re.Match[str]) -> str:
         numbers: list[int] = []
-        for piece in _numbers(match):
+        for piece in marker_numbers(match):
             original = piece
             if not 1 <= original <= self.source_count:
                 self.dropped = True  # a source the model was never given: drop it
@@ -101,7 +101,7 @@ def tidy(text: str) -> str:
     return _DOUBLE_SPACE.sub(" ", text).strip()
 
 
-def _numbers(match: re.Match[str]) -> list[int]:
+def marker_numbers(match: re.Match[str]) -> list[int]:
     """The source numbers a marker names."""
     return [int(n) for n in re.findall(r"\d+", match.group(1) or match.group(2))]
 
@@ -110,7 +110,7 @@ def cited_numbers(text: str) -> list[int]:
     """Marker numbers in a text, in order of first appearance."""
     seen: list[int] = []
     for match in _MARKER.finditer(text):
-        for number in _numbers(match):
+        for number in marker_numbers(match):
             if number not in seen:
                 seen.append(number)
     return seen

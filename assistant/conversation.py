@@ -133,11 +133,7 @@ class Conversation:
 
     def shared_wording(self, message: str, text: str) -> float:
         """The idf-weighted share of the message's content words that ``text`` uses."""
-        terms = set(self.vocabulary.terms(message))
-        if not terms:
-            return 0.0
-        found = terms.intersection(self.vocabulary.terms(text))
-        return sum(map(self.vocabulary.idf, found)) / sum(map(self.vocabulary.idf, terms))
+        return self.vocabulary.share(self.vocabulary.terms(message), self.vocabulary.terms(text))
 
     def _rewrite_with_llm(self, message: str, turns: Sequence[Turn], paper: Paper) -> str:
         assert self.llm is not None

@@ -83,13 +83,12 @@ class SentenceRanker:
         sentences = split_sentences(text) or [text]
         scores = self._vectors(sentences) @ np.asarray(question_vector, dtype=np.float32)
         asked = set(self.vocabulary.terms(question))
-        weight = {term: self.vocabulary.idf(term) for term in asked}
-        total = sum(weight.values()) or 1.0
         wants_figure = bool(ASKS_FOR_FIGURE.search(question))
         wants_name = bool(ASKS_FOR_NAME.search(question))
         for i, sentence in enumerate(sentences):
-            shared = asked.intersection(self.vocabulary.terms(sentence))
-            scores[i] += LEXICAL_WEIGHT * sum(weight[t] for t in shared) / total
+            scores[i] += LEXICAL_WEIGHT * self.vocabulary.share(
+                asked, self.vocabulary.terms(sentence)
+            )
             if wants_figure and _HAS_NUMBER.search(sentence):
                 scores[i] += FIGURE_WEIGHT
             if wants_name and _HAS_NAME.search(sentence):

@@ -174,24 +174,27 @@ class PremiseChecker:
 
     # --- combinations no single paper covers ------------------------------------------
     def uncovered(self, question: str, hits: Sequence[PaperHit]) -> list[PremiseIssue]:
-        return self._named_elsewhere(question, hits) or self._split_wording(question, hits)
-
-    def _named_elsewhere(self, question: str, hits: Sequence[PaperHit]) -> list[PremiseIssue]:
-        """The question names a rare method ("P2AT") whose paper is not the best match:
-        the rest of the question is about something that paper does not cover."""
         if len(hits) < 2:
             return []
+        used = [set(self.vocabulary.terms(f"{hit.title} {hit.abstract}")) for hit in hits]
+        return self._named_elsewhere(question, hits, used) or self._split_wording(
+            question, hits, used
+        )
+
+    def _named_elsewhere(
+        self, question: str, hits: Sequence[PaperHit], used: Sequence[set[str]]
+    ) -> list[PremiseIssue]:
+        """The question names a rare method ("P2AT") whose paper is not the best match:
+        the rest of the question is about something that paper does not cover.
+        ``used[i]``: the terms of ``hits[i]``."""
         top = hits[0]
         for name in names_in(question):
             stem = self.vocabulary.stem(name)
             if not 0 < self.vocabulary.frequencies.get(stem, 0) <= RARE_NAME_CHUNKS:
                 continue
-            if stem in self.vocabulary.terms(f"{top.title} {top.abstract}"):
+            if stem in used[0]:
                 continue
-            named = next(
-                (h for h in hits[1:] if stem in self.vocabulary.terms(f"{h.title} {h.abstract}")),
-                None,
-            )
+            named = next((h for h, terms in zip(hits[1:], used[1:]) if stem in terms), None)
             if named is not None:
                 message = (
                     f"No single indexed paper covers all of this: “{named.title}” is the paper "
@@ -201,25 +204,22 @@ class PremiseChecker:
                 return [PremiseIssue("uncovered", message)]
         return []
 
-    def _split_wording(self, question: str, hits: Sequence[PaperHit]) -> list[PremiseIssue]:
+    def _split_wording(
+        self, question: str, hits: Sequence[PaperHit], used: Sequence[set[str]]
+    ) -> list[PremiseIssue]:
         framing = {self.vocabulary.stem(word) for word in _FRAMING_WORDS}
         terms = [
             t
             for t in dict.fromkeys(self.vocabulary.terms(question))
             if t not in framing and not t[0].isdigit()
         ]
-        total = sum(map(self.vocabulary.idf, terms))
-        if not terms or not total or len(hits) < 2:
-            return []
         top = hits[0]
-        covered = set(self.vocabulary.terms(f"{top.title} {top.abstract}"))
         elsewhere: dict[str, PaperHit] = {}
-        for hit in hits[1:]:
-            used = set(self.vocabulary.terms(f"{hit.title} {hit.abstract}"))
+        for hit, hit_terms in zip(hits[1:], used[1:]):
             for term in terms:
-                if term not in covered and term in used:
+                if term not in used[0] and term in hit_terms:
                     elsewhere.setdefault(term, hit)
-        if sum(map(self.vocabulary.idf, elsewhere)) / total < UNCOVERED_SHARE:
+        if self.vocabulary.share(terms, elsewhere) < UNCOVERED_SHARE:
             return []
         words = [w for w in re.findall(r"[\w-]+", question) if self.vocabulary.stem(w) in elsewhere]
         others = list(dict.fromkeys(hit.title for hit in elsewhere.values()))

@@ -98,15 +98,14 @@ class SupportChecker:
         return folded in folded_source or folded.rstrip("s") in folded_source
 
     def _overlap(self, claim: str, source: str) -> float:
-        terms = set(self.vocabulary.terms(claim))
+        terms = self.vocabulary.terms(claim)
         if not terms:
             return 1.0  # nothing to check beyond figures and names
-        found = terms.intersection(self.vocabulary.terms(source))
-        weight = self.vocabulary.idf
-        return sum(weight(t) for t in found) / sum(weight(t) for t in terms)
+        return self.vocabulary.share(terms, self.vocabulary.terms(source))
 
     def _best_sentence(self, claim: str, passage: str) -> str | None:
         sentences = split_sentences(passage) or ([passage] if passage else [])
         if not sentences:
             return None
-        return max(sentences, key=lambda sentence: self._overlap(claim, sentence))
+        terms = self.vocabulary.terms(claim)
+        return max(sentences, key=lambda s: self.vocabulary.share(terms, self.vocabulary.terms(s)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import Stemmer
 
@@ -52,6 +52,14 @@ class Vocabulary:
     def idf(self, term: str) -> float:
         """Inverse document frequency of a stemmed term (unknown terms are the rarest)."""
         return math.log((self.documents + 1) / (self.frequencies.get(term, 0) + 0.5))
+
+    def share(self, terms: Iterable[str], found_in: Iterable[str]) -> float:
+        """The idf-weighted share of ``terms`` that ``found_in`` holds (0 for no terms):
+        how much of a question's or claim's wording another text uses, rare words counting
+        most."""
+        terms = set(terms)
+        total = sum(map(self.idf, terms))
+        return sum(map(self.idf, terms.intersection(found_in))) / total if total else 0.0
 
     def knows(self, word: str) -> bool:
         lowered = word.lower()
