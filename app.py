@@ -20,7 +20,8 @@ from pydantic import ValidationError  # noqa: E402
 from assistant.core.settings import Settings  # noqa: E402
 from assistant.core.store import EmptyStoreError  # noqa: E402
 from assistant.engine import Assistant  # noqa: E402
-from assistant.ui import LaunchRefused, launch  # noqa: E402
+from assistant.web.exposure import LaunchRefused  # noqa: E402
+from assistant.web.server import launch  # noqa: E402
 from ingest import BUNDLED_PAPERS  # noqa: E402
 from ingest.pipeline import ingest  # noqa: E402
 

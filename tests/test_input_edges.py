@@ -96,7 +96,7 @@ def call_app(url: str, api: str, data: list) -> str:
 
 
 def test_the_web_handlers_say_sorry_without_a_traceback(assistant, caplog, capfd):
-    from assistant.ui import launch
+    from assistant.web.server import launch
 
     settings = assistant.settings.with_overrides(port=free_port())
     caplog.set_level(logging.INFO)

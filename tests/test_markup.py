@@ -12,7 +12,7 @@ from assistant.conversation import Conversation
 from assistant.markup import from_literal, literal
 from assistant.relevance import Vocabulary
 from assistant.retrieval import PaperHit
-from assistant.ui import format_answer, format_hits
+from assistant.web.render import format_answer, format_hits
 from tests.units import catalog, paper
 
 NASTY = [

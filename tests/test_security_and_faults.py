@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from assistant.core.settings import Settings
 from assistant.engine import Assistant
 from assistant.prompts import load_prompt
-from assistant.ui import LaunchRefused, check_exposure, is_loopback
+from assistant.web.exposure import LaunchRefused, check_exposure, is_loopback
 from devtools.app_process import AppProcess
 from devtools.chroma_server import free_port
 from ingest.pipeline import ingest

@@ -1,0 +1,142 @@
+"""The Gradio page: a chat tab and a search tab, thin front ends on the ``Assistant``.
+
+The page is also the app's API (see the README's "API" section).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+
+from assistant.answer import Answer
+from assistant.questions import QuestionError
+from assistant.web.holder import EngineHolder
+from assistant.web.render import format_answer, format_hits, plain_history
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "Which work reaches 77.4% mIoU at 102 FPS?",
+    "How can the KV cache of a language model be compressed to 1 bit per channel?",
+    "Which papers study binary neural networks?",
+    "How can knowledge from a graph neural network be distilled into an MLP?",
+]
+
+CSS = """
+.gradio-container {max-width: 1100px !important; margin: auto;}
+#corpus-line {color: var(--body-text-color-subdued); font-size: 0.9em;}
+.message details {margin: 0.3em 0; border-left: 3px solid var(--color-accent-soft); padding-left: 0.6em;}
+.message summary {cursor: pointer; font-weight: 600;}
+"""
+
+
+def build_ui(holder: EngineHolder) -> gr.Blocks:
+    settings = holder.settings
+    key_state = "set" if settings.llm_key else "not set"
+
+    def respond(
+        message: str, history: list[dict[str, Any]], top_k: int, temperature: float
+    ) -> Iterator[str]:
+        engine = holder.engine
+        if engine is None:
+            yield unavailable()
+            return
+        if not (message or "").strip():
+            yield "Please type a question."
+            return
+        shown = ""
+        try:
+            for part in engine.stream(
+                message,
+                history=plain_history(history),
+                top_k=int(top_k),
+                temperature=float(temperature),
+            ):
+                if isinstance(part, Answer):
+                    yield format_answer(part)
+                else:
+                    shown += part
+                    if engine.streams:  # extractive answers appear at once, whole
+                        yield shown
+        except QuestionError as error:  # too long, control characters only, …
+            yield f"Sorry, {error}. Please rephrase."
+        except Exception:  # never a stack trace in the page
+            log.exception("answer failed")
+            yield "Sorry, something went wrong while answering. Please try again."
+
+    def unavailable() -> str:
+        if holder.error:  # permanent until the configuration is fixed; the app stays up
+            return f"The assistant cannot answer: ⚠️ {holder.error}"
+        return f"The assistant is not ready yet: {holder.status}"
+
+    def search(query: str, k: int) -> str:
+        engine = holder.engine
+        if engine is None:
+            return unavailable()
+        try:
+            return format_hits(engine.search(query, k=int(k)))
+        except QuestionError as error:  # empty, too long, not text
+            return f"Sorry, {error}."
+        except Exception:  # never a stack trace in the page
+            log.exception("search failed")
+            return "Sorry, something went wrong while searching. Please try again."
+
+    with gr.Blocks(title="Paper Assistant") as demo:
+        gr.Markdown(
+            "# Paper Assistant\nAsk about the indexed machine-learning papers. "
+            "Every answer cites the papers it rests on."
+        )
+        status = gr.Markdown(holder.status, elem_id="corpus-line")
+        timer = gr.Timer(1.0)
+        timer.tick(lambda: holder.status, outputs=status, api_name="status")
+        with gr.Tab("Chat"):
+            with gr.Accordion("Settings", open=False):
+                top_k = gr.Slider(1, 15, value=settings.top_k, step=1, label="Papers to retrieve")
+                temperature = gr.Slider(
+                    0.0,
+                    1.5,
+                    value=settings.temperature,
+                    step=0.05,
+                    label="Temperature (LLM backends)",
+                )
+                gr.Markdown(
+                    f"Backend: **{settings.llm}** · model: **{settings.llm_model or '—'}** · "
+                    f"API key: **{key_state}**"
+                )
+            chat = gr.ChatInterface(
+                fn=respond,
+                additional_inputs=[top_k, temperature],
+                examples=[[q] for q in EXAMPLES],  # shown as cards in the empty chat
+                cache_examples=False,
+                chatbot=gr.Chatbot(height=560, label="Assistant", buttons=["copy"]),
+                textbox=gr.Textbox(
+                    placeholder="Ask about the papers…",
+                    max_lines=6,
+                    submit_btn=True,
+                    label="Question",
+                ),
+                api_name="chat",
+                concurrency_limit=settings.concurrency_limit,
+            )
+            new_chat = gr.Button("New chat", variant="secondary", size="sm")
+            new_chat.click(
+                lambda: ([], []),
+                None,
+                [chat.chatbot, chat.chatbot_state],
+                api_visibility="undocumented",
+                queue=False,
+            )
+        with gr.Tab("Search papers"):
+            with gr.Row():
+                query = gr.Textbox(
+                    label="Query", placeholder="e.g. binary neural networks", scale=4
+                )
+                k = gr.Slider(1, 30, value=10, step=1, label="Papers", scale=1)
+            go = gr.Button("Search", variant="primary")
+            results = gr.Markdown()
+            go.click(search, [query, k], results, api_name="search")
+            query.submit(search, [query, k], results)
+    return demo
