@@ -19,6 +19,8 @@ _EXPORTS = {
     "Citation": "assistant.answer",
     "PaperHit": "assistant.retrieval",
     "Settings": "assistant.core.settings",
+    "conversation_markdown": "assistant.export",
+    "cited_bibtex": "assistant.export",
 }
 
 __all__ = list(_EXPORTS)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from typing import Any
 
 from assistant.answer import Answer, final_answer
@@ -24,6 +24,7 @@ from assistant.core.embeddings import Embedder, build_embedder
 from assistant.core.lexical import LexicalIndex
 from assistant.core.settings import Settings
 from assistant.core.store import PaperStore
+from assistant.export import Exchange, cited_bibtex, conversation_markdown
 from assistant.extractive import SentenceRanker
 from assistant.llm import build_llm
 from assistant.premises import PremiseChecker, with_caution
@@ -132,6 +133,15 @@ class Assistant:
     def chat(self, message: str, history: History | None = None, **kwargs: Any) -> Answer:
         """Answer a message in the context of a conversation (follow-ups work)."""
         return final_answer(self.stream(message, history=history, **kwargs))
+
+    def export_markdown(self, exchanges: Iterable[Exchange]) -> str:
+        """A conversation's ``(question, Answer)`` pairs as Markdown, with numbered sources
+        (links and years from this engine's catalog)."""
+        return conversation_markdown(exchanges, self.catalog)
+
+    def export_bibtex(self, answers: Iterable[Answer]) -> str:
+        """The papers cited in ``answers`` as BibTeX, one entry each, first-cited first."""
+        return cited_bibtex(answers, self.catalog)
 
     def stream(
         self,

@@ -10,14 +10,17 @@ store built with one model is never silently queried with another.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.bridge.pydantic import PrivateAttr
 
 from assistant.core.settings import Settings
 
@@ -81,20 +84,14 @@ def _load_local(model_path: str, name: str, device: str, batch_size: int) -> Emb
     """Load once per process: the UI, engine and ingest share one copy of the weights."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # "Loading weights" bars are console noise
-
-    class LockedHuggingFaceEmbedding(HuggingFaceEmbedding):
-        """Serialises calls: a fast tokenizer shared by threads fails with "Already borrowed"."""
-
-        def _embed(self, inputs, prompt_name=None):  # type: ignore[no-untyped-def]
-            with _MODEL_LOCK:
-                return super()._embed(inputs, prompt_name)
-
-    model = LockedHuggingFaceEmbedding(
-        model_name=model_path, device=device, embed_batch_size=batch_size, normalize=True
+    model = SentenceTransformerEmbedding(
+        SentenceTransformer(model_path, device=device),
+        model_name=model_path,
+        embed_batch_size=batch_size,
     )
     sentence_transformer = model._model
     tokenizer = sentence_transformer.tokenizer
@@ -127,6 +124,46 @@ def _load_local(model_path: str, name: str, device: str, batch_size: int) -> Emb
 
 
 _MODEL_LOCK = threading.RLock()
+
+
+class SentenceTransformerEmbedding(BaseEmbedding):
+    """A local sentence-transformers model as a llama-index embedding (normalised vectors,
+    no query or text prompt: what llama-index-embeddings-huggingface computed for it).
+
+    Calls are serialised: a fast tokenizer shared by threads fails with "Already borrowed".
+    """
+
+    _model: Any = PrivateAttr()
+
+    def __init__(self, model: Any, *, model_name: str, embed_batch_size: int):
+        super().__init__(model_name=model_name, embed_batch_size=embed_batch_size)
+        self._model = model
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "SentenceTransformerEmbedding"
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        with _MODEL_LOCK:
+            vectors = self._model.encode(
+                texts,
+                batch_size=self.embed_batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        return vectors.tolist()
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._embed([query])[0]
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._embed([text])[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self._embed(list(texts))
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return await asyncio.to_thread(self._get_query_embedding, query)
 
 
 def _remote_embedder(settings: Settings) -> Embedder:

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import html
 import logging
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from assistant.answer import Answer
 from assistant.engine import Assistant
+from assistant.export import Exchange, cited_bibtex, conversation_markdown
 from assistant.questions import QuestionError
 from assistant.web.holder import EngineHolder, EngineUnavailable
 from assistant.web.render import format_answer, format_hits, plain_history
@@ -69,7 +73,7 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
 
     def respond(
         message: str, history: list[dict[str, Any]], top_k: int, temperature: float
-    ) -> Iterator[str]:
+    ) -> Iterator[str | Answer]:
         engine = ready_engine()
         if not (message or "").strip():
             yield "Please type a question."
@@ -83,7 +87,7 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                 temperature=float(temperature),
             ):
                 if isinstance(part, Answer):
-                    yield format_answer(part)
+                    yield part
                 else:
                     shown += part
                     if engine.streams:  # extractive answers appear at once, whole
@@ -101,6 +105,43 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
             return holder.ready()
         except EngineUnavailable as error:
             raise client_error(str(error)) from None
+
+    def chat_turn(
+        message: str,
+        history: list[dict[str, Any]],
+        top_k: int,
+        temperature: float,
+        exchanges: list[Exchange] | None,
+    ) -> Iterator[tuple[str, list[Exchange]]]:
+        """The chat's function: each turn's Answer is kept in the session for the export."""
+        kept = exchanges or []
+        for part in respond(message, history, top_k, temperature):
+            if isinstance(part, Answer):
+                kept = [*kept, (message, part)]  # a new list: the State's change event fires
+                yield format_answer(part), kept
+            else:
+                yield part, kept
+
+    def export_files(exchanges: list[Exchange] | None) -> tuple[Any, Any]:
+        """Both export files for the session's conversation (nothing to download when empty)."""
+        if not exchanges:
+            return no_files()
+        engine = holder.engine
+        catalog = engine.catalog if engine is not None else None
+        folder = Path(tempfile.mkdtemp(prefix="paper-assistant-export-"))
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        markdown = folder / f"paper-assistant-conversation-{stamp}.md"
+        markdown.write_text(conversation_markdown(exchanges, catalog), encoding="utf-8")
+        bibtex = folder / f"paper-assistant-cited-papers-{stamp}.bib"
+        bibtex.write_text(cited_bibtex([a for _, a in exchanges], catalog), encoding="utf-8")
+        return (
+            gr.DownloadButton(value=str(markdown), interactive=True),
+            gr.DownloadButton(value=str(bibtex), interactive=bool(bibtex.stat().st_size)),
+        )
+
+    def no_files() -> tuple[Any, Any]:
+        off = {"value": None, "interactive": False}
+        return gr.DownloadButton(**off), gr.DownloadButton(**off)
 
     def ask(question: str, top_k: int | None = None, filters: dict | None = None) -> dict:
         """Answer one stand-alone question (no conversation state) as JSON: text with [n]
@@ -154,9 +195,11 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                     f"Backend: **{settings.llm}** · model: **{settings.llm_model or '—'}** · "
                     f"API key: **{key_state}**"
                 )
+            exchanges = gr.State([])  # this session's (question, Answer) pairs, for the export
             chat = gr.ChatInterface(
-                fn=respond,
-                additional_inputs=[top_k, temperature],
+                fn=chat_turn,
+                additional_inputs=[top_k, temperature, exchanges],
+                additional_outputs=[exchanges],
                 examples=[[q] for q in EXAMPLES],  # shown as cards in the empty chat
                 cache_examples=False,
                 chatbot=gr.Chatbot(height=560, label="Assistant", buttons=["copy"]),
@@ -176,6 +219,25 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                 [chat.chatbot, chat.chatbot_state],
                 api_visibility="private",
                 queue=False,
+            )
+            with gr.Row():
+                markdown_file = gr.DownloadButton(
+                    "Conversation (Markdown)", size="sm", interactive=False
+                )
+                bibtex_file = gr.DownloadButton(
+                    "Cited papers (BibTeX)", size="sm", interactive=False
+                )
+            # A cleared chat (New chat, or the chatbot's own clear) has nothing to export.
+            for cleared in (new_chat.click, chat.chatbot.clear):
+                cleared(
+                    lambda: ([], *no_files()),
+                    None,
+                    [exchanges, markdown_file, bibtex_file],
+                    api_visibility="private",
+                    queue=False,
+                )
+            exchanges.change(
+                export_files, exchanges, [markdown_file, bibtex_file], api_visibility="private"
             )
         with gr.Tab("Search papers"):
             with gr.Row():

@@ -1,0 +1,106 @@
+"""The chat page's export buttons, in a real headless Chromium against the real app."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import bibtexparser
+import pytest
+from markdown_it import MarkdownIt
+
+from devtools.app_process import AppProcess
+
+DDRNET = (
+    "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
+)
+QUESTION = "Which work reaches 77.4% mIoU at 102 FPS?"
+CHROMIUM = "/usr/bin/chromium"
+# The API the page offers; the export adds no endpoint (its events are private).
+API = {"/chat", "/ask", "/search"}
+
+
+@pytest.fixture(scope="module")
+def app_url(corpus_store):
+    settings, _ = corpus_store
+    with AppProcess(
+        Path(settings.chroma_path).parent,
+        chroma_path=settings.chroma_path,
+        cache_dir=settings.cache_dir,
+    ) as app:
+        app.wait_until_ready()
+        yield app.url
+
+
+def test_export_adds_no_api_endpoint(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    api = client.view_api(return_format="dict", print_info=False)
+    assert set(api["named_endpoints"]) == API
+    assert not api["unnamed_endpoints"]
+    hidden = client.view_api(all_endpoints=True, return_format="dict", print_info=False)
+    assert not [
+        name
+        for name in hidden["named_endpoints"]
+        if re.match(r"/(chat_turn|export_files)(_\d+)?$", name)
+    ]
+    # the session list the chat keeps is invisible to API clients: /chat returns the text
+    chat = api["named_endpoints"]["/chat"]
+    assert [p["parameter_name"] for p in chat["parameters"]][0] == "message"
+    assert len(chat["returns"]) == 1
+    answer = client.predict(QUESTION, api_name="/chat")
+    assert isinstance(answer, str) and f"[1] {DDRNET}" in answer
+
+
+@pytest.mark.browser
+def test_browser_downloads_markdown_and_bibtex(app_url, output_dir):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+        page.goto(app_url)
+        markdown_button = page.get_by_role("button", name="Conversation (Markdown)")
+        bibtex_button = page.get_by_role("button", name="Cited papers (BibTeX)")
+        expect(markdown_button).to_be_disabled()  # nothing to export yet
+        box = page.locator("textarea").first
+        box.fill(QUESTION)
+        box.press("Enter")
+        page.get_by_text("[1] " + DDRNET).first.wait_for(timeout=60000)
+        expect(markdown_button).to_be_enabled(timeout=30000)
+        expect(bibtex_button).to_be_enabled(timeout=30000)
+
+        with page.expect_download(timeout=30000) as markdown_download:
+            markdown_button.click()
+        with page.expect_download(timeout=30000) as bibtex_download:
+            bibtex_button.click()
+        markdown_name = markdown_download.value.suggested_filename
+        bibtex_name = bibtex_download.value.suggested_filename
+        markdown = Path(markdown_download.value.path()).read_text(encoding="utf-8")
+        bibtex = Path(bibtex_download.value.path()).read_text(encoding="utf-8")
+        (output_dir / "export-conversation.md").write_text(markdown, encoding="utf-8")
+        (output_dir / "export-cited-papers.bib").write_text(bibtex, encoding="utf-8")
+
+        page.get_by_role("button", name="New chat").click()
+        expect(markdown_button).to_be_disabled(timeout=30000)  # the session's list is cleared
+        browser.close()
+
+    assert re.fullmatch(r"paper-assistant-conversation-\d{8}-\d{6}\.md", markdown_name)
+    assert re.fullmatch(r"paper-assistant-cited-papers-\d{8}-\d{6}\.bib", bibtex_name)
+
+    tokens = MarkdownIt("commonmark").parse(markdown)
+    texts = [token.content for token in tokens if token.type == "inline"]
+    assert texts[0] == "Paper Assistant conversation" and texts[1].startswith("Exported ")
+    assert QUESTION in texts
+    assert any("[1]" in text and "77.4" in text for text in texts)
+    assert any(text.startswith("\\[1\\] " + DDRNET) for text in texts)
+    assert not [t for t in tokens if t.type == "html_block"]
+
+    entries = bibtexparser.loads(bibtex).entries
+    assert entries and entries[0]["ENTRYTYPE"] == "misc"
+    assert entries[0]["title"] == "{" + DDRNET + "}"
+    assert len({entry["ID"] for entry in entries}) == len(entries)
