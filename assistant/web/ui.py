@@ -14,6 +14,7 @@ import gradio as gr
 from assistant.answer import Answer
 from assistant.questions import QuestionError
 from assistant.web.holder import EngineHolder
+from assistant.web.page import CHAT_ID, CSS, JS  # noqa: F401 (served by server.launch)
 from assistant.web.render import format_answer, format_hits, plain_history
 
 log = logging.getLogger(__name__)
@@ -24,13 +25,6 @@ EXAMPLES = [
     "Which papers study binary neural networks?",
     "How can knowledge from a graph neural network be distilled into an MLP?",
 ]
-
-CSS = """
-.gradio-container {max-width: 1100px !important; margin: auto;}
-#corpus-line {color: var(--body-text-color-subdued); font-size: 0.9em;}
-.message details {margin: 0.3em 0; border-left: 3px solid var(--color-accent-soft); padding-left: 0.6em;}
-.message summary {cursor: pointer; font-weight: 600;}
-"""
 
 
 def build_ui(holder: EngineHolder) -> gr.Blocks:
@@ -111,7 +105,14 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                 additional_inputs=[top_k, temperature],
                 examples=[[q] for q in EXAMPLES],  # shown as cards in the empty chat
                 cache_examples=False,
-                chatbot=gr.Chatbot(height=560, label="Assistant", buttons=["copy"]),
+                chatbot=gr.Chatbot(  # the page's script scrolls it (see web/page.py)
+                    label="Assistant",
+                    show_label=False,
+                    elem_id=CHAT_ID,
+                    autoscroll=False,
+                    height="100%",
+                    buttons=["copy"],
+                ),
                 textbox=gr.Textbox(
                     placeholder="Ask about the papers…",
                     max_lines=6,
@@ -136,7 +137,7 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                 )
                 k = gr.Slider(1, 30, value=10, step=1, label="Papers", scale=1)
             go = gr.Button("Search", variant="primary")
-            results = gr.Markdown()
+            results = gr.Markdown(elem_id="pa-hits")
             go.click(search, [query, k], results, api_name="search")
             query.submit(search, [query, k], results)
     return demo
