@@ -42,7 +42,7 @@ details.pa-source.pa-flash > summary {background: var(--color-accent-soft);}
   -webkit-line-clamp: 2; line-clamp: 2; overflow: hidden;}
 #pa-hits .pa-hit details:not([open]) summary::after {content: "more ▾"; font-size: 0.85em;
   color: var(--body-text-color-subdued);}
-#pa-hits .pa-score {color: var(--body-text-color-subdued); font-size: 0.9em; font-weight: 400;}
+#pa-hits .pa-sim {color: var(--body-text-color-subdued); font-size: 0.9em; font-weight: 400;}
 @media (max-width: 640px) {
   .gradio-container {padding-left: 6px !important; padding-right: 6px !important;}
   #pa-chat {height: max(320px, calc(100dvh - 170px)) !important;}
@@ -62,6 +62,9 @@ JS = """
   };
   const top = (el, box) => el.getBoundingClientRect().top - box.getBoundingClientRect().top
     + box.scrollTop;
+  let following = -1;   // the index of the user message kept at the top, -1: none
+  let asked = 0;
+  const stop = () => { following = -1; };
 
   // [n] -> open source n's fold (in the same message) and bring it into view.
   document.addEventListener('click', (event) => {
@@ -69,7 +72,7 @@ JS = """
     if (!link) return;
     event.preventDefault();
     event.stopPropagation();
-    following = null;
+    stop();
     const id = (link.getAttribute('href') || '').slice(1);
     const scope = link.closest('.message') || document;
     const fold = scope.querySelector('#' + CSS.escape(id)) || document.getElementById(id);
@@ -86,15 +89,11 @@ JS = """
   }, true);
 
   // A new question: keep it at the top of the chat while its answer arrives.
-  let following = null;   // the user message being kept at the top
-  let asked = 0;
-  const settle = () => {
-    const box = log();
-    if (!box || !following || !following.isConnected) return;
-    let target = top(following, box) - 40;   // below the chat's corner buttons
-    const answer = box.querySelectorAll('[data-testid=bot]');
-    const last = answer.length ? answer[answer.length - 1] : null;
-    if (last && top(last, box) > top(following, box)) {
+  const settle = (box, question) => {
+    let target = top(question, box) - 40;   // below the chat's corner buttons
+    const answers = box.querySelectorAll('[data-testid=bot]');
+    const last = answers.length ? answers[answers.length - 1] : null;
+    if (last && top(last, box) > top(question, box)) {
       const lastTop = top(last, box);
       if (lastTop - target > box.clientHeight * 0.6) target = lastTop - 6;  // a long question
     }
@@ -106,27 +105,26 @@ JS = """
     const box = log();
     if (!box) return;
     const users = box.querySelectorAll('[data-testid=user]');
-    if (users.length > asked) {
-      following = users[users.length - 1];
-    } else if (users.length < asked) {
-      following = null;   // a new chat
-    }
+    if (users.length > asked) following = users.length - 1;
+    else if (users.length < asked) stop();   // a new chat
     asked = users.length;
-    if (following) settle();
+    if (following >= 0 && users[following]) settle(box, users[following]);
   };
-  const stop = () => { following = null; };
   let bound = null;
-  new MutationObserver(() => {
+  new MutationObserver((records) => {
+    const chat = document.querySelector(CHAT);
+    if (!chat || !records.some((r) => chat.contains(r.target))) return;  // not the chat
     const box = log();
     if (box && box !== bound) {
       bound = box;
-      for (const name of ['wheel', 'touchstart', 'pointerdown', 'keydown']) {
+      for (const name of ['wheel', 'touchstart', 'pointerdown']) {
         box.addEventListener(name, stop, {passive: true});
       }
     }
     watch();
   }).observe(document.body, {childList: true, subtree: true, characterData: true});
   window.addEventListener('wheel', stop, {passive: true});
+  window.addEventListener('keydown', stop, {passive: true});   // arrows, page down, Enter
   window.addEventListener('touchstart', (event) => {
     if (!event.target.closest || !event.target.closest('textarea, button')) stop();
   }, {passive: true});

@@ -170,7 +170,7 @@ def format_hits(hits: list[Any]) -> str:
     for rank, hit in enumerate(hits, start=1):
         rows.append(
             f'<div class="pa-hit"><p class="pa-hit-title"><strong>{rank}. {literal(hit.title)}'
-            f'</strong> <span class="pa-score">· score {hit.score:.3f}</span></p>'
+            f'</strong> <span class="pa-sim">· score {hit.score:.3f}</span></p>'
             f'<details><summary><span class="pa-lead">{literal(hit.abstract)}</span></summary>'
             f"<p><small>Listed in: {literal(', '.join(hit.sources))}</small></p></details></div>"
         )
