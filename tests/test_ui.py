@@ -229,6 +229,8 @@ def test_browser_chat_reads_answer_first_with_linked_sources(app_url, output_dir
                 page.screenshot(path=str(output_dir / f"chat-{name}-{turn}.png"))
                 _click_first_citation(page)
             page.screenshot(path=str(output_dir / f"chat-{name}-source.png"))
+            ids = page.evaluate("[...document.querySelectorAll('#pa-chat [id]')].map(e => e.id)")
+            assert len(ids) == len(set(ids)), ids  # each answer has its own source 1
             if name == "desktop":
                 _compact_search_results(page, output_dir)
             page.close()
