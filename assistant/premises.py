@@ -43,11 +43,14 @@ TITLE_MATCH = 0.8  # share of a quoted title's words that must match an indexed 
 # 6 of 9 wrong-domain/combination premises, 2 of 126 genuine questions).
 UNCOVERED_SHARE = 0.4
 RARE_NAME_CHUNKS = 3  # a name used by this few chunks identifies its paper
-# Question words that say nothing about the topic.
+# Question words that say nothing about the topic; the second line is how a follow-up asks
+# about the paper already under discussion ("On which datasets did they evaluate it?").
 _FRAMING_WORDS = (
     "which paper how does what why was were used use help adapt adapted applied apply train "
     "trained propose proposed method model approach network networks neural deep learning work "
-    "show shows reach reaches get gets make makes based new improve improves well"
+    "show shows reach reaches get gets make makes based new improve improves well "
+    "evaluate evaluated evaluation test tested compare compared dataset datasets benchmark "
+    "benchmarks result results perform performs performance achieve achieves"
 ).split()
 _UNIT = {"%": r"\s?%", "x": r"\s?(?:x|×|times)\b", "×": r"\s?(?:x|×|times)\b"}
 

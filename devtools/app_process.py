@@ -61,13 +61,19 @@ class AppProcess:
         return Client(self.url, verbose=False, **kwargs)
 
     def wait_until_ready(self, client=None, timeout: float = 300) -> None:
-        """The engine loads (or ingests) in the background; wait until it answers."""
+        """The engine loads (or ingests) in the background; wait until it answers (a call
+        waits up to the app's ``ready_wait_seconds``, then fails with "not ready yet")."""
+        from gradio_client.exceptions import AppError
+
         client = client or self.client()
         deadline = time.time() + timeout
         while time.time() < deadline:
-            reply = client.predict("binary neural networks", api_name="/chat")
-            if "not ready yet" not in reply:
+            try:
+                client.predict("binary neural networks", 1, api_name="/search")
                 return
+            except AppError as error:
+                if "not ready yet" not in str(error):
+                    raise
             time.sleep(1)
         raise RuntimeError("engine never became ready")
 

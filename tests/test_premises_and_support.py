@@ -114,3 +114,14 @@ def test_a_named_method_whose_paper_is_not_the_best_match_is_a_caution():
         issue.kind == "uncovered" and "“P2AT: Pyramid Pooling Axial Transformer”" in issue.message
     )
     assert checker.check("How well does P2AT segment road scenes?", [hit(p2at), hit(tumours)]) == []
+
+
+def test_a_follow_up_asking_how_a_paper_was_evaluated_is_no_combination():
+    """How evaluation is asked about ("evaluate", "datasets", "results") is framing, even
+    when another retrieved paper happens to use those words and the paper itself does not."""
+    p2at = paper("p", "P2AT: Pyramid Pooling Axial Transformer", "We evaluate P2AT on CamVid.")
+    checker = PremiseChecker(
+        Vocabulary({**VOCABULARY.frequencies, "evalu": 1, "p2at": 1}, 50), catalog(DDRNET, p2at)
+    )
+    question = "On which datasets did they evaluate it?"
+    assert checker.check(question, [hit(DDRNET), hit(p2at, 0.7)]) == []

@@ -289,9 +289,14 @@ def test_a_follower_reloads_after_an_ingest_and_keeps_answering_during_a_rebuild
     assert not follower.check()
 
 
-def status_counts(client) -> tuple[int, int]:
-    line = client.predict(api_name="/status")
-    papers, chunks = re.match(r"(\d+) papers · (\d+) chunks", line).groups()
+def status_counts(url: str) -> tuple[int, int]:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(url + "health") as response:
+        state = json.loads(response.read())
+    papers, chunks = re.match(r"(\d+) papers · (\d+) chunks", state["status"]).groups()
+    assert (state["papers"], state["chunks"]) == (int(papers), int(chunks))
     return int(papers), int(chunks)
 
 
@@ -321,14 +326,14 @@ def test_a_running_app_follows_an_ingest_and_a_rebuild_without_restart(tmp_path:
     ) as app:
         client = app.client()
         app.wait_until_ready(client)
-        assert status_counts(client)[0] == 4
+        assert status_counts(app.url)[0] == 4
         assert "do not answer" in client.predict(DDRNET_QUESTION, api_name="/chat")
 
         # A normal ingest (by this process, not the app's): answered and counted, no restart.
         more = write_jsonl(tmp_path / "b.jsonl", bundled([DDRNET]))
         ingest([more], settings, progress=False, embedder=embedder)
         began = time.time()
-        wait_until(lambda: status_counts(client)[0] == 5)
+        wait_until(lambda: status_counts(app.url)[0] == 5)
         followed_in = time.time() - began
         assert f"[1] {DDRNET}" in client.predict(DDRNET_QUESTION, api_name="/chat")
 
@@ -350,7 +355,7 @@ def test_a_running_app_follows_an_ingest_and_a_rebuild_without_restart(tmp_path:
             wait_until(lambda: len(answers) >= 2, every=0.1)  # the asker is under way
             less = write_jsonl(tmp_path / "c.jsonl", bundled([KV_CACHE]))
             ingest([less], settings, progress=False, embedder=embedder, rebuild=True)
-            wait_until(lambda: status_counts(client)[0] == 1)
+            wait_until(lambda: status_counts(app.url)[0] == 1)
             time.sleep(1)  # a few more answers from the new collection
         finally:
             done.set()

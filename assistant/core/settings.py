@@ -117,6 +117,12 @@ class Settings(BaseSettings):
         description="How often the web app checks the store for a new ingest (0: never).",
     )
     max_question_chars: int = Field(2000, ge=10)
+    ready_wait_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="How long an API call made while the engine starts (a first-start "
+        "ingest) waits for it before failing with a retryable error.",
+    )
 
     @field_validator("llm", "embedding", mode="before")
     @classmethod

@@ -3,6 +3,9 @@ exposure before anything starts, and throttling failed logins."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import ipaddress
 import json
 import logging
@@ -62,32 +65,50 @@ def check_exposure(settings: Settings) -> str | None:
 
 
 LOGIN_PATHS = ("/login", "/login/")
+# Plain HTTP routes beside Gradio's (assistant/web/http_api.py); Gradio's login does not
+# cover them, so this middleware checks their credentials itself.
+API_PREFIXES = ("/v1/", "/health")
 MAX_TRACKED_CLIENTS = 10_000
 
 
 class LoginThrottle:
-    """ASGI middleware in front of Gradio's ``POST /login``: a client address with
-    ``max_failures`` failed attempts within ``window`` seconds gets 429 (even for the
-    right password) until the oldest of them is ``window`` seconds old.
+    """ASGI middleware for the login: it throttles Gradio's ``POST /login`` and checks the
+    credentials of the plain HTTP API (``/v1/…``, ``/health``), counting failures of both
+    per client address. An address with ``max_failures`` failures within ``window``
+    seconds gets 429 (even for the right password) until the oldest is ``window`` old.
 
     Gradio's ``auth`` callable sees only the user name and password, not the client, so
     the throttle wraps the route instead (``launch(app_kwargs={"middleware": …})``, passed
-    on to the FastAPI app). Every attempt counts as a failure from the moment it starts
-    and is forgiven only when it succeeds, so parallel guesses cannot slip past the count.
+    on to the FastAPI app). Every login attempt counts as a failure from the moment it
+    starts and is forgiven only when it succeeds, so parallel guesses cannot slip past the
+    count. An API request is decided here, before it runs: ``Authorization: Bearer
+    <user>:<password>`` (what OpenAI clients send as their API key) or HTTP Basic.
     """
 
-    def __init__(self, app: Any, max_failures: int, window: float, clock=time.monotonic):
+    def __init__(
+        self,
+        app: Any,
+        max_failures: int,
+        window: float,
+        credentials: tuple[str, str] | None = None,
+        clock=time.monotonic,
+    ):
         self.app = app
         self.max_failures = max_failures
         self.window = window
+        self.secret = f"{credentials[0]}:{credentials[1]}".encode() if credentials else None
         self.clock = clock
         self.failures: dict[str, deque[float]] = {}
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if self.secret is not None and path.startswith(API_PREFIXES):
+            await self._api(scope, receive, send)
+            return
         if (
             scope["type"] != "http"
             or scope.get("method") != "POST"
-            or not scope.get("path", "").endswith(LOGIN_PATHS)
+            or not path.endswith(LOGIN_PATHS)
         ):
             await self.app(scope, receive, send)
             return
@@ -95,8 +116,7 @@ class LoginThrottle:
         now = self.clock()
         recent = self._recent(client, now)
         if len(recent) >= self.max_failures:
-            wait = max(1, math.ceil(recent[-self.max_failures] + self.window - now))
-            await _refuse(send, wait)
+            await _refuse(send, self._wait(recent, now), api=False)
             return
         recent.append(now)  # provisional: forgiven below if the login succeeds
 
@@ -105,15 +125,60 @@ class LoginThrottle:
                 if message["status"] == 200:
                     self.failures.pop(client, None)
                 elif len(recent) == self.max_failures:
-                    log.warning(
-                        "%d failed logins from %s: refusing its logins for up to %g s",
-                        len(recent),
-                        client,
-                        self.window,
-                    )
+                    self._warn(client, len(recent))
             await send(message)
 
         await self.app(scope, receive, watch)
+
+    async def _api(self, scope: dict, receive: Any, send: Any) -> None:
+        """Decided before the request runs, with no await in between: no race to slip by."""
+        client = (scope.get("client") or ("unknown", 0))[0]
+        now = self.clock()
+        recent = self._recent(client, now)
+        if len(recent) >= self.max_failures:
+            await _refuse(send, self._wait(recent, now), api=True)
+            return
+        if self._authorized(scope):
+            self.failures.pop(client, None)
+            await self.app(scope, receive, send)
+            return
+        recent.append(now)
+        if len(recent) == self.max_failures:
+            self._warn(client, len(recent))
+        await _send_json(
+            send,
+            401,
+            api_error(
+                "Missing or wrong credentials: send the app's login as the API key "
+                "(Authorization: Bearer <user>:<password>) or as HTTP Basic.",
+                "invalid_api_key",
+            ),
+            [(b"www-authenticate", b'Basic realm="paper-assistant"')],
+        )
+
+    def _authorized(self, scope: dict) -> bool:
+        header = dict(scope.get("headers") or []).get(b"authorization", b"")
+        scheme, _, value = header.partition(b" ")
+        value = value.strip()
+        if scheme.lower() == b"basic":
+            try:
+                value = base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                return False
+        elif scheme.lower() != b"bearer":
+            return False
+        return hmac.compare_digest(value, self.secret or b"")
+
+    def _wait(self, recent: deque[float], now: float) -> int:
+        return max(1, math.ceil(recent[-self.max_failures] + self.window - now))
+
+    def _warn(self, client: str, count: int) -> None:
+        log.warning(
+            "%d failed logins from %s: refusing its logins for up to %g s",
+            count,
+            client,
+            self.window,
+        )
 
     def _recent(self, client: str, now: float) -> deque[float]:
         if client not in self.failures and len(self.failures) >= MAX_TRACKED_CLIENTS:
@@ -127,18 +192,29 @@ class LoginThrottle:
         return recent
 
 
-async def _refuse(send: Any, wait: int) -> None:
-    body = json.dumps(
-        {"detail": f"Too many failed logins from this address; try again in {wait} s."}
-    ).encode()
+def api_error(message: str, code: str, kind: str = "invalid_request_error") -> dict[str, Any]:
+    """An error body shaped as the OpenAI API shapes them, so its clients report it."""
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+async def _refuse(send: Any, wait: int, *, api: bool) -> None:
+    message = f"Too many failed logins from this address; try again in {wait} s."
+    body = api_error(message, "too_many_failed_logins") if api else {"detail": message}
+    await _send_json(send, 429, body, [(b"retry-after", str(wait).encode())])
+
+
+async def _send_json(
+    send: Any, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]]
+) -> None:
+    body = json.dumps(payload).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 429,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(wait).encode()),
+                *headers,
             ],
         }
     )

@@ -17,6 +17,15 @@ log = logging.getLogger(__name__)
 EngineStarter = Callable[[Callable[[str], None]], Assistant]
 
 
+class EngineUnavailable(RuntimeError):
+    """No engine to answer with: still starting after the wait (``retryable``), or its start
+    failed (fix the configuration and restart). The message is one line for the client."""
+
+    def __init__(self, message: str, *, retryable: bool):
+        super().__init__(message)
+        self.retryable = retryable
+
+
 class EngineHolder:
     """Builds the engine once, in the background, says how far it got, and then keeps it in
     step with the store (:class:`StoreFollower`): new ingests are answered, and the status
@@ -28,11 +37,32 @@ class EngineHolder:
         self.follower: StoreFollower | None = None
         self.status = "Starting…"
         self.error: str | None = None
+        self._settled = threading.Event()  # set once the engine is built or failed
 
     @property
     def engine(self) -> Assistant | None:
         """The current engine (None until started); read it once per request."""
         return self.follower.engine if self.follower else None
+
+    def ready(self, wait: float | None = None) -> Assistant:
+        """The engine, waiting up to ``wait`` seconds (default ``ready_wait_seconds``) while it
+        starts; :class:`EngineUnavailable` when there is none to answer with.
+
+        API calls made during a first-start ingest wait here rather than getting a status
+        line as if it were an answer.
+        """
+        wait = self.settings.ready_wait_seconds if wait is None else wait
+        self._settled.wait(timeout=wait)
+        engine = self.engine
+        if engine is not None:
+            return engine
+        if self.error is not None:
+            raise EngineUnavailable(f"the assistant cannot answer: {self.error}", retryable=False)
+        raise EngineUnavailable(
+            f"the assistant is not ready yet ({self.status.rstrip('…. ')}); "
+            f"still starting after {wait:g} s, try again shortly",
+            retryable=True,
+        )
 
     def start(self, background: bool = True) -> None:
         if background:
@@ -54,6 +84,8 @@ class EngineHolder:
             log.exception("engine start failed")
             self.error = str(error).splitlines()[0] if str(error) else type(error).__name__
             self.status = f"⚠️ {self.error}"
+        finally:
+            self._settled.set()
 
     def _show(self, engine: Assistant) -> None:
         stats = engine.stats()

@@ -11,6 +11,7 @@ from starlette.middleware import Middleware
 from assistant.core.settings import Settings
 from assistant.web.exposure import LoginThrottle, check_exposure
 from assistant.web.holder import EngineHolder, EngineStarter
+from assistant.web.http_api import build_router
 from assistant.web.ui import CSS, JS, build_ui
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,8 @@ def launch(
     block: bool = True,
     background_start: bool = True,
 ):
-    """Serve the chat; the engine is built by ``starter`` (in the background by default).
+    """Serve the chat, its API and the OpenAI-compatible routes on one port; the engine is
+    built by ``starter`` (in the background by default).
 
     Raises :class:`LaunchRefused` before anything starts when the settings would expose
     the app unintentionally (see :func:`check_exposure`).
@@ -36,13 +38,15 @@ def launch(
     demo = build_ui(holder)
     demo.queue(default_concurrency_limit=settings.concurrency_limit)
     auth = None
-    app_kwargs: dict[str, Any] = {}
+    # The OpenAI-compatible /v1 and /health go in first, so Gradio's routes never shadow them.
+    app_kwargs: dict[str, Any] = {"routes": build_router(holder).routes}
     if settings.auth_user and settings.auth_password is not None:
         auth = (settings.auth_user.strip(), settings.auth_password.get_secret_value())
         throttle = Middleware(
             LoginThrottle,
             max_failures=settings.login_max_failures,
             window=settings.login_lockout_seconds,
+            credentials=auth,
         )
         app_kwargs["middleware"] = [throttle]
     demo.launch(

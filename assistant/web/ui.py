@@ -5,15 +5,18 @@ The page is also the app's API (see the README's "API" section).
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import gradio as gr
 
 from assistant.answer import Answer
+from assistant.engine import Assistant
 from assistant.questions import QuestionError
-from assistant.web.holder import EngineHolder
+from assistant.web.holder import EngineHolder, EngineUnavailable
 from assistant.web.page import CHAT_ID, CSS, JS  # noqa: F401 (served by server.launch)
 from assistant.web.render import format_answer, format_hits, plain_history
 
@@ -27,6 +30,33 @@ EXAMPLES = [
 ]
 
 
+def client_error(message: str) -> gr.Error:
+    """An error the client sees as it is (the page shows it as a toast; ``gradio_client``
+    raises it as ``AppError``). Gradio renders the message as HTML: it is escaped."""
+    text = message[:1].upper() + message[1:]
+    return gr.Error(html.escape(text), print_exception=False)
+
+
+@contextmanager
+def api_errors(doing: str) -> Iterator[None]:
+    """A question or filter the engine refuses becomes its one-line message; anything else
+    is logged and reported without details (never a stack trace to a client)."""
+    try:
+        yield
+    except gr.Error:
+        raise
+    except QuestionError as error:  # too long, empty, a bad count, …
+        raise client_error(str(error)) from None
+    except Exception:
+        log.exception("%s failed", doing)
+        raise client_error(f"something went wrong while {doing}; please try again") from None
+
+
+def filter_arguments(filters: dict | None) -> dict[str, Any]:
+    """``filters=`` for the engine when a client sent any."""
+    return {"filters": filters} if filters else {}
+
+
 def build_ui(holder: EngineHolder) -> gr.Blocks:
     settings = holder.settings
     key_state = "set" if settings.llm_key else "not set"
@@ -34,10 +64,7 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
     def respond(
         message: str, history: list[dict[str, Any]], top_k: int, temperature: float
     ) -> Iterator[str]:
-        engine = holder.engine
-        if engine is None:
-            yield unavailable()
-            return
+        engine = ready_engine()
         if not (message or "").strip():
             yield "Please type a question."
             return
@@ -61,15 +88,33 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
             log.exception("answer failed")
             yield "Sorry, something went wrong while answering. Please try again."
 
-    def unavailable() -> str:
-        if holder.error:  # permanent until the configuration is fixed; the app stays up
-            return f"The assistant cannot answer: ⚠️ {holder.error}"
-        return f"The assistant is not ready yet: {holder.status}"
+    def ready_engine() -> Assistant:
+        """The engine once it is ready; while it starts, calls wait (bounded), then get an
+        error the client sees (a toast in the page), never a status line as an answer."""
+        try:
+            return holder.ready()
+        except EngineUnavailable as error:
+            raise client_error(str(error)) from None
 
-    def search(query: str, k: int) -> str:
-        engine = holder.engine
-        if engine is None:
-            return unavailable()
+    def ask(question: str, top_k: int | None = None, filters: dict | None = None) -> dict:
+        """Answer one stand-alone question (no conversation state) as JSON: text with [n]
+        markers, answered, citations (number, title, paper_id, passage, score), claims with
+        their support verdicts, premise issues, related papers, notice, backend and model.
+        ``filters``: {"since", "until", "categories", "sources"}."""
+        engine = ready_engine()
+        with api_errors("answering"):
+            return engine.ask(question, top_k=top_k, **filter_arguments(filters)).to_dict()
+
+    def search(query: str, k: int = 10, filters: dict | None = None) -> list[dict]:
+        """The k best-matching papers as JSON, best first: title, score, paper_id, abstract,
+        sources, passages, listing_date, url. ``filters`` as for /ask."""
+        engine = ready_engine()
+        with api_errors("searching"):
+            hits = engine.search(query, k=k, **filter_arguments(filters))
+            return [hit.to_dict() for hit in hits]
+
+    def search_page(query: str, k: int) -> str:
+        engine = ready_engine()
         try:
             return format_hits(engine.search(query, k=int(k)))
         except QuestionError as error:  # empty, too long, not text
@@ -85,7 +130,10 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
         )
         status = gr.Markdown(holder.status, elem_id="corpus-line")
         timer = gr.Timer(1.0)
-        timer.tick(lambda: holder.status, outputs=status, api_name="status")
+        timer.tick(lambda: holder.status, outputs=status, api_visibility="private")
+        # The API: /chat (the ChatInterface below), /ask and /search; nothing else is public.
+        gr.api(ask, api_name="ask", concurrency_limit=settings.concurrency_limit)
+        gr.api(search, api_name="search", concurrency_limit=settings.concurrency_limit)
         with gr.Tab("Chat"):
             with gr.Accordion("Settings", open=False):
                 top_k = gr.Slider(1, 15, value=settings.top_k, step=1, label="Papers to retrieve")
@@ -127,7 +175,7 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                 lambda: ([], []),
                 None,
                 [chat.chatbot, chat.chatbot_state],
-                api_visibility="undocumented",
+                api_visibility="private",
                 queue=False,
             )
         with gr.Tab("Search papers"):
@@ -138,6 +186,6 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                 k = gr.Slider(1, 30, value=10, step=1, label="Papers", scale=1)
             go = gr.Button("Search", variant="primary")
             results = gr.Markdown(elem_id="pa-hits")
-            go.click(search, [query, k], results, api_name="search")
-            query.submit(search, [query, k], results)
+            go.click(search_page, [query, k], results, api_visibility="private")
+            query.submit(search_page, [query, k], results, api_visibility="private")
     return demo
