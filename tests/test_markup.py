@@ -64,7 +64,8 @@ def test_answers_show_nasty_titles_literally_and_parse_back_for_follow_ups():
     declined = Answer(text="Not in the corpus.", related=hits, answered=False)
     for answer in (cited, declined):
         for shown in (answer.markdown, format_answer(answer)):
-            assert "<img" not in shown and "<script" not in shown and "<a " not in shown
+            assert "<img" not in shown and "<script" not in shown
+            assert not re.search(r'<a (?!class="pa-cite" href="#pa-[0-9a-f]+-src-\d+")', shown)
             assert "](http" not in shown and "http://" not in shown
     assert cited_numbers(format_answer(cited)) == [1, 2] + list(range(3, len(NASTY) + 1))
     # The web chat hands the formatted answer back as history: titles come back exact.
@@ -114,4 +115,58 @@ def test_source_folds_show_each_claims_verdict_and_span_escaped():
     )
     shown = format_answer(answer)
     assert "**Supports:**" in shown and "**partial**: Planted &lt;i&gt;claim&lt;/i&gt;" in shown
-    assert "“a &lt;b&gt;span&lt;/b&gt;”" in shown and "<b>" not in shown
+    # The span is highlighted where it stands in the passage (so not quoted again).
+    assert '<mark class="pa-span">a &lt;b&gt;span&lt;/b&gt;</mark> of the passage' in shown
+    assert "<b>" not in shown and "“a &lt;b&gt;span" not in shown
+    elsewhere = Answer(
+        text="Planted [1].",
+        citations=answer.citations,
+        claims=[Claim("Planted", "supported", [1], span="not <i>in</i> the passage")],
+    )
+    shown = format_answer(elsewhere)
+    assert "“not &lt;i&gt;in&lt;/i&gt; the passage”" in shown and "<mark" not in shown
+
+
+def test_web_answer_links_markers_marks_unsupported_and_lists_each_source_once():
+    from assistant.answer import Claim
+    from assistant.checks import UNSUPPORTED_MARK
+
+    hits = [hit(title, n) for n, title in enumerate(NASTY[:3])]
+    passages = [f"First. The <i>span</i> [{n}] is here. Last." for n in range(3)]
+    answer = Answer(
+        text=f"Alpha [1] and beta [2][3]. Gamma is 7x faster {UNSUPPORTED_MARK}. Not [9].",
+        citations=[Citation.from_hit(n + 1, h, passages[n]) for n, h in enumerate(hits)],
+        related=[hit(NASTY[5], 5)],
+        claims=[
+            Claim("Alpha and beta", "supported", [1, 2], span="The <i>span</i> [0] is here."),
+            Claim("Beta", "partial", [3], span="The <i>span</i> [2] is here."),
+            Claim("Gamma is 7x faster", "unsupported"),
+        ],
+    )
+    shown = format_answer(answer, key="k1")
+    for n in (1, 2, 3):
+        assert f'<a class="pa-cite" href="#pa-k1-src-{n}" title="Source {n}: ' in shown
+        assert shown.count(f'id="pa-k1-src-{n}"') == 1
+    assert "Not [9]." in shown  # no such source: left as written
+    # Titles inside the link's title attribute cannot close it or add attributes.
+    attribute = re.search(r'title="(Source 1: [^"]*)"', shown).group(1)
+    assert "<" not in attribute and "'" not in attribute and "onerror=" in attribute
+    assert 'class="pa-unsupported" title="No cited passage supports this sentence">' in shown
+    assert UNSUPPORTED_MARK not in shown
+    assert '<span class="pa-verdict pa-supported">supported</span>' in shown
+    assert '<span class="pa-verdict pa-partial">partly supported</span>' in shown
+    assert '<mark class="pa-span">The &lt;i&gt;span&lt;/i&gt; &#91;0&#93; is here.</mark>' in shown
+    # One sources block: each title once (its fold's summary), no separate list.
+    outside = re.sub(r"</summary>.*?</details>", "", shown, flags=re.DOTALL)
+    outside = re.sub(r' title="[^"]*"', "", outside)  # the links' tooltips
+    for n, title in enumerate(NASTY[:3], start=1):
+        assert outside.count(literal(title)) == 1, title
+        assert f"<summary>\n[{n}] {literal(title)}\n" in shown
+    assert shown.count("**Sources**") == 1
+    assert "Retrieved, not cited (1)" in shown and literal(NASTY[5]) in shown
+    for raw in ("<img", "<script", "<a href", "<i>", "](http", "http://"):
+        assert raw not in shown, raw
+    assert parse_sources(shown) == NASTY[:3]  # follow-ups still read the titles back
+    # Anchors are unique per message: two renderings of one answer never share an id.
+    ids = re.findall(r'id="([^"]+)"', format_answer(answer) + format_answer(answer))
+    assert len(ids) == len(set(ids)) == 6

@@ -12,6 +12,7 @@ from devtools.app_process import AppProcess
 DDRNET = (
     "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
 )
+DDRNET_QUESTION = "Which work reaches 77.4% mIoU at 102 FPS?"
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -90,6 +91,169 @@ def test_browser_chat_shows_citations_and_follow_up(app_url, output_dir):
         page.wait_for_timeout(500)
         page.screenshot(path=str(output_dir / "chat-narrow.png"), full_page=True)
         browser.close()
+
+
+# --- the chat as a researcher reads it (desktop and phone) -----------------------------
+SIZES = {"desktop": (1280, 1100), "phone": (390, 844)}
+QUESTIONS = ("Which papers study binary neural networks?", DDRNET_QUESTION)
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+# Boxes (in window coordinates) of what the reader should see of the latest answer.
+_LAYOUT = """() => {
+  const box = (el) => { const r = el.getBoundingClientRect();
+    return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; };
+  const chat = document.querySelector('#pa-chat');
+  const log = chat.querySelector('[role=log]') || chat;
+  const bots = chat.querySelectorAll('[data-testid=bot] .message-content');
+  const answer = bots[bots.length - 1];
+  const walker = document.createTreeWalker(answer, NodeFilter.SHOW_TEXT,
+    {acceptNode: (n) => n.textContent.trim() ? NodeFilter.FILTER_ACCEPT : NodeFilter.FILTER_SKIP});
+  const text = walker.nextNode();
+  const range = document.createRange();
+  range.setStart(text, 0);
+  range.setEnd(text, Math.min(text.textContent.length, 40));
+  const labels = [...chat.querySelectorAll('[data-testid=block-label], label')]
+    .filter((el) => el.getBoundingClientRect().height > 0);
+  const words = [...chat.querySelectorAll('.message-content p, .message-content li, summary')]
+    .filter((el) => el.getBoundingClientRect().height > 0);
+  const textarea = document.querySelector('textarea');
+  return {
+    first: box(range), firstText: text.textContent.slice(0, 40), log: box(log),
+    chat: box(chat), window: {width: window.innerWidth, height: window.innerHeight},
+    page: document.querySelector('.gradio-container').getBoundingClientRect().width,
+    labels: labels.map(box), words: words.map(box), input: box(textarea),
+  };
+}"""
+
+# Each cited title, and how often it shows outside the answer text and the folds' bodies.
+_TITLES = """() => {
+  const bots = document.querySelectorAll('#pa-chat [data-testid=bot] .message-content');
+  const message = bots[bots.length - 1].cloneNode(true);
+  const titles = [...message.querySelectorAll('details.pa-source > summary')].map((s) =>
+    s.cloneNode(true)).map((s) => { s.querySelectorAll('.pa-verdict').forEach((v) => v.remove());
+      return s.textContent.trim().replace(/^\\[\\d+\\]\\s*/, ''); });
+  message.querySelectorAll('details > :not(summary)').forEach((el) => el.remove());
+  let answerText = '';
+  for (const el of [...message.querySelector('.md, .prose, span').children]) {
+    if (/^\\s*Sources\\s*$/.test(el.textContent)) break;
+    answerText += el.textContent + ' ';
+  }
+  const count = (text, title) => text.split(title).length - 1;
+  return titles.map((t) => [t, count(message.textContent, t), count(answerText, t)]);
+}"""
+
+
+def _inside(inner: dict, outer: dict) -> bool:
+    return (
+        inner["top"] >= outer["top"] - 1
+        and inner["bottom"] <= outer["bottom"] + 1
+        and inner["bottom"] > inner["top"]
+    )
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return not (
+        a["right"] <= b["left"]
+        or b["right"] <= a["left"]
+        or a["bottom"] <= b["top"]
+        or b["bottom"] <= a["top"]
+    )
+
+
+def _read_answer(page, question: str, turn: int) -> dict:
+    """Ask; once the answer is complete, check what the reader sees; return the layout."""
+    box = page.locator("textarea").first
+    box.fill(question)
+    box.press("Enter")
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#pa-chat [data-testid=bot]').length >= {turn}"
+        " && document.querySelectorAll('#pa-chat details.pa-source').length >= "
+        f"{turn} && !document.querySelector('#pa-chat .pending')",
+        timeout=60000,
+    )
+    page.wait_for_timeout(1200)  # the page's script settles the scroll
+    layout = page.evaluate(_LAYOUT)
+    screen = {"top": 0, "bottom": layout["window"]["height"]}
+    # The answer reads from its first line: inside the chat's view and the window.
+    assert _inside(layout["first"], layout["log"]), (question, layout)
+    assert _inside(layout["first"], screen), (question, layout)
+    # The chat fills the window's height and the question box stays in sight.
+    assert layout["chat"]["bottom"] - layout["chat"]["top"] >= 0.6 * screen["bottom"], layout
+    assert _inside(layout["input"], screen), layout
+    # No label floats over the text.
+    for label in layout["labels"]:
+        assert not any(_overlap(label, words) for words in layout["words"]), layout
+    # One sources block: each cited title once outside the folds' bodies (an extractive
+    # answer's text may also name the paper it quotes, once).
+    titles = page.evaluate(_TITLES)
+    assert titles, question
+    for title, shown, in_answer in titles:
+        assert shown - in_answer == 1 and in_answer <= 1, (title, shown, in_answer)
+    return layout
+
+
+def _click_first_citation(page) -> None:
+    """[1] in the latest answer opens source 1's fold and brings it into view."""
+    answer = page.locator("#pa-chat [data-testid=bot]").last
+    link = answer.locator("a.pa-cite").first
+    assert link.inner_text() == "[1]"
+    target = link.get_attribute("href").removeprefix("#")
+    fold = answer.locator(f"details#{target}")
+    assert fold.count() == 1 and not fold.evaluate("d => d.open")
+    link.click()
+    page.wait_for_timeout(500)
+    assert fold.evaluate("d => d.open")
+    assert fold.locator("summary").inner_text().startswith("[1] ")
+    size = page.viewport_size
+    seen = fold.locator("summary").bounding_box()
+    assert seen and 0 <= seen["y"] and seen["y"] + seen["height"] <= size["height"], seen
+    assert page.evaluate("location.hash") == ""  # handled by the page's script
+
+
+@pytest.mark.browser
+def test_browser_chat_reads_answer_first_with_linked_sources(app_url, output_dir):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        for name, (width, height) in SIZES.items():
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(app_url)
+            page.locator("textarea").first.wait_for()
+            empty_width = page.evaluate(
+                "document.querySelector('.gradio-container').getBoundingClientRect().width"
+            )
+            for turn, question in enumerate(QUESTIONS, start=1):
+                layout = _read_answer(page, question, turn)
+                assert layout["page"] == empty_width, (name, "the page changed width")
+                page.screenshot(path=str(output_dir / f"chat-{name}-{turn}.png"))
+                _click_first_citation(page)
+            page.screenshot(path=str(output_dir / f"chat-{name}-source.png"))
+            ids = page.evaluate("[...document.querySelectorAll('#pa-chat [id]')].map(e => e.id)")
+            assert len(ids) == len(set(ids)), ids  # each answer has its own source 1
+            if name == "desktop":
+                _compact_search_results(page, output_dir)
+            page.close()
+        browser.close()
+
+
+def _compact_search_results(page, output_dir: Path) -> None:
+    """Title, score and the abstract's first lines per paper: five results in 900 px."""
+    page.get_by_role("tab", name="Search papers").click()
+    page.get_by_label("Query").fill("binary neural networks")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.locator("#pa-hits .pa-hit").nth(4).wait_for(timeout=30000)
+    hits = page.locator("#pa-hits .pa-hit")
+    first, fifth = hits.nth(0).bounding_box(), hits.nth(4).bounding_box()
+    assert fifth["y"] + fifth["height"] - first["y"] <= 900, (first, fifth)
+    lead = hits.nth(0).locator(".pa-lead")
+    line = float(lead.evaluate("e => parseFloat(getComputedStyle(e).lineHeight) || 24"))
+    closed = lead.bounding_box()["height"]
+    assert line <= closed <= 2.5 * line, (closed, line)  # the first two lines
+    assert re.search(r"score \d\.\d{3}", hits.nth(0).inner_text())
+    hits.nth(0).locator("summary").click()
+    assert lead.bounding_box()["height"] > closed  # the fold holds the rest
+    page.screenshot(path=str(output_dir / "search-desktop.png"))
 
 
 def test_first_start_ingests_and_an_early_call_gets_the_real_answer(tmp_path):
@@ -211,8 +375,10 @@ def test_chat_api_returns_planted_corpus_text_escaped(planted):
     assert "Possibly related" in replies["declines"]
     for where, reply in replies.items():
         assert "Quantum Gardening &lt;img src=" in reply, where
-        for raw in ("<img", "<a ", "<script", "](http", pixel.url):
+        for raw in ("<img", "<script", "](http", pixel.url):
             assert raw not in reply, (where, raw)
+        # The only links are the answer's own [n] markers, to its source folds.
+        assert not re.search(r'<a (?!class="pa-cite" href="#pa-[0-9a-f]+-src-\d+")', reply)
     assert parse_sources(replies["cites"])[0] == title  # follow-ups read the title back
     # The JSON API returns data, exactly as written: escaping is the renderer's job.
     hits = client.predict("quantum gardening", 5, api_name="/search")

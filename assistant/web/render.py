@@ -6,9 +6,12 @@ shows as written, in the markdown and in the folds' HTML alike.
 
 from __future__ import annotations
 
+import re
+import secrets
 from typing import Any
 
-from assistant.answer import Answer
+from assistant.answer import Answer, Citation, Claim
+from assistant.checks import UNSUPPORTED_MARK
 from assistant.markup import literal
 
 
@@ -36,52 +39,139 @@ def _content_text(content: Any) -> str:
     return str(content)
 
 
-def format_answer(answer: Answer) -> str:
-    """Answer markdown plus folded source cards (passage used, full abstract).
+def format_answer(answer: Answer, key: str | None = None) -> str:
+    """The answer as the web chat shows it: the answer text first, then one sources block.
 
-    Every piece of corpus text (titles, passages, abstracts) goes through ``literal``:
-    it shows as written, in the markdown and in the folds' HTML alike.
+    Every ``[n]`` in the text links to source ``n`` (the page's script opens its fold); a
+    claim the checks found unsupported carries a visible badge where it stands. Each cited
+    paper appears once, numbered, as a fold holding its support verdict, the claims it
+    stands behind (with their spans), the passage used (supporting spans highlighted) and
+    the abstract. Papers retrieved but not cited are folded apart; a declined answer lists
+    the possibly related ones.
+
+    ``key`` makes the anchors unique to this message (random unless given). Corpus text
+    (titles, passages, spans, abstracts) goes through ``literal`` everywhere, attributes
+    included. The source lines stay ``[n] title`` under a "Sources" line, so a follow-up
+    reads the titles back from this markdown (``citations.parse_sources``) as it does from
+    ``Answer.markdown``.
     """
-    parts = [answer.markdown]
-    cards = []
-    for citation in answer.citations:
-        cards.append(
-            f"<details><summary>[{citation.number}] {literal(citation.title)}</summary>\n\n"
-            f"{_support_lines(answer, citation.number)}"
-            f"**Passage used:** {literal(citation.passage)}\n\n"
-            f"**Abstract:** {literal(citation.abstract)}\n\n</details>"
-        )
-    if cards:
-        parts.append("\n".join(cards))
-    if answer.answered and answer.related:
-        uncited = "\n".join(f"- {literal(hit.title)}" for hit in answer.related)
-        parts.append(
-            f"<details><summary>Retrieved, not cited ({len(answer.related)})</summary>\n\n"
-            f"{uncited}\n\n</details>"
-        )
+    key = key or secrets.token_hex(4)
+    parts = [f"> ⚠️ {answer.notice}"] if answer.notice else []
+    parts.append(_linked_text(answer, key))
+    if answer.citations:
+        folds = "\n".join(_source_fold(answer, citation, key) for citation in answer.citations)
+        parts.append(f"**Sources**\n\n{folds}")
+    if answer.related:
+        titles = "\n".join(f"- {literal(hit.title)}" for hit in answer.related)
+        if answer.answered:
+            parts.append(
+                '<details class="pa-related"><summary>Retrieved, not cited '
+                f"({len(answer.related)})</summary>\n\n{titles}\n\n</details>"
+            )
+        else:
+            parts.append(f"**Possibly related**\n{titles}")
     return "\n\n".join(parts)
 
 
-def _support_lines(answer: Answer, number: int) -> str:
+def anchor(key: str, number: int) -> str:
+    """The id of source ``number``'s fold in the message whose anchors use ``key``."""
+    return f"pa-{key}-src-{number}"
+
+
+def _linked_text(answer: Answer, key: str) -> str:
+    """The answer text with each ``[n]`` a link to its source and each unsupported mark a
+    badge. The text is the model's already disarmed markdown; only titles are added."""
+    titles = {citation.number: citation.title for citation in answer.citations}
+
+    def link(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        if number not in titles:
+            return match.group(0)
+        tip = _attribute(f"Source {number}: {titles[number]}")
+        return f'<a class="pa-cite" href="#{anchor(key, number)}" title="{tip}">[{number}]</a>'
+
+    text = _MARKER.sub(link, answer.text)
+    return text.replace(UNSUPPORTED_MARK, _UNSUPPORTED_BADGE)
+
+
+_MARKER = re.compile(r"(?<![!\\])\[(\d{1,3})\](?!\()")
+_UNSUPPORTED_BADGE = (
+    '<span class="pa-unsupported" title="No cited passage supports this sentence">'
+    "unsupported</span>"
+)
+_VERDICT_LABELS = {"supported": "supported", "partial": "partly supported"}
+
+
+def _source_fold(answer: Answer, citation: Citation, key: str) -> str:
+    """One cited paper: its ``[n] title`` summary (on a line of its own, as in the sources
+    list) and a fold with the verdict, the claims, the passage used and the abstract."""
+    claims = [claim for claim in answer.claims if citation.number in claim.citations]
+    verdicts = {claim.verdict for claim in claims}
+    verdict = next((v for v in ("supported", "partial") if v in verdicts), None)
+    badge = (
+        f'<span class="pa-verdict pa-{verdict}">{_VERDICT_LABELS[verdict]}</span>'
+        if verdict
+        else ""
+    )
+    spans = [claim.span for claim in claims if claim.span]
+    return (
+        f'<details class="pa-source" id="{anchor(key, citation.number)}"><summary>\n'
+        f"[{citation.number}] {literal(citation.title)}\n"
+        f"{badge}</summary>\n\n"
+        f"{_support_lines(claims, citation.passage)}"
+        f"**Passage used:** {_highlighted(citation.passage, spans)}\n\n"
+        f"**Abstract:** {literal(citation.abstract)}\n\n</details>"
+    )
+
+
+def _support_lines(claims: list[Claim], passage: str) -> str:
     """In a source's fold: each claim it stands behind, with its verdict and the span of
-    the passage that supports it."""
+    the passage that supports it (quoted here only when it cannot be highlighted in the
+    passage shown below)."""
     lines = []
-    for claim in answer.claims:
-        if number in claim.citations:
-            span = f" — “{literal(claim.span)}”" if claim.span else ""
-            lines.append(f"- **{claim.verdict}**: {literal(claim.text)}{span}")
+    for claim in claims:
+        quoted = claim.span and claim.span.strip() not in passage
+        span = f" — “{literal(claim.span)}”" if quoted else ""
+        lines.append(f"- **{claim.verdict}**: {literal(claim.text)}{span}")
     return ("**Supports:**\n" + "\n".join(lines) + "\n\n") if lines else ""
 
 
+def _highlighted(passage: str, spans: list[str]) -> str:
+    """The passage shown literally, each supporting span in it wrapped in ``<mark>``."""
+    found: list[tuple[int, int]] = []
+    for span in dict.fromkeys(s.strip() for s in spans):
+        start = passage.find(span) if span else -1
+        if start >= 0 and all(start >= e or start + len(span) <= s for s, e in found):
+            found.append((start, start + len(span)))
+    pieces, position = [], 0
+    for start, end in sorted(found):
+        pieces.append(literal(passage[position:start]))
+        pieces.append(f'<mark class="pa-span">{literal(passage[start:end])}</mark>')
+        position = end
+    pieces.append(literal(passage[position:]))
+    return "".join(pieces)
+
+
+def _attribute(text: str) -> str:
+    """Corpus text inside a double-quoted HTML attribute: literal, quotes escaped too."""
+    return literal(text).replace('"', "&quot;").replace("'", "&#39;")
+
+
 def format_hits(hits: list[Any]) -> str:
-    """The search tab's list; titles, abstracts and source files shown literally."""
+    """The search tab's compact list: per paper its rank, title and score, then a fold whose
+    summary is the abstract (the page shows its first two lines until it is opened) and
+    whose body names the files it is listed in. Corpus text is shown literally.
+
+    Plain HTML, one block per paper (no blank lines inside, so markdown leaves it alone).
+    """
     if not hits:
         return "No papers found."
     rows = []
     for rank, hit in enumerate(hits, start=1):
         rows.append(
-            f"**{rank}. {literal(hit.title)}** · score {hit.score:.3f}\n\n"
-            f"<details><summary>Abstract</summary>\n\n{literal(hit.abstract)}\n\n"
-            f"<small>Listed in: {literal(', '.join(hit.sources))}</small>\n\n</details>"
+            f'<div class="pa-hit"><p class="pa-hit-title"><strong>{rank}. {literal(hit.title)}'
+            f'</strong> <span class="pa-sim">· score {hit.score:.3f}</span></p>'
+            f'<details><summary><span class="pa-lead">{literal(hit.abstract)}</span></summary>'
+            f"<p><small>Listed in: {literal(', '.join(hit.sources))}</small></p></details></div>"
         )
-    return "\n\n---\n\n".join(rows)
+    return "\n\n".join(rows)

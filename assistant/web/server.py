@@ -12,7 +12,7 @@ from assistant.core.settings import Settings
 from assistant.web.exposure import LoginThrottle, check_exposure
 from assistant.web.holder import EngineHolder, EngineStarter
 from assistant.web.http_api import build_router
-from assistant.web.ui import CSS, build_ui
+from assistant.web.ui import CSS, JS, build_ui
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ def launch(
         prevent_thread_lock=not block,
         show_error=False,
         css=CSS,
+        js=JS,
         theme=gr.themes.Soft(),
     )
     return demo, holder

@@ -21,6 +21,7 @@ from assistant.engine import Assistant
 from assistant.export import Exchange, cited_bibtex, conversation_markdown
 from assistant.questions import QuestionError
 from assistant.web.holder import EngineHolder, EngineUnavailable
+from assistant.web.page import CHAT_ID, CSS, JS  # noqa: F401 (served by server.launch)
 from assistant.web.render import format_answer, format_hits, plain_history
 
 log = logging.getLogger(__name__)
@@ -31,13 +32,6 @@ EXAMPLES = [
     "Which papers study binary neural networks?",
     "How can knowledge from a graph neural network be distilled into an MLP?",
 ]
-
-CSS = """
-.gradio-container {max-width: 1100px !important; margin: auto;}
-#corpus-line {color: var(--body-text-color-subdued); font-size: 0.9em;}
-.message details {margin: 0.3em 0; border-left: 3px solid var(--color-accent-soft); padding-left: 0.6em;}
-.message summary {cursor: pointer; font-weight: 600;}
-"""
 
 
 def client_error(message: str) -> gr.Error:
@@ -202,7 +196,14 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                 additional_outputs=[exchanges],
                 examples=[[q] for q in EXAMPLES],  # shown as cards in the empty chat
                 cache_examples=False,
-                chatbot=gr.Chatbot(height=560, label="Assistant", buttons=["copy"]),
+                chatbot=gr.Chatbot(  # the page's script scrolls it (see web/page.py)
+                    label="Assistant",
+                    show_label=False,
+                    elem_id=CHAT_ID,
+                    autoscroll=False,
+                    height="100%",
+                    buttons=["copy"],
+                ),
                 textbox=gr.Textbox(
                     placeholder="Ask about the papers…",
                     max_lines=6,
@@ -246,7 +247,7 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                 )
                 k = gr.Slider(1, 30, value=10, step=1, label="Papers", scale=1)
             go = gr.Button("Search", variant="primary")
-            results = gr.Markdown()
+            results = gr.Markdown(elem_id="pa-hits")
             go.click(search_page, [query, k], results, api_visibility="private")
             query.submit(search_page, [query, k], results, api_visibility="private")
     return demo
