@@ -80,7 +80,9 @@ def anchor(key: str, number: int) -> str:
 
 def _linked_text(answer: Answer, key: str) -> str:
     """The answer text with each ``[n]`` a link to its source and each unsupported mark a
-    badge. The text is the model's already disarmed markdown; only titles are added."""
+    badge. The text is the model's already disarmed markdown; only titles are added, as
+    the links' tooltips. The extractive answer's bullet labels ("**Title**: quote [n]") are
+    dropped: the [n] link and the sources block under it name the paper, once."""
     titles = {citation.number: citation.title for citation in answer.citations}
 
     def link(match: re.Match[str]) -> str:
@@ -90,7 +92,10 @@ def _linked_text(answer: Answer, key: str) -> str:
         tip = _attribute(f"Source {number}: {titles[number]}")
         return f'<a class="pa-cite" href="#{anchor(key, number)}" title="{tip}">[{number}]</a>'
 
-    text = _MARKER.sub(link, answer.text)
+    text = answer.text
+    for citation in answer.citations:  # the sources block below names each paper, once
+        text = text.replace(f"- **{literal(citation.title)}**: ", "- ")
+    text = _MARKER.sub(link, text)
     return text.replace(UNSUPPORTED_MARK, _UNSUPPORTED_BADGE)
 
 
