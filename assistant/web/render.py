@@ -123,21 +123,29 @@ def _source_fold(answer: Answer, citation: Citation, key: str) -> str:
         f'<details class="pa-source" id="{anchor(key, citation.number)}"><summary>\n'
         f"[{citation.number}] {literal(citation.title)}\n"
         f"{badge}</summary>\n\n"
-        f"{_support_lines(claims, citation.passage)}"
+        f"{_support_lines(claims, citation)}"
         f"**Passage used:** {_highlighted(citation.passage, spans)}\n\n"
         f"**Abstract:** {literal(citation.abstract)}\n\n</details>"
     )
 
 
-def _support_lines(claims: list[Claim], passage: str) -> str:
+def _support_lines(claims: list[Claim], citation: Citation) -> str:
     """In a source's fold: each claim it stands behind, with its verdict and the span of
     the passage that supports it (quoted here only when it cannot be highlighted in the
-    passage shown below)."""
+    passage shown below). A claim that is the quoted passage itself (an extractive answer's
+    bullet, read without its title label) adds nothing to the passage: it is left out."""
+    passage = " ".join(citation.passage.split())
     lines = []
     for claim in claims:
-        quoted = claim.span and claim.span.strip() not in passage
+        text = claim.text
+        for label in (f"{citation.title} :", f"{citation.title}:"):
+            if text.startswith(label):
+                text = text[len(label) :].strip()
+        if " ".join(text.split()) == passage:
+            continue
+        quoted = claim.span and claim.span.strip() not in citation.passage
         span = f" — “{literal(claim.span)}”" if quoted else ""
-        lines.append(f"- **{claim.verdict}**: {literal(claim.text)}{span}")
+        lines.append(f"- **{claim.verdict}**: {literal(text)}{span}")
     return ("**Supports:**\n" + "\n".join(lines) + "\n\n") if lines else ""
 
 
