@@ -7,6 +7,7 @@ from an arXiv-style JSON Lines file, a CSV with year and categories columns, a J
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 from datetime import date
@@ -385,3 +386,48 @@ def test_cli_filter_flags(dated):
     assert result.returncode == 0, result.stderr
     titles = [hit["title"] for hit in json.loads(result.stdout)]
     assert titles[0] == BWN_2019 and set(titles) <= {BWN_2019, ROBOT_2020}
+
+
+# --- the web page's filter inputs -----------------------------------------------------------
+
+
+def test_web_search_and_chat_take_the_filter_inputs(dated):
+    from types import SimpleNamespace
+
+    from assistant.web.ui import build_ui
+
+    settings, engine = dated
+    holder = SimpleNamespace(settings=settings, engine=engine, status="ready", error=None)
+    events = build_ui(holder).fns.values()
+    by_name = {event.api_name: event for event in events}
+    search = by_name["search"].fn
+
+    def respond(*inputs):  # the chat endpoint as text (ChatInterface wraps it as async)
+        async def replies():
+            return [str(reply) async for reply in by_name["chat"].fn(*inputs)]
+
+        return asyncio.run(replies())
+
+    assert [type(c).__name__ for c in by_name["search"].inputs][2:] == [
+        "Textbox",
+        "Textbox",
+        "Dropdown",
+        "Dropdown",
+    ]
+    shown = search("binary neural networks", 3, "", "2020", [], [])
+    assert BWN_2019 in shown and BNN_2021 not in shown
+    assert search("binary", 3, "2023-13", "", [], []) == (
+        "Sorry, filter since: '2023-13' is not a real date; use YYYY, YYYY-MM or YYYY-MM-DD."
+    )
+    question = "Which binary networks keep accuracy on image classification?"
+    reply = list(respond(question, [], 5, 0.0, "2021", "", ["cs"], []))[-1]
+    assert BNN_2021 in reply and BWN_2019 not in reply
+    bad = list(respond(question, [], 5, 0.0, "", "", [], ["x" * 300]))
+    assert f"Sorry, filter sources: '{'x' * 40}'… is not a source name." in bad[-1]
+    none = list(respond(question, [], 5, 0.0, "2030", "", [], []))[-1]
+    assert "No indexed paper matches the filters (since 2030)" in none
+    # the dropdowns' choices come from the corpus, through events that are not API endpoints
+    choosers = [e for e in events if getattr(e.fn, "__name__", "") == "filter_choices"]
+    assert choosers and all(event.api_visibility == "private" for event in choosers)
+    categories, sources = choosers[0].fn()
+    assert "cs.LG" in categories["choices"] and "lab.csv" in sources["choices"]

@@ -12,6 +12,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.answer import Answer
+from assistant.filters import FilterError, SearchFilters
 from assistant.questions import QuestionError
 from assistant.web.holder import EngineHolder
 from assistant.web.render import format_answer, format_hits, plain_history
@@ -33,12 +34,45 @@ CSS = """
 """
 
 
+DATE_PLACEHOLDER = "YYYY or YYYY-MM-DD"
+
+
+def filter_inputs() -> list[gr.components.Component]:
+    """One compact row: since, until, categories, sources (choices filled from the corpus)."""
+    with gr.Row():
+        since = gr.Textbox(label="Since", placeholder=DATE_PLACEHOLDER, max_lines=1, min_width=120)
+        until = gr.Textbox(label="Until", placeholder=DATE_PLACEHOLDER, max_lines=1, min_width=120)
+        categories = gr.Dropdown(
+            [], value=[], multiselect=True, allow_custom_value=True, label="Category", scale=2
+        )
+        sources = gr.Dropdown(
+            [], value=[], multiselect=True, allow_custom_value=True, label="Source", scale=2
+        )
+    return [since, until, categories, sources]
+
+
+def chosen_filters(
+    since: str | None, until: str | None, categories: list[str] | None, sources: list[str] | None
+) -> SearchFilters | None:
+    """The filter inputs as filters (None when all are empty); raises :class:`FilterError`."""
+    return SearchFilters.coerce(
+        {"since": since, "until": until, "categories": categories, "sources": sources}
+    )
+
+
 def build_ui(holder: EngineHolder) -> gr.Blocks:
     settings = holder.settings
     key_state = "set" if settings.llm_key else "not set"
 
     def respond(
-        message: str, history: list[dict[str, Any]], top_k: int, temperature: float
+        message: str,
+        history: list[dict[str, Any]],
+        top_k: int,
+        temperature: float,
+        since: str = "",
+        until: str = "",
+        categories: list[str] | None = None,
+        sources: list[str] | None = None,
     ) -> Iterator[str]:
         engine = holder.engine
         if engine is None:
@@ -54,6 +88,7 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                 history=plain_history(history),
                 top_k=int(top_k),
                 temperature=float(temperature),
+                filters=chosen_filters(since, until, categories, sources),
             ):
                 if isinstance(part, Answer):
                     yield format_answer(part)
@@ -63,6 +98,8 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                         yield shown
         except QuestionError as error:  # too long, control characters only, …
             yield f"Sorry, {error}. Please rephrase."
+        except FilterError as error:  # "filter since: '2023-13' is not a real date; …"
+            yield f"Sorry, {error}."
         except Exception:  # never a stack trace in the page
             log.exception("answer failed")
             yield "Sorry, something went wrong while answering. Please try again."
@@ -72,17 +109,33 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
             return f"The assistant cannot answer: ⚠️ {holder.error}"
         return f"The assistant is not ready yet: {holder.status}"
 
-    def search(query: str, k: int) -> str:
+    def search(
+        query: str,
+        k: int,
+        since: str = "",
+        until: str = "",
+        categories: list[str] | None = None,
+        sources: list[str] | None = None,
+    ) -> str:
         engine = holder.engine
         if engine is None:
             return unavailable()
         try:
-            return format_hits(engine.search(query, k=int(k)))
-        except QuestionError as error:  # empty, too long, not text
+            filters = chosen_filters(since, until, categories, sources)
+            return format_hits(engine.search(query, k=int(k), filters=filters))
+        except (QuestionError, FilterError) as error:  # empty, too long, not text; bad filter
             return f"Sorry, {error}."
         except Exception:  # never a stack trace in the page
             log.exception("search failed")
             return "Sorry, something went wrong while searching. Please try again."
+
+    def filter_choices() -> tuple[Any, Any]:
+        """The corpus's categories and source files, for the filter dropdowns."""
+        engine = holder.engine
+        if engine is None:
+            return gr.update(), gr.update()
+        catalog = engine.catalog
+        return gr.update(choices=catalog.categories()), gr.update(choices=catalog.sources())
 
     with gr.Blocks(title="Paper Assistant") as demo:
         gr.Markdown(
@@ -102,13 +155,14 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                     step=0.05,
                     label="Temperature (LLM backends)",
                 )
+                chat_filters = filter_inputs()
                 gr.Markdown(
                     f"Backend: **{settings.llm}** · model: **{settings.llm_model or '—'}** · "
                     f"API key: **{key_state}**"
                 )
             chat = gr.ChatInterface(
                 fn=respond,
-                additional_inputs=[top_k, temperature],
+                additional_inputs=[top_k, temperature, *chat_filters],
                 examples=[[q] for q in EXAMPLES],  # shown as cards in the empty chat
                 cache_examples=False,
                 chatbot=gr.Chatbot(height=560, label="Assistant", buttons=["copy"]),
@@ -135,8 +189,21 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                     label="Query", placeholder="e.g. binary neural networks", scale=4
                 )
                 k = gr.Slider(1, 30, value=10, step=1, label="Papers", scale=1)
+            search_filters = filter_inputs()
             go = gr.Button("Search", variant="primary")
             results = gr.Markdown()
-            go.click(search, [query, k], results, api_name="search")
-            query.submit(search, [query, k], results)
+            go.click(search, [query, k, *search_filters], results, api_name="search")
+            query.submit(search, [query, k, *search_filters], results)
+        # The dropdowns' choices: filled when the page loads and refreshed on focus (the
+        # engine may still be starting, or reload a changed store). Not API endpoints.
+        for _, _, categories, sources in (chat_filters, search_filters):
+            for event in (demo.load, categories.focus, sources.focus):
+                event(
+                    filter_choices,
+                    None,
+                    [categories, sources],
+                    api_visibility="private",
+                    queue=False,
+                    show_progress="hidden",
+                )
     return demo
