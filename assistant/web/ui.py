@@ -40,8 +40,12 @@ DATE_PLACEHOLDER = "YYYY or YYYY-MM-DD"
 def filter_inputs() -> list[gr.components.Component]:
     """One compact row: since, until, categories, sources (choices filled from the corpus)."""
     with gr.Row():
-        since = gr.Textbox(label="Since", placeholder=DATE_PLACEHOLDER, max_lines=1, min_width=120)
-        until = gr.Textbox(label="Until", placeholder=DATE_PLACEHOLDER, max_lines=1, min_width=120)
+        since = gr.Textbox(
+            "", label="Since", placeholder=DATE_PLACEHOLDER, max_lines=1, min_width=120
+        )
+        until = gr.Textbox(
+            "", label="Until", placeholder=DATE_PLACEHOLDER, max_lines=1, min_width=120
+        )
         categories = gr.Dropdown(
             [], value=[], multiselect=True, allow_custom_value=True, label="Category", scale=2
         )
@@ -69,8 +73,8 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
         history: list[dict[str, Any]],
         top_k: int,
         temperature: float,
-        since: str = "",
-        until: str = "",
+        since: str | None = None,
+        until: str | None = None,
         categories: list[str] | None = None,
         sources: list[str] | None = None,
     ) -> Iterator[str]:
@@ -112,8 +116,8 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
     def search(
         query: str,
         k: int,
-        since: str = "",
-        until: str = "",
+        since: str | None = None,
+        until: str | None = None,
         categories: list[str] | None = None,
         sources: list[str] | None = None,
     ) -> str:
