@@ -13,6 +13,11 @@ type (title and abstract are text; other fields text, numbers or lists of text),
 text (no lone surrogates) and its size (the limits below). A record that fails is one
 ``file:line: …`` problem; the rest of the file is still ingested.
 
+Fields the search filters read are stored as the inputs carry them: ``update_date`` and
+``categories`` (arXiv's space-separated form; a list, or commas or semicolons, become the
+same), ``year`` (a ``year`` column, else the year a ``published`` or ``date`` field starts
+with; a value that does not start with four digits is not stored).
+
 The record itself (:class:`Paper`) is the shared schema in ``assistant.core.schema``.
 """
 
