@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from assistant.citations import format_sources
+from assistant.filters import SearchFilters
 from assistant.markup import literal
 from assistant.retrieval import PaperHit
 
@@ -92,6 +93,7 @@ class Answer:
     seconds: float = 0.0
     claims: list[Claim] = field(default_factory=list)  # per-sentence support verdicts
     premise_issues: list[PremiseIssue] = field(default_factory=list)
+    filters: SearchFilters | None = None  # what the search was limited to, if anything
 
     @property
     def footer_markdown(self) -> str:
@@ -134,6 +136,7 @@ class Answer:
             "seconds": round(self.seconds, 4),
             "claims": [claim.to_dict() for claim in self.claims],
             "premise_issues": [issue.to_dict() for issue in self.premise_issues],
+            "filters": self.filters.to_dict() if self.filters else None,
         }
 
 

@@ -1,4 +1,5 @@
-"""``python -m assistant ask|search "…" [--json]``: the engine from a shell."""
+"""``python -m assistant ask|search "…" [--json] [--since … --until … --category … --source …]``:
+the engine from a shell."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import argparse
 import json
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from assistant.core.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.filters import SearchFilters
 
 MAX_PAPERS = 50  # as assistant.questions.MAX_PAPERS, checked here before anything loads
 
@@ -40,7 +45,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for command in (ask, search):
         command.add_argument("--json", action="store_true", help="machine-readable output")
+        limits = command.add_argument_group(
+            "filters", "limit the papers searched (a paper with no known date fails a date filter)"
+        )
+        limits.add_argument("--since", metavar="DATE", help="YYYY, YYYY-MM or YYYY-MM-DD")
+        limits.add_argument("--until", metavar="DATE", help="inclusive to the end of the period")
+        limits.add_argument(
+            "--category",
+            action="append",
+            metavar="CAT",
+            help='"cs.LG", or an archive such as "cs"; repeat for any of several',
+        )
+        limits.add_argument(
+            "--source",
+            action="append",
+            metavar="FILE",
+            help="a file the papers were ingested from; repeat for any of several",
+        )
     return parser
+
+
+def filters_of(args: argparse.Namespace) -> SearchFilters | None:
+    """The filter flags as :class:`SearchFilters`; raises ``FilterError`` on a bad value."""
+    from assistant.filters import SearchFilters
+
+    return SearchFilters.coerce(
+        {
+            "since": args.since,
+            "until": args.until,
+            "categories": args.category or [],
+            "sources": args.source or [],
+        }
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.core.embeddings import EmbeddingConfigError
     from assistant.core.store import StoreError
     from assistant.engine import Assistant
+    from assistant.filters import FilterError
     from assistant.llm import LLMConfigError
     from assistant.questions import QuestionError, clean_question
 
@@ -63,24 +100,27 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(**overrides)
         question = args.query if args.command == "search" else args.question
         clean_question(question, settings.max_question_chars)  # before the model loads
+        filters = filters_of(args)  # likewise
         engine = Assistant.from_settings(settings)
         if args.command == "search":
-            hits = engine.search(args.query, k=args.k)
+            hits = engine.search(args.query, k=args.k, filters=filters)
             if args.json:
                 print(json.dumps([hit.to_dict() for hit in hits], indent=2, ensure_ascii=False))
             else:
                 for rank, hit in enumerate(hits, start=1):
                     print(f"{rank:2d}. {hit.score:.3f}  {hit.title}")
+                if not hits and filters is not None:
+                    print(f"no paper matches the filters ({filters.describe()})")
             return 0
         if args.json or args.no_stream:
-            answer = engine.ask(args.question)
+            answer = engine.ask(args.question, filters=filters)
             if args.json:
                 print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
             else:
                 print(answer.markdown)
             return 0
         answer = None
-        for part in engine.stream(args.question):
+        for part in engine.stream(args.question, filters=filters):
             if isinstance(part, str):
                 print(part, end="", flush=True)
             else:
@@ -89,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         if answer is not None and answer.footer_markdown:
             print("\n" + answer.footer_markdown)
         return 0
-    except (StoreError, EmbeddingConfigError, LLMConfigError, QuestionError) as error:
+    except (StoreError, EmbeddingConfigError, LLMConfigError, QuestionError, FilterError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except ValidationError as error:  # a bad ASSISTANT_* setting

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from llama_index.core.llms import LLM, ChatMessage, MessageRole
@@ -84,7 +84,7 @@ class Conversation:
         vocabulary: Vocabulary,
         catalog: PaperCatalog,
         llm: LLM | None,
-        search: Callable[[str], Sequence[PaperHit]],
+        search: Callable[..., Sequence[PaperHit]],
         relevant: Callable[[str, Sequence[PaperHit]], bool],
     ):
         self.vocabulary = vocabulary
@@ -93,11 +93,20 @@ class Conversation:
         self.search = search
         self.relevant = relevant
 
-    def standalone_query(self, message: str, history: History | None) -> str:
-        """The query to search for ``message`` given the conversation so far."""
+    def standalone_query(
+        self, message: str, history: History | None, allowed: Collection[str] | None = None
+    ) -> str:
+        """The query to search for ``message`` given the conversation so far.
+
+        ``allowed``: the paper ids the search filters allow (None: all). A conversation
+        whose paper the filters leave out has no paper to follow up on, and the message's
+        own search (which decides a follow-up) is filtered the same way.
+        """
         turns = as_turns(history)
         paper = self.subject(turns)
-        if paper is None or not self.follows_up(message, paper):
+        if paper is not None and allowed is not None and paper.paper_id not in allowed:
+            paper = None
+        if paper is None or not self.follows_up(message, paper, allowed):
             return message
         if self.llm is not None:
             try:
@@ -115,12 +124,15 @@ class Conversation:
                     return paper
         return None
 
-    def follows_up(self, message: str, paper: Paper) -> bool:
+    def follows_up(
+        self, message: str, paper: Paper, allowed: Collection[str] | None = None
+    ) -> bool:
         """Whether ``message`` is about the conversation's ``paper`` (see the module doc)."""
         named_unknowns, _ = self.vocabulary.unknown_terms(message)
         refers_back = bool(_BACK_REFERENCE.search(message))
         shared = self.shared_wording(message, f"{paper.title} {paper.abstract}")
-        hits = self.search(message)
+        # ``search(message)`` unfiltered, ``search(message, allowed)`` filtered
+        hits = self.search(message) if allowed is None else self.search(message, allowed)
         if hits and self.relevant(message, hits):
             if hits[0].paper_id == paper.paper_id:
                 return True

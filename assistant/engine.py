@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from assistant.answer import Answer, final_answer
@@ -26,8 +26,11 @@ from assistant.core.settings import Settings
 from assistant.core.store import PaperStore
 from assistant.export import Exchange, cited_bibtex, conversation_markdown
 from assistant.extractive import SentenceRanker
+from assistant.filters import SearchFilters
 from assistant.llm import build_llm
+from assistant.markup import literal
 from assistant.premises import PremiseChecker, with_caution
+from assistant.prompts import render
 from assistant.questions import clean_history, clean_question, paper_count
 from assistant.relevance import RelevanceGate
 from assistant.retrieval import HybridRetriever, PaperHit
@@ -35,6 +38,8 @@ from assistant.support import SupportChecker
 from assistant.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
+
+Filters = SearchFilters | Mapping[str, Any] | None
 
 
 class Assistant:
@@ -62,7 +67,9 @@ class Assistant:
             vocabulary,
             self.catalog,
             self.llm,
-            search=lambda message: self.retriever.search(message, k=settings.top_k),
+            search=lambda message, allowed=None: self.retriever.search(
+                message, k=settings.top_k, allowed=allowed
+            ),
             relevant=self.gate.relevant,
         )
         self.support = SupportChecker(vocabulary)
@@ -118,17 +125,22 @@ class Assistant:
             "api_key_set": bool(self.settings.llm_key),
         }
 
-    def search(self, query: str, k: int = 10) -> list[PaperHit]:
+    def search(self, query: str, k: int = 10, filters: Filters = None) -> list[PaperHit]:
         """Best-matching papers, best first, with scores, abstracts and sources.
 
-        ``k`` is 1 to 50; a bad query or ``k`` raises :class:`QuestionError`.
+        ``k`` is 1 to 50; a bad query or ``k`` raises :class:`QuestionError`. ``filters``
+        (a :class:`SearchFilters` or a mapping such as ``{"since": "2023", "category":
+        "cs.LG"}``) limits the papers; a bad one raises :class:`FilterError`, and filters
+        no paper passes give an empty list.
         """
         query = clean_question(query, self.settings.max_question_chars)
-        return self.retriever.search(query, k=paper_count(k))
+        k = paper_count(k)
+        allowed = self.catalog.matching(SearchFilters.coerce(filters))
+        return self.retriever.search(query, k=k, allowed=allowed)
 
-    def ask(self, question: str, *, top_k: int | None = None) -> Answer:
-        """Answer one stand-alone question."""
-        return final_answer(self.stream(question, top_k=top_k))
+    def ask(self, question: str, *, top_k: int | None = None, filters: Filters = None) -> Answer:
+        """Answer one stand-alone question (``filters`` as for :meth:`search`)."""
+        return final_answer(self.stream(question, top_k=top_k, filters=filters))
 
     def chat(self, message: str, history: History | None = None, **kwargs: Any) -> Answer:
         """Answer a message in the context of a conversation (follow-ups work)."""
@@ -150,20 +162,32 @@ class Assistant:
         *,
         top_k: int | None = None,
         temperature: float | None = None,
+        filters: Filters = None,
     ) -> Iterator[str | Answer]:
         """Yield text pieces as they are generated, then the final :class:`Answer`.
 
         A question that cannot be asked (empty, too long, not text) or a ``top_k`` outside
-        1 to 50 raises :class:`QuestionError` before any work is done.
+        1 to 50 raises :class:`QuestionError`, and bad ``filters`` :class:`FilterError`,
+        before any work is done. Filters apply to the follow-up detection's search too;
+        filters no paper passes are declined plainly (``answered`` False).
         """
         began = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
         top_k = self.settings.top_k if top_k is None else paper_count(top_k, "top_k")
-        query = self.conversation.standalone_query(question, clean_history(history))
+        search_filters = SearchFilters.coerce(filters)
+        allowed = self.catalog.matching(search_filters)
+        query = self.conversation.standalone_query(
+            question, clean_history(history), allowed=allowed
+        )
         embed = self.embedder.model.get_query_embedding
         query_vector = embed(query)
-        hits = self.retriever.search(query, k=top_k, query_embedding=query_vector)
-        if not self.gate.relevant(query, hits):
+        hits = self.retriever.search(query, k=top_k, query_embedding=query_vector, allowed=allowed)
+        if allowed is not None and not allowed:  # the filters leave no paper at all
+            answer = Answer(
+                text=render("no_match", filters=literal(search_filters.describe())),
+                answered=False,
+            )
+        elif not self.gate.relevant(query, hits):
             answer = self.premises.declined(question, hits)
         elif (issues := self.premises.check(question, hits)) and issues[0].kind != "uncovered":
             answer = self.premises.reply(question, issues, hits)
@@ -177,6 +201,7 @@ class Assistant:
             answer.backend, answer.model = self.backend, self.model
             yield answer.text
         answer.query = query
+        answer.filters = search_filters
         answer.seconds = time.perf_counter() - began
         yield answer
 

@@ -11,18 +11,25 @@ figure the query names. Rank fusion would throw away the size of a leg's lead â€
 hit on an exact figure like "77.4% mIoU" scores far above the rest â€” and scores on fixed
 scales also say how relevant the best paper is, which the relevance gate relies on. The
 weights were tuned on ``eval/dev.jsonl``.
+
+Filters (``assistant.filters``) reach both legs as one set of allowed paper ids: the dense
+leg sends it to Chroma as a ``where`` (``paper_id`` ``$in`` the set), and BM25 scores only
+the chunks of those papers (a bm25s weight mask), so each leg ranks within the allowed
+papers instead of filtering its top candidates afterwards, which would lose every allowed
+paper ranked below them. No filter takes exactly the unfiltered path.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from llama_index.core import VectorStoreIndex
 from llama_index.core.schema import NodeWithScore, QueryBundle
+from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
 
 from assistant.catalog import PaperCatalog
 from assistant.core.embeddings import Embedder
@@ -117,25 +124,50 @@ class HybridRetriever:
         self.embedder = embedder
         self.lexical = lexical
         self.catalog = catalog
-        index = VectorStoreIndex.from_vector_store(vector_store, embed_model=embedder.model)
+        self.index = VectorStoreIndex.from_vector_store(vector_store, embed_model=embedder.model)
         self.candidate_chunks = min(candidate_chunks, max(1, catalog.chunk_count))
-        self.dense = index.as_retriever(similarity_top_k=self.candidate_chunks)
+        self.dense = self.index.as_retriever(similarity_top_k=self.candidate_chunks)
 
     def search(
-        self, query: str, k: int = 10, query_embedding: Sequence[float] | None = None
+        self,
+        query: str,
+        k: int = 10,
+        query_embedding: Sequence[float] | None = None,
+        allowed: Collection[str] | None = None,
     ) -> list[PaperHit]:
         """The ``k`` best papers for ``query``, best first.
 
         Pass ``query_embedding`` when the caller needs the vector too (the extractive answer
-        does), so the query is embedded once.
+        does), so the query is embedded once. ``allowed``: the only paper ids either leg may
+        return (``PaperCatalog.matching``); None searches everything, an empty set finds
+        nothing without searching.
         """
+        if allowed is not None and not allowed:
+            return []
         bundle = QueryBundle(
             query_str=query,
             embedding=list(query_embedding) if query_embedding is not None else None,
         )
-        dense_hits = self.dense.retrieve(bundle)
-        lexical_hits = self.lexical.retrieve(bundle, self.candidate_chunks)
+        dense_hits = self.dense_retrieve(bundle, allowed)
+        lexical_hits = self.lexical.retrieve(bundle, self.candidate_chunks, allowed)
         return fuse(self.catalog, dense_hits, lexical_hits, k, query_figures(query))
+
+    def dense_retrieve(
+        self, bundle: QueryBundle, allowed: Collection[str] | None = None
+    ) -> list[NodeWithScore]:
+        """The dense leg: chunks nearest the query, among the ``allowed`` papers' chunks
+        only when given (Chroma applies the ``where`` inside its search)."""
+        if allowed is None:
+            return self.dense.retrieve(bundle)
+        if not allowed:
+            return []
+        where = MetadataFilters(
+            filters=[
+                MetadataFilter(key=PAPER_ID, value=sorted(allowed), operator=FilterOperator.IN)
+            ]
+        )
+        retriever = self.index.as_retriever(similarity_top_k=self.candidate_chunks, filters=where)
+        return retriever.retrieve(bundle)
 
 
 def fuse(

@@ -10,6 +10,10 @@ Formats:
   and ``abstract`` (the arXiv metadata snapshot format works as is);
 - CSV (``.csv``) and TSV (``.tsv``) with ``title`` and ``abstract`` columns.
 
+Optional fields (``id``, ``authors``, ``categories``, ``update_date``, ``year``, ``url``) are
+kept when a record has them (see ``ingest.records``); a listing page's date line is kept
+as the ``listing_date`` of the papers under it.
+
 Sizes are bounded before any text work (see ``ingest.records`` for the limits): JSON Lines
 files are read line by line with a bounded read, so a giant line is measured and skipped
 without ever being held whole; a JSON element, CSV field or listing line over its limit is

@@ -13,12 +13,18 @@ type (title and abstract are text; other fields text, numbers or lists of text),
 text (no lone surrogates) and its size (the limits below). A record that fails is one
 ``file:line: …`` problem; the rest of the file is still ingested.
 
+Fields the search filters read are stored as the inputs carry them: ``update_date`` and
+``categories`` (arXiv's space-separated form; a list, or commas or semicolons, become the
+same), ``year`` (a ``year`` column, else the year a ``published`` or ``date`` field starts
+with; a value that does not start with four digits is not stored).
+
 The record itself (:class:`Paper`) is the shared schema in ``assistant.core.schema``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from assistant.core.schema import (
@@ -51,6 +57,11 @@ FIELD_LIMITS = {
 
 # Record keys → Paper attributes for the optional fields (``id`` is kept as external_id).
 RECORD_FIELDS = {("id" if name == EXTERNAL_ID else name): name for name in OPTIONAL_FIELDS}
+# Where a record has no ``year``, the year of one of these dates ("2023-03-12T…") is used.
+YEAR_FALLBACKS = ("published", "date")
+
+_CATEGORY_SEPARATORS = re.compile(r"[\s,;]+")
+_LEADING_YEAR = re.compile(r"(\d{4})(?!\d)")
 
 
 def paper_id_for(title: str) -> str:
@@ -155,6 +166,24 @@ def field_text(value: object, name: str) -> str | None:
     return text or None
 
 
+def categories_text(text: str | None) -> str | None:
+    """Categories as one space-separated string, as arXiv writes them: "cs.LG stat.ML".
+
+    A list (already joined with ", "), or text separated by commas or semicolons, becomes
+    the same; repeats are dropped.
+    """
+    if not text:
+        return None
+    names = dict.fromkeys(name for name in _CATEGORY_SEPARATORS.split(text) if name)
+    return " ".join(names) or None
+
+
+def year_text(text: str | None) -> str | None:
+    """The four-digit year a ``year`` field or a date field ("2023-03-12") starts with."""
+    match = _LEADING_YEAR.match(text or "")
+    return match.group(1) if match else None
+
+
 def record_to_paper(record: object, source: str, line: int) -> Paper | Problem:
     """Validate one structured record; a Problem says exactly which field is wrong."""
     if not isinstance(record, dict):
@@ -170,6 +199,12 @@ def record_to_paper(record: object, source: str, line: int) -> Paper | Problem:
         if not abstract:
             return Problem(source, line, f"record {title!r} has no abstract; skipped")
         optional = {name: field_text(fields.get(key), key) for key, name in RECORD_FIELDS.items()}
+        optional["categories"] = categories_text(optional["categories"])
+        year = year_text(optional["year"])  # a year that is not one is not stored
+        for key in YEAR_FALLBACKS:
+            if year is None:
+                year = year_text(field_text(fields.get(key), key))
+        optional["year"] = year
     except _Refused as refused:
         return Problem(source, line, f"{refused}; skipped")
     return Paper(

@@ -219,3 +219,45 @@ def test_calls_made_while_the_engine_starts_wait_then_fail_clearly(tmp_path):
             assert body["error"]["code"] == "not_ready"
             status, _, body = http(app.url + "health", key=None)
             assert status == 503 and body["ready"] is False and "another ingest" in body["status"]
+
+
+SOURCE = "002_0b796ff187e101aa.txt"  # one of the bundled listing pages; DDRNet is not on it
+
+
+def test_filters_narrow_every_api(app):
+    from gradio_client.exceptions import AppError
+    from openai import OpenAI
+
+    client = app.client(auth=(USER, PASSWORD))
+    hits = client.predict(
+        "real-time semantic segmentation", 5, {"source": SOURCE}, api_name="/search"
+    )
+    assert hits and all(SOURCE in hit["sources"] for hit in hits)
+    unfiltered = client.predict(KNOWN_ITEM, api_name="/ask")
+    assert unfiltered["citations"][0]["title"] == DDRNET
+    filtered = client.predict(KNOWN_ITEM, None, {"sources": [SOURCE]}, api_name="/ask")
+    assert DDRNET not in [c["title"] for c in filtered["citations"]]
+    assert filtered["filters"]["sources"] == [SOURCE]
+    with pytest.raises(AppError, match="(?i)filter since: .2023-13. is not a real date"):
+        client.predict(KNOWN_ITEM, None, {"since": "2023-13"}, api_name="/ask")
+    with pytest.raises(AppError, match="(?i)filter year: unknown"):
+        client.predict("segmentation", 5, {"year": 2020}, api_name="/search")
+
+    openai = OpenAI(base_url=app.url + "v1", api_key=KEY, max_retries=0)
+    question = [{"role": "user", "content": "real-time semantic segmentation networks"}]
+    completion = openai.chat.completions.create(
+        model="paper-assistant", messages=question, extra_body={"filters": {"source": SOURCE}}
+    )
+    assert completion.citations
+    assert all(SOURCE in _sources(app, c["title"]) for c in completion.citations)
+    assert completion.paper_assistant["filters"]["sources"] == [SOURCE]
+    status, _, body = http(
+        app.url + "v1/chat/completions", {"messages": question, "filters": {"until": "soon"}}
+    )
+    assert status == 400 and body["error"]["message"].startswith("filter until")
+
+
+def _sources(app, title: str) -> list[str]:
+    """The files a paper was listed in, as /search reports them."""
+    hits = app.client(auth=(USER, PASSWORD)).predict(title, 3, api_name="/search")
+    return next(hit["sources"] for hit in hits if hit["title"] == title)

@@ -11,12 +11,17 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 
+import bm25s
+import numpy as np
 import Stemmer
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.vector_stores.utils import metadata_dict_to_node
 from llama_index.retrievers.bm25 import BM25Retriever
 
+from assistant.core.schema import PAPER_ID
 from assistant.core.store import PaperStore
 
 log = logging.getLogger(__name__)
@@ -33,6 +38,7 @@ class LexicalIndex:
 
     def __init__(self, retriever: BM25Retriever):
         self._retriever = retriever
+        self._paper_ids: np.ndarray | None = None  # per indexed chunk, for filter masks
 
     @classmethod
     def build(cls, nodes: list[TextNode], top_k: int = DEFAULT_TOP_K) -> LexicalIndex:
@@ -62,10 +68,50 @@ class LexicalIndex:
         """The ids of the chunks this index was built from."""
         return {entry["node_id"] for entry in self._retriever.corpus}
 
-    def retrieve(self, query: QueryBundle, top_k: int) -> list[NodeWithScore]:
-        """Chunks sharing terms with the query, best first (zero scores left out)."""
-        self._retriever.similarity_top_k = top_k
-        return [hit for hit in self._retriever.retrieve(query) if (hit.score or 0) > 0]
+    def retrieve(
+        self, query: QueryBundle, top_k: int, allowed: Collection[str] | None = None
+    ) -> list[NodeWithScore]:
+        """Chunks sharing terms with the query, best first (zero scores left out).
+
+        ``allowed``: only chunks of these paper ids are scored (a bm25s weight mask, so the
+        ``top_k`` are the best allowed chunks, not the allowed few of the overall best).
+        """
+        if allowed is None:
+            self._retriever.similarity_top_k = top_k
+            return [hit for hit in self._retriever.retrieve(query) if (hit.score or 0) > 0]
+        mask = self.mask(allowed)
+        if not mask.any():
+            return []
+        return [hit for hit in self._masked(query, top_k, mask) if (hit.score or 0) > 0]
+
+    def mask(self, allowed: Collection[str]) -> np.ndarray:
+        """1.0 for each indexed chunk whose paper is allowed, else 0.0."""
+        if self._paper_ids is None:
+            self._paper_ids = np.array(
+                [str(entry.get(PAPER_ID)) for entry in self._retriever.corpus]
+            )
+        return np.isin(self._paper_ids, list(allowed)).astype(np.float32)
+
+    def _masked(self, query: QueryBundle, top_k: int, mask: np.ndarray) -> list[NodeWithScore]:
+        """llama-index's ``BM25Retriever._retrieve`` with a weight mask for this call only
+        (its own mask is a shared attribute; engines serve threads)."""
+        retriever = self._retriever
+        tokens = bm25s.tokenize(
+            query.query_str,
+            stemmer=None if retriever.skip_stemming else retriever.stemmer,
+            token_pattern=retriever.token_pattern,
+            show_progress=False,
+        )
+        k = min(top_k, len(mask))
+        indexes, scores = retriever.bm25.retrieve(
+            tokens, k=k, show_progress=False, weight_mask=mask
+        )
+        hits = []
+        for index, score in zip(indexes[0], scores[0], strict=True):
+            # bm25s hands back the corpus entry itself when it holds the corpus
+            entry = index if isinstance(index, dict) else retriever.corpus[int(index)]
+            hits.append(NodeWithScore(node=metadata_dict_to_node(entry), score=float(score)))
+        return hits
 
     # --- persistence, one folder per store revision ----------------------------------
     @staticmethod

@@ -27,7 +27,18 @@ SOURCES = "sources"
 CHUNK_INDEX = "chunk_index"
 ABSTRACT = "abstract"  # on the first chunk only
 EXTERNAL_ID = "external_id"  # the id the first source that had one gave the paper
-OPTIONAL_FIELDS = ("listing_date", "authors", "categories", "update_date", "url", EXTERNAL_ID)
+# ``categories``: space-separated ("cs.LG stat.ML"), as arXiv writes them; ``year``: four
+# digits; ``update_date``: as the record gave it (arXiv: "2023-03-12"); ``listing_date``: the
+# date line of a listing page ("Mar 12", which has no year). ``assistant.filters`` reads them.
+OPTIONAL_FIELDS = (
+    "listing_date",
+    "authors",
+    "categories",
+    "update_date",
+    "year",
+    "url",
+    EXTERNAL_ID,
+)
 # Keys a chunk carries in the store that the embedding model and the LLM never see.
 HIDDEN_KEYS = (PAPER_ID, CHUNK_INDEX, SOURCES, ABSTRACT, *OPTIONAL_FIELDS)
 SOURCE_SEPARATOR = "; "
@@ -84,6 +95,7 @@ class Paper:
     authors: str | None = None
     categories: str | None = None
     update_date: str | None = None
+    year: str | None = None
     url: str | None = None
     external_id: str | None = None
 

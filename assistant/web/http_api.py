@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant.answer import Answer, final_answer
 from assistant.engine import Assistant
+from assistant.filters import FilterError
 from assistant.questions import QuestionError
 from assistant.web.exposure import api_error
 from assistant.web.holder import EngineHolder, EngineUnavailable
@@ -174,7 +175,7 @@ def answer_for(engine: Assistant, body: CompletionRequest) -> Answer:
         options["filters"] = body.filters
     try:
         return final_answer(engine.stream(body.messages[-1].text(), **options))
-    except QuestionError as error:  # too long, not text, a bad top_k …
+    except (QuestionError, FilterError) as error:  # too long, not text, a bad top_k or filter
         raise RequestRefused(400, str(error), "invalid_request") from None
     except Exception:  # never a stack trace to a client
         log.exception("answering an API request failed")

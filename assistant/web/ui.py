@@ -19,6 +19,7 @@ import gradio as gr
 from assistant.answer import Answer
 from assistant.engine import Assistant
 from assistant.export import Exchange, cited_bibtex, conversation_markdown
+from assistant.filters import FilterError, SearchFilters
 from assistant.questions import QuestionError
 from assistant.web.holder import EngineHolder, EngineUnavailable
 from assistant.web.page import CHAT_ID, CSS, JS  # noqa: F401 (served by server.launch)
@@ -38,7 +39,7 @@ def client_error(message: str) -> gr.Error:
     """An error the client sees as it is (the page shows it as a toast; ``gradio_client``
     raises it as ``AppError``). Gradio renders the message as HTML: it is escaped."""
     text = message[:1].upper() + message[1:]
-    return gr.Error(html.escape(text), print_exception=False)
+    return gr.Error(html.escape(text, quote=False), print_exception=False)
 
 
 @contextmanager
@@ -49,7 +50,7 @@ def api_errors(doing: str) -> Iterator[None]:
         yield
     except gr.Error:
         raise
-    except QuestionError as error:  # too long, empty, a bad count, …
+    except (QuestionError, FilterError) as error:  # too long, empty, a bad count or filter
         raise client_error(str(error)) from None
     except Exception:
         log.exception("%s failed", doing)
@@ -61,12 +62,49 @@ def filter_arguments(filters: dict | None) -> dict[str, Any]:
     return {"filters": filters} if filters else {}
 
 
+DATE_PLACEHOLDER = "YYYY or YYYY-MM-DD"
+
+
+def filter_inputs() -> list[gr.components.Component]:
+    """One compact row: since, until, categories, sources (choices filled from the corpus)."""
+    with gr.Row():
+        since = gr.Textbox(
+            "", label="Since", placeholder=DATE_PLACEHOLDER, max_lines=1, min_width=120
+        )
+        until = gr.Textbox(
+            "", label="Until", placeholder=DATE_PLACEHOLDER, max_lines=1, min_width=120
+        )
+        categories = gr.Dropdown(
+            [], value=[], multiselect=True, allow_custom_value=True, label="Category", scale=2
+        )
+        sources = gr.Dropdown(
+            [], value=[], multiselect=True, allow_custom_value=True, label="Source", scale=2
+        )
+    return [since, until, categories, sources]
+
+
+def chosen_filters(
+    since: str | None, until: str | None, categories: list[str] | None, sources: list[str] | None
+) -> SearchFilters | None:
+    """The filter inputs as filters (None when all are empty); raises :class:`FilterError`."""
+    return SearchFilters.coerce(
+        {"since": since, "until": until, "categories": categories, "sources": sources}
+    )
+
+
 def build_ui(holder: EngineHolder) -> gr.Blocks:
     settings = holder.settings
     key_state = "set" if settings.llm_key else "not set"
 
     def respond(
-        message: str, history: list[dict[str, Any]], top_k: int, temperature: float
+        message: str,
+        history: list[dict[str, Any]],
+        top_k: int,
+        temperature: float,
+        since: str | None = None,
+        until: str | None = None,
+        categories: list[str] | None = None,
+        sources: list[str] | None = None,
     ) -> Iterator[str | Answer]:
         engine = ready_engine()
         if not (message or "").strip():
@@ -79,6 +117,7 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                 history=plain_history(history),
                 top_k=int(top_k),
                 temperature=float(temperature),
+                filters=chosen_filters(since, until, categories, sources),
             ):
                 if isinstance(part, Answer):
                     yield part
@@ -88,6 +127,8 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                         yield shown
         except QuestionError as error:  # too long, control characters only, …
             yield f"Sorry, {error}. Please rephrase."
+        except FilterError as error:  # "filter since: '2023-13' is not a real date; …"
+            yield f"Sorry, {error}."
         except Exception:  # never a stack trace in the page
             log.exception("answer failed")
             yield "Sorry, something went wrong while answering. Please try again."
@@ -105,11 +146,16 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
         history: list[dict[str, Any]],
         top_k: int,
         temperature: float,
+        since: str | None,
+        until: str | None,
+        categories: list[str] | None,
+        sources: list[str] | None,
         exchanges: list[Exchange] | None,
     ) -> Iterator[tuple[str, list[Exchange]]]:
         """The chat's function: each turn's Answer is kept in the session for the export."""
         kept = exchanges or []
-        for part in respond(message, history, top_k, temperature):
+        filters = (since, until, categories, sources)
+        for part in respond(message, history, top_k, temperature, *filters):
             if isinstance(part, Answer):
                 kept = [*kept, (message, part)]  # a new list: the State's change event fires
                 yield format_answer(part), kept
@@ -154,15 +200,31 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
             hits = engine.search(query, k=k, **filter_arguments(filters))
             return [hit.to_dict() for hit in hits]
 
-    def search_page(query: str, k: int) -> str:
+    def search_page(
+        query: str,
+        k: int,
+        since: str | None = None,
+        until: str | None = None,
+        categories: list[str] | None = None,
+        sources: list[str] | None = None,
+    ) -> str:
         engine = ready_engine()
         try:
-            return format_hits(engine.search(query, k=int(k)))
-        except QuestionError as error:  # empty, too long, not text
+            filters = chosen_filters(since, until, categories, sources)
+            return format_hits(engine.search(query, k=int(k), filters=filters))
+        except (QuestionError, FilterError) as error:  # empty, too long, not text; bad filter
             return f"Sorry, {error}."
         except Exception:  # never a stack trace in the page
             log.exception("search failed")
             return "Sorry, something went wrong while searching. Please try again."
+
+    def filter_choices() -> tuple[Any, Any]:
+        """The corpus's categories and source files, for the filter dropdowns."""
+        engine = holder.engine
+        if engine is None:
+            return gr.update(), gr.update()
+        catalog = engine.catalog
+        return gr.update(choices=catalog.categories()), gr.update(choices=catalog.sources())
 
     with gr.Blocks(title="Paper Assistant") as demo:
         gr.Markdown(
@@ -185,6 +247,7 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                     step=0.05,
                     label="Temperature (LLM backends)",
                 )
+                chat_filters = filter_inputs()
                 gr.Markdown(
                     f"Backend: **{settings.llm}** · model: **{settings.llm_model or '—'}** · "
                     f"API key: **{key_state}**"
@@ -192,7 +255,7 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
             exchanges = gr.State([])  # this session's (question, Answer) pairs, for the export
             chat = gr.ChatInterface(
                 fn=chat_turn,
-                additional_inputs=[top_k, temperature, exchanges],
+                additional_inputs=[top_k, temperature, *chat_filters, exchanges],
                 additional_outputs=[exchanges],
                 examples=[[q] for q in EXAMPLES],  # shown as cards in the empty chat
                 cache_examples=False,
@@ -246,8 +309,22 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
                     label="Query", placeholder="e.g. binary neural networks", scale=4
                 )
                 k = gr.Slider(1, 30, value=10, step=1, label="Papers", scale=1)
+            search_filters = filter_inputs()
             go = gr.Button("Search", variant="primary")
             results = gr.Markdown(elem_id="pa-hits")
-            go.click(search_page, [query, k], results, api_visibility="private")
-            query.submit(search_page, [query, k], results, api_visibility="private")
+            inputs = [query, k, *search_filters]
+            go.click(search_page, inputs, results, api_visibility="private")
+            query.submit(search_page, inputs, results, api_visibility="private")
+        # The dropdowns' choices: filled when the page loads and refreshed on focus (the
+        # engine may still be starting, or reload a changed store). Not API endpoints.
+        for _, _, categories, sources in (chat_filters, search_filters):
+            for event in (demo.load, categories.focus, sources.focus):
+                event(
+                    filter_choices,
+                    None,
+                    [categories, sources],
+                    api_visibility="private",
+                    queue=False,
+                    show_progress="hidden",
+                )
     return demo
