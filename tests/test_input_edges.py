@@ -81,8 +81,10 @@ def test_the_cli_refuses_bad_text_and_counts_in_one_line(corpus_store):
     )
 
 
-def call_app(url: str, api: str, data: list) -> str:
-    """One call through Gradio's HTTP API; JSON escapes carry text httpx could not send."""
+def call_app(url: str, api: str, data: list) -> tuple[str, object]:
+    """One call through Gradio's HTTP API (every input given, as raw HTTP requires); JSON
+    escapes carry text httpx could not send. Returns ("complete", first output) or
+    ("error", the error's message)."""
     request = urllib.request.Request(
         f"{url}gradio_api/call/{api}",
         data=json.dumps({"data": data}).encode(),
@@ -91,8 +93,14 @@ def call_app(url: str, api: str, data: list) -> str:
     event = json.load(urllib.request.urlopen(request, timeout=30))["event_id"]
     stream = urllib.request.urlopen(f"{url}gradio_api/call/{api}/{event}", timeout=120)
     lines = stream.read().decode().splitlines()
-    assert "event: complete" in lines, lines
-    return json.loads(lines[lines.index("event: complete") + 1].removeprefix("data: "))[0]
+    for kind in ("complete", "error"):
+        if f"event: {kind}" in lines:
+            payload = json.loads(lines[lines.index(f"event: {kind}") + 1].removeprefix("data: "))
+            return kind, payload[0] if kind == "complete" else payload["error"]
+    raise AssertionError(lines)
+
+
+NO_FILTERS = ["", "", [], []]  # the chat's since, until, categories and sources inputs
 
 
 def test_the_web_handlers_say_sorry_without_a_traceback(assistant, caplog, capfd):
@@ -103,11 +111,18 @@ def test_the_web_handlers_say_sorry_without_a_traceback(assistant, caplog, capfd
     demo, _ = launch(settings, lambda report: assistant, block=False, background_start=False)
     try:
         url = f"http://127.0.0.1:{settings.port}/"
-        reply = call_app(url, "chat", ["\ud800 binary neural networks", 5, 0.1])
+        kind, reply = call_app(url, "chat", ["\ud800 binary neural networks", 5, 0.1, *NO_FILTERS])
+        assert kind == "complete"
         assert reply.startswith(f"Sorry, the question holds invalid text: {SURROGATE} 1.")
-        reply = call_app(url, "search", ["binary \udcff", 5])
-        assert reply.startswith("Sorry, the question holds invalid text: a lone surrogate U+DCFF")
-        assert "[1]" in call_app(url, "chat", ["Which work reaches 77.4% mIoU at 102 FPS?", 5, 0.1])
+        kind, error = call_app(url, "search", ["binary \udcff", 5, None])
+        assert kind == "error"  # the JSON API refuses with a message the client sees
+        assert error.startswith("The question holds invalid text: a lone surrogate U+DCFF")
+        kind, error = call_app(url, "ask", ["\ud800 binary", None, None])
+        assert kind == "error" and f"invalid text: {SURROGATE} 1" in error
+        kind, reply = call_app(
+            url, "chat", ["Which work reaches 77.4% mIoU at 102 FPS?", 5, 0.1, *NO_FILTERS]
+        )
+        assert kind == "complete" and "[1]" in reply
     finally:
         demo.close()
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]

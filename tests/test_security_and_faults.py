@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import http.client
 import json
+import re
 import subprocess
 import sys
 import time
@@ -304,13 +306,14 @@ def test_every_llm_failure_still_gets_an_answer_and_the_app_stays_up(faulty_app)
     app, _, server = faulty_app
 
     def ask() -> str:  # a fresh session each time: no history, so no condense call
-        return app.client(auth=("alice", "wonderland")).predict(QUESTION, api_name="/chat")
+        reply = app.client(auth=("alice", "wonderland")).predict(QUESTION, api_name="/chat")
+        return as_text(reply)
 
     server.script(Reply("DDRNet-23-slim reaches it [1].", chunk_size=3))
     job = app.client(auth=("alice", "wonderland")).submit(QUESTION, api_name="/chat")
-    good = job.result(timeout=120)
+    good = as_text(job.result(timeout=120))
     assert "DDRNet-23-slim reaches it [1]" in good and "⚠️" not in good
-    partial = [o for o in job.outputs() if isinstance(o, str) and o and o != good]
+    partial = [o for o in job.outputs() if isinstance(o, str) and o and as_text(o) != good]
     assert len(partial) >= 3  # the answer streamed into the page token by token
     for reply, expected in (
         (Reply(status=500), "failed with HTTP 500"),
@@ -339,6 +342,11 @@ def test_every_llm_failure_still_gets_an_answer_and_the_app_stays_up(faulty_app)
     assert SECRET not in app.log
 
 
+def as_text(reply: str) -> str:
+    """The web chat's reply without its HTML (the [n] links, folds): what a reader sees."""
+    return html.unescape(re.sub(r"<[^>]+>", "", reply))
+
+
 def _login_cookie(app: AppProcess) -> str:
     request = urllib.request.Request(
         app.url + "login",
@@ -361,11 +369,17 @@ def test_store_built_with_another_model_is_reported_in_the_page_not_a_crash_loop
     with AppProcess(
         tmp_path / "app", chroma_path=settings.chroma_path, cache_dir=settings.cache_dir
     ) as app:
+        from gradio_client.exceptions import AppError
+
         client = app.client()
-        app.wait_until_ready(client)
-        reply = client.predict(QUESTION, api_name="/chat")
+        with pytest.raises(AppError) as refused:  # an error the client sees, not an answer
+            client.predict(QUESTION, api_name="/chat")
+        reply = str(refused.value)
+        assert reply.startswith("The assistant cannot answer")
         assert "built with openai:text-embedding-3-large (3072 dims)" in reply
         assert "--rebuild" in reply
+        with pytest.raises(AppError, match="cannot answer"):
+            client.predict(QUESTION, api_name="/ask")
         assert app.process.poll() is None
     collection = open_client(settings).get_collection(settings.collection)
     assert collection.count() == 0 and collection.metadata["embedding_dimension"] == 3072
