@@ -57,11 +57,6 @@ def api_errors(doing: str) -> Iterator[None]:
         raise client_error(f"something went wrong while {doing}; please try again") from None
 
 
-def filter_arguments(filters: dict | None) -> dict[str, Any]:
-    """``filters=`` for the engine when a client sent any."""
-    return {"filters": filters} if filters else {}
-
-
 DATE_PLACEHOLDER = "YYYY or YYYY-MM-DD"
 
 
@@ -190,14 +185,14 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
         ``filters``: {"since", "until", "categories", "sources"}."""
         engine = ready_engine()
         with api_errors("answering"):
-            return engine.ask(question, top_k=top_k, **filter_arguments(filters)).to_dict()
+            return engine.ask(question, top_k=top_k, filters=filters).to_dict()
 
     def search(query: str, k: int = 10, filters: dict | None = None) -> list[dict]:
         """The k best-matching papers as JSON, best first: title, score, paper_id, abstract,
         sources, passages, listing_date, url. ``filters`` as for /ask."""
         engine = ready_engine()
         with api_errors("searching"):
-            hits = engine.search(query, k=k, **filter_arguments(filters))
+            hits = engine.search(query, k=k, filters=filters)
             return [hit.to_dict() for hit in hits]
 
     def search_page(
