@@ -18,6 +18,8 @@ from tests.fake_openai import FakeOpenAIServer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "test-output"
+CHROMIUM = "/usr/bin/chromium"  # Debian's package (make browser)
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture(autouse=True)
@@ -81,6 +83,26 @@ def assistant(corpus_store):
 
     settings, _ = corpus_store
     return Assistant.from_settings(settings)
+
+
+@pytest.fixture(scope="session")
+def app_url(corpus_store):
+    """The web app on the session corpus, started once for every module that reads it."""
+    from devtools.app_process import AppProcess
+
+    settings, _ = corpus_store
+    with AppProcess(
+        Path(settings.chroma_path).parent,
+        chroma_path=settings.chroma_path,
+        cache_dir=settings.cache_dir,
+    ) as app:
+        app.wait_until_ready()
+        yield app.url
+
+
+def launch_chromium(playwright):
+    """Headless Chromium as every browser test runs it."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
 
 
 @pytest.fixture(scope="session")

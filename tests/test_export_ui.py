@@ -9,27 +9,14 @@ import bibtexparser
 import pytest
 from markdown_it import MarkdownIt
 
-from devtools.app_process import AppProcess
+from tests.conftest import launch_chromium
 
 DDRNET = (
     "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
 )
 QUESTION = "Which work reaches 77.4% mIoU at 102 FPS?"
-CHROMIUM = "/usr/bin/chromium"
 # The API the page offers; the export adds no endpoint (its events are private).
 API = {"/chat", "/ask", "/search"}
-
-
-@pytest.fixture(scope="module")
-def app_url(corpus_store):
-    settings, _ = corpus_store
-    with AppProcess(
-        Path(settings.chroma_path).parent,
-        chroma_path=settings.chroma_path,
-        cache_dir=settings.cache_dir,
-    ) as app:
-        app.wait_until_ready()
-        yield app.url
 
 
 def test_export_adds_no_api_endpoint(app_url):
@@ -58,10 +45,7 @@ def test_browser_downloads_markdown_and_bibtex(app_url, output_dir):
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
         page.goto(app_url)
         markdown_button = page.get_by_role("button", name="Conversation (Markdown)")

@@ -8,24 +8,12 @@ from pathlib import Path
 import pytest
 
 from devtools.app_process import AppProcess
+from tests.conftest import launch_chromium
 
 DDRNET = (
     "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
 )
 DDRNET_QUESTION = "Which work reaches 77.4% mIoU at 102 FPS?"
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def app_url(corpus_store):
-    settings, _ = corpus_store
-    with AppProcess(
-        Path(settings.chroma_path).parent,
-        chroma_path=settings.chroma_path,
-        cache_dir=settings.cache_dir,
-    ) as app:
-        app.wait_until_ready()
-        yield app.url
 
 
 def test_chat_api_answers_with_corpus_citations(app_url):
@@ -63,10 +51,7 @@ def test_browser_chat_shows_citations_and_follow_up(app_url, output_dir):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(app_url)
         box = page.locator("textarea").first  # the chat box (its placeholder clears after a turn)
@@ -96,7 +81,6 @@ def test_browser_chat_shows_citations_and_follow_up(app_url, output_dir):
 # --- the chat as a researcher reads it (desktop and phone) -----------------------------
 SIZES = {"desktop": (1280, 1100), "phone": (390, 844)}
 QUESTIONS = ("Which papers study binary neural networks?", DDRNET_QUESTION)
-BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 # Boxes (in window coordinates) of what the reader should see of the latest answer.
 _LAYOUT = """() => {
@@ -215,7 +199,7 @@ def test_browser_chat_reads_answer_first_with_linked_sources(app_url, output_dir
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        browser = launch_chromium(playwright)
         for name, (width, height) in SIZES.items():
             page = browser.new_page(viewport={"width": width, "height": height})
             page.goto(app_url)
@@ -414,10 +398,7 @@ def test_browser_never_loads_links_or_runs_planted_corpus_text(planted, output_d
         page.wait_for_timeout(500)
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(app.url)
         ask(page, Q_CITES, "Sources")
