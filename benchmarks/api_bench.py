@@ -12,14 +12,9 @@ traffic goes to 127.0.0.1 only.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import tempfile
 import time
-from pathlib import Path
 
-from common import eval_questions, summary_ms
-
-from devtools.app_process import AppProcess
+from common import app_url, eval_questions, summary_ms
 
 
 def timed(call) -> float:
@@ -74,15 +69,7 @@ def main() -> None:
     questions = eval_questions()
     if len(questions) < 4 * args.n:
         parser.error(f"-n is at most {len(questions) // 4} (four endpoints, distinct questions)")
-    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
-        url = args.url
-        if not url:  # the app on the bundled corpus in a temporary store (ingests first)
-            tmp_path = Path(tmp)
-            app = stack.enter_context(
-                AppProcess(tmp_path, chroma_path=tmp_path / "chroma", cache_dir=tmp_path / "cache")
-            )
-            app.wait_until_ready(timeout=600)
-            url = app.url
+    with app_url(args.url) as url:
         measure(url, questions, args.n)
 
 

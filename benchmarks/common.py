@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
 import statistics
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,7 +19,25 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from assistant.eval import percentile  # noqa: E402  (one definition for evals and benchmarks)
 
-__all__ = ["ROOT", "eval_questions", "peak_rss_mib", "percentile", "summary_ms"]
+__all__ = ["ROOT", "app_url", "eval_questions", "peak_rss_mib", "percentile", "summary_ms"]
+
+
+@contextlib.contextmanager
+def app_url(url: str | None) -> Iterator[str]:
+    """``url`` when given; else the app on the bundled corpus in a temporary store (it
+    ingests first), stopped on exit."""
+    if url:
+        yield url
+        return
+    from devtools.app_process import AppProcess
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        with AppProcess(
+            tmp_path, chroma_path=tmp_path / "chroma", cache_dir=tmp_path / "cache"
+        ) as app:
+            app.wait_until_ready(timeout=600)
+            yield app.url
 
 
 def summary_ms(values: list[float]) -> str:

@@ -10,15 +10,10 @@ latency p50/p95 and errors for each N, and stops by itself. Traffic goes to 127.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import tempfile
 import threading
 import time
-from pathlib import Path
 
-from common import eval_questions, percentile
-
-from devtools.app_process import AppProcess
+from common import app_url, eval_questions, percentile
 
 
 def run_sessions(url: str, sessions: int, per_session: int, questions: list[str]) -> dict:
@@ -74,15 +69,7 @@ def main() -> None:
     parser.add_argument("--questions-per-session", type=int, default=4)
     args = parser.parse_args()
     questions = eval_questions()
-    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
-        url = args.url
-        if not url:  # the app on the bundled corpus in a temporary store (ingests first)
-            tmp_path = Path(tmp)
-            app = stack.enter_context(
-                AppProcess(tmp_path, chroma_path=tmp_path / "chroma", cache_dir=tmp_path / "cache")
-            )
-            app.wait_until_ready(timeout=600)
-            url = app.url
+    with app_url(args.url) as url:
         for n in args.sessions:
             row = run_sessions(url, n, args.questions_per_session, questions)
             print(
