@@ -13,7 +13,6 @@ so no answerer can cite a paper that was not retrieved.
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from assistant.core.settings import Settings
 from assistant.extractive import COMPOUND, SentenceRanker, compose
 from assistant.llm import describe_failure
 from assistant.prompts import load_prompt, render
+from assistant.questions import asks_for_papers
 from assistant.relevance import MIN_SCORE
 from assistant.retrieval import PaperHit
 
@@ -40,12 +40,6 @@ SENTENCES_BROAD = 4  # two facts asked at once, or a short question (often a fol
 SHORT_QUESTION_WORDS = 12
 SENTENCES_MANY_PAPERS = 2
 PASSAGES_PER_SOURCE = 2
-ASKS_FOR_PAPERS = re.compile(
-    r"^\s*(which|what|list|name|find|show( me)?|give( me)?|are there( any)?|any|compare)\b"
-    r"[^?]*?\b(papers|works|studies|articles|publications|methods|approaches|techniques)\b",
-    re.IGNORECASE,
-)
-_BACK_REFERENCE = re.compile(r"\b(they|their|them|it|its)\b", re.IGNORECASE)
 PROMPT_OVERHEAD_TOKENS = 600  # system prompt, question and formatting around the sources
 
 
@@ -110,8 +104,7 @@ class ExtractiveAnswerer(Answerer):
     def choose_papers(question: str, hits: Sequence[PaperHit]) -> list[PaperHit]:
         """The papers to cite: a prefix of the hits (sorted by score), so paper n stays [n]."""
         top = hits[0]
-        plural = ASKS_FOR_PAPERS.search(question) and not _BACK_REFERENCE.search(question)
-        if plural:
+        if asks_for_papers(question):
             floor, most = max(PLURAL_RATIO * top.score, MIN_SCORE), len(hits)
         else:
             floor, most = max(NEAR_TIE_RATIO * top.score, MIN_SCORE), MAX_SINGLE_PAPERS

@@ -10,9 +10,13 @@ written, and each one that fires becomes a clear reply instead of a silent answe
   the corpus never mentions at all (the closest papers are offered);
 - ``uncovered``: a combination no single indexed paper covers — a good share of the
   question's wording (idf-weighted) is missing from the matched paper but used by other
-  retrieved papers ("hyperdimensional computing" + "remote-sensing segmentation"). This
-  signal is weaker than the others, so it does not replace the answer: the answer comes
-  with a caution naming the papers that cover each part.
+  retrieved papers ("hyperdimensional computing" + "remote-sensing segmentation"), or the
+  question names a method by the name another paper's title carries ("TimesNet") while
+  the rest of it matches a different paper. This signal is weaker than the others, so it
+  does not replace the answer: the answer comes with a caution naming the papers that
+  cover each part. It is not raised on questions that ask for several papers (a topic is
+  meant to span papers), nor judged on a few words ("How far did they scale it?": a
+  follow-up's "far" proves nothing).
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ from collections.abc import Generator, Sequence
 
 from assistant.answer import Answer, Citation, Claim, PremiseIssue
 from assistant.catalog import PaperCatalog
-from assistant.core.schema import title_key
+from assistant.core.schema import Paper, title_key
 from assistant.extractive import split_sentences
 from assistant.markup import literal
 from assistant.prompts import load_prompt, render
+from assistant.questions import asks_for_papers
 from assistant.retrieval import PaperHit, holds_figures
 from assistant.support import names_in
 from assistant.vocabulary import Vocabulary
@@ -43,6 +48,12 @@ TITLE_MATCH = 0.8  # share of a quoted title's words that must match an indexed 
 # 6 of 9 wrong-domain/combination premises, 2 of 126 genuine questions).
 UNCOVERED_SHARE = 0.4
 RARE_NAME_CHUNKS = 3  # a name used by this few chunks identifies its paper
+MIN_JUDGED_TERMS = 3  # content words a question needs before its wording can be judged
+# Units a measured figure is stated in: "20 minutes" is not reported by "20 layers".
+_MEASURE_UNITS = (
+    "ms milliseconds sec secs seconds min mins minutes hr hrs hours days weeks fps gb mb kb tb "
+    "gib mib watts mj kwh epochs gpus tpus"
+).split()
 # Question words that say nothing about the topic; the second line is how a follow-up asks
 # about the paper already under discussion ("On which datasets did they evaluate it?").
 _FRAMING_WORDS = (
@@ -71,6 +82,12 @@ class PremiseChecker:
         self.vocabulary = vocabulary
         self.catalog = catalog
         self._title_words = [set(title_key(p.title).split()) for p in catalog.papers.values()]
+        # stemmed term → the papers whose title uses it: a method named in a question by the
+        # name its own paper's title carries ("TimesNet", "Poly-encoders")
+        self._title_terms: dict[str, list[Paper]] = {}
+        for paper in catalog.papers.values():
+            for term in dict.fromkeys(vocabulary.terms(paper.title)):
+                self._title_terms.setdefault(term, []).append(paper)
 
     def check(self, question: str, hits: Sequence[PaperHit]) -> list[PremiseIssue]:
         """Issues that replace the answer (absent papers, figures) or, failing those, the
@@ -177,7 +194,7 @@ class PremiseChecker:
 
     # --- combinations no single paper covers ------------------------------------------
     def uncovered(self, question: str, hits: Sequence[PaperHit]) -> list[PremiseIssue]:
-        if len(hits) < 2:
+        if len(hits) < 2 or asks_for_papers(question):
             return []
         used = [set(self.vocabulary.terms(f"{hit.title} {hit.abstract}")) for hit in hits]
         return self._named_elsewhere(question, hits, used) or self._split_wording(
@@ -192,12 +209,14 @@ class PremiseChecker:
         ``used[i]``: the terms of ``hits[i]``."""
         top = hits[0]
         for name in names_in(question):
-            stem = self.vocabulary.stem(name)
-            if not 0 < self.vocabulary.frequencies.get(stem, 0) <= RARE_NAME_CHUNKS:
+            stem = self._rarest_term(name)
+            if stem is None or not 0 < self.vocabulary.frequencies[stem] <= RARE_NAME_CHUNKS:
                 continue
             if stem in used[0]:
                 continue
             named = next((h for h, terms in zip(hits[1:], used[1:]) if stem in terms), None)
+            if named is None and len(titled := self._title_terms.get(stem, [])) == 1:
+                named = titled[0]  # not retrieved, but its own title carries the name
             if named is not None:
                 message = (
                     f"No single indexed paper covers all of this: “{named.title}” is the paper "
@@ -206,6 +225,12 @@ class PremiseChecker:
                 )
                 return [PremiseIssue("uncovered", message)]
         return []
+
+    def _rarest_term(self, name: str) -> str | None:
+        """The corpus term that identifies a name: its rarest part ("Poly-encoders" →
+        "poli"), or None when the corpus does not use it."""
+        known = [t for t in self.vocabulary.terms(name) if t in self.vocabulary.frequencies]
+        return min(known, key=self.vocabulary.frequencies.__getitem__, default=None)
 
     def _split_wording(
         self, question: str, hits: Sequence[PaperHit], used: Sequence[set[str]]
@@ -216,6 +241,8 @@ class PremiseChecker:
             for t in dict.fromkeys(self.vocabulary.terms(question))
             if t not in framing and not t[0].isdigit()
         ]
+        if len(terms) < MIN_JUDGED_TERMS:
+            return []
         top = hits[0]
         elsewhere: dict[str, PaperHit] = {}
         for hit, hit_terms in zip(hits[1:], used[1:]):
@@ -253,7 +280,7 @@ def _mispaired(abstract: str, question: str, figures: Sequence[str]) -> tuple[st
     sentences = split_sentences(abstract) or [abstract]
     for other in figures:
         unit = _unit_of(question, other)
-        if unit is None:
+        if unit not in _UNIT:  # results are "%" or "x" figures
             continue
         for stated in figures:
             if stated == other:
@@ -284,15 +311,21 @@ def _looks_like_title(text: str) -> bool:
 
 
 def _unit_of(question: str, figure: str) -> str | None:
-    """ "%" or "x" when the question writes the figure with one ("99%", "100x")."""
-    found = re.search(rf"(?<![\d.]){re.escape(figure)}\s?(%|x\b|×)", question)
-    return found.group(1) if found else None
+    """The unit the question writes the figure with: "%" or "x" ("99%", "100x"), or a unit
+    of measure ("20 minutes", "8 GPUs", lower-cased); None for a bare number."""
+    found = re.search(rf"(?<![\d.]){re.escape(figure)}\s?(%|x\b|×|[A-Za-z]+\b)?", question)
+    unit = (found.group(1) or "") if found else ""
+    if unit in _UNIT:
+        return unit
+    return unit.lower() if unit.lower() in _MEASURE_UNITS else None
 
 
 def _reports(text: str, figure: str, unit: str | None) -> bool:
     if unit is None:
         return holds_figures(text, [figure])
-    return bool(re.search(rf"(?<![\d.]){re.escape(figure)}{_UNIT[unit]}", text))
+    singular = unit[:-1] if unit.endswith("s") and len(unit) > 3 else unit  # "GPUs" ~ "GPU"
+    pattern = _UNIT.get(unit) or rf"\s?{re.escape(singular)}"
+    return bool(re.search(rf"(?<![\d.]){re.escape(figure)}{pattern}", text, re.IGNORECASE))
 
 
 def _listing(question: str, figures: Sequence[str]) -> str:
@@ -300,7 +333,7 @@ def _listing(question: str, figures: Sequence[str]) -> str:
     items = []
     for figure in dict.fromkeys(figures):
         unit = re.search(
-            rf"(?<![\d.]){re.escape(figure)}(\s?(?:%|×|x\b|[A-Za-z]{{1,6}}\b))?", question
+            rf"(?<![\d.]){re.escape(figure)}(\s?(?:%|×|x\b|[A-Za-z]{{1,12}}\b))?", question
         )
         items.append(figure + (unit.group(1) or "") if unit else figure)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]

@@ -125,3 +125,55 @@ def test_a_follow_up_asking_how_a_paper_was_evaluated_is_no_combination():
     )
     question = "On which datasets did they evaluate it?"
     assert checker.check(question, [hit(DDRNET), hit(p2at, 0.7)]) == []
+
+
+def test_a_figure_stated_with_a_unit_of_measure_must_be_reported_with_it():
+    """ "after 20 minutes" is not borne out by a paper that trains for 1.13 hours and
+    happens to have 20 layers elsewhere; "20 minutes" in the paper is."""
+    bert = paper(
+        "b",
+        "MosaicBERT",
+        "Our encoder has 20 layers. Pretraining takes 1.13 hours on 8 A100 GPUs for 79.6 GLUE.",
+    )
+    checker = PremiseChecker(VOCABULARY, catalog(bert))
+    question = "How does MosaicBERT reach 79.6 GLUE after only 20 minutes of pretraining?"
+    [issue] = checker.check(question, [hit(bert)])
+    assert issue.kind == "figures" and "does not report 20 minutes" in issue.message
+    assert checker.check("How does MosaicBERT reach 79.6 GLUE with 20 layers?", [hit(bert)]) == []
+    # singular or plural alike: "1.13 hour" is what "1.13 hours" says
+    assert checker.check("Why is 1.13 hour of pretraining enough for 79.6 GLUE?", [hit(bert)]) == []
+
+
+def test_a_method_named_by_its_own_title_but_not_retrieved_is_a_caution():
+    """The domain words pull retrieval elsewhere, so the named paper is not among the
+    hits at all; its title still identifies it ("TimesNet", "Poly-encoders")."""
+    timesnet = paper("t", "TimesNet: Temporal 2D-Variation Modeling", "Time series analysis.")
+    poly = paper("p", "Poly-encoders: Transformer Architectures", "Multi-sentence scoring.")
+    checker = PremiseChecker(
+        Vocabulary({**VOCABULARY.frequencies, "timesnet": 2, "poli": 3, "encod": 40}, 50),
+        catalog(DDRNET, timesnet, poly),
+    )
+    [issue] = checker.check(
+        "What mIoU does TimesNet get on Cityscapes road scenes?", [hit(DDRNET), hit(EDGE, 0.6)]
+    )
+    assert (
+        issue.kind == "uncovered" and "“TimesNet: Temporal 2D-Variation Modeling”" in issue.message
+    )
+    [issue] = checker.check(
+        "How do Poly-encoders segment road scenes?", [hit(DDRNET), hit(EDGE, 0.6)]
+    )
+    assert "“Poly-encoders: Transformer Architectures”" in issue.message
+    assert checker.check("How does TimesNet model time series?", [hit(timesnet)]) == []
+
+
+def test_uncovered_is_not_judged_on_a_few_words_nor_on_a_topic_question():
+    """A follow-up's one content word ("far") missing from the paper proves nothing, and
+    a question asking for papers is meant to span several."""
+    vocabulary = Vocabulary({**VOCABULARY.frequencies, "far": 3, "scale": 5}, 50)
+    scaled = paper("x", "Scaling Study", "We scale models far beyond prior work.")
+    checker = PremiseChecker(vocabulary, catalog(DDRNET, scaled))
+    assert checker.check("How far did they scale it?", [hit(DDRNET), hit(scaled, 0.7)]) == []
+    topic = "Which papers apply hyperdimensional computing or segment remote sensing images?"
+    assert checker.check(topic, [hit(SAMBA, 0.8), hit(VSA, 0.7)]) == []
+    single = "Which paper applies hyperdimensional computing to remote sensing?"
+    assert checker.check(single, [hit(SAMBA, 0.8), hit(VSA, 0.7)])[0].kind == "uncovered"
