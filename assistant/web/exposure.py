@@ -112,12 +112,9 @@ class LoginThrottle:
         ):
             await self.app(scope, receive, send)
             return
-        client = (scope.get("client") or ("unknown", 0))[0]
-        now = self.clock()
-        recent = self._recent(client, now)
-        if len(recent) >= self.max_failures:
-            await _refuse(send, self._wait(recent, now), api=False)
+        if (admitted := await self._admitted(scope, send, api=False)) is None:
             return
+        client, now, recent = admitted
         recent.append(now)  # provisional: forgiven below if the login succeeds
 
         async def watch(message: dict) -> None:
@@ -132,12 +129,9 @@ class LoginThrottle:
 
     async def _api(self, scope: dict, receive: Any, send: Any) -> None:
         """Decided before the request runs, with no await in between: no race to slip by."""
-        client = (scope.get("client") or ("unknown", 0))[0]
-        now = self.clock()
-        recent = self._recent(client, now)
-        if len(recent) >= self.max_failures:
-            await _refuse(send, self._wait(recent, now), api=True)
+        if (admitted := await self._admitted(scope, send, api=True)) is None:
             return
+        client, now, recent = admitted
         if self._authorized(scope):
             self.failures.pop(client, None)
             await self.app(scope, receive, send)
@@ -155,6 +149,20 @@ class LoginThrottle:
             ),
             [(b"www-authenticate", b'Basic realm="paper-assistant"')],
         )
+
+    async def _admitted(
+        self, scope: dict, send: Any, *, api: bool
+    ) -> tuple[str, float, deque[float]] | None:
+        """(client address, now, its failures within the window) for a client that may try;
+        None once a locked-out client has been refused (429, even with the right password).
+        Nothing here suspends before the refusal, so the count cannot change under it."""
+        client = (scope.get("client") or ("unknown", 0))[0]
+        now = self.clock()
+        recent = self._recent(client, now)
+        if len(recent) >= self.max_failures:
+            await _refuse(send, self._wait(recent, now), api=api)
+            return None
+        return client, now, recent
 
     def _authorized(self, scope: dict) -> bool:
         header = dict(scope.get("headers") or []).get(b"authorization", b"")
