@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from devtools.chroma_server import free_port, stop_process
 
@@ -30,6 +31,14 @@ class AppProcess:
             **{f"ASSISTANT_{k.upper()}": str(v) for k, v in settings.items()},
         )
         self.log_path = self.workdir / f"app-{self.port}.log"
+
+    @classmethod
+    def on_store(cls, workdir: Path, settings: Any, **options: Any) -> AppProcess:
+        """The app on the embedded store of ``settings`` (its Chroma folder and BM25 cache),
+        plus any other ``ASSISTANT_*`` options."""
+        return cls(
+            workdir, chroma_path=settings.chroma_path, cache_dir=settings.cache_dir, **options
+        )
 
     def __enter__(self) -> AppProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)

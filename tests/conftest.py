@@ -91,11 +91,7 @@ def app_url(corpus_store):
     from devtools.app_process import AppProcess
 
     settings, _ = corpus_store
-    with AppProcess(
-        Path(settings.chroma_path).parent,
-        chroma_path=settings.chroma_path,
-        cache_dir=settings.cache_dir,
-    ) as app:
+    with AppProcess.on_store(Path(settings.chroma_path).parent, settings) as app:
         app.wait_until_ready()
         yield app.url
 

@@ -28,10 +28,9 @@ KEY = f"{USER}:{PASSWORD}"
 def app(corpus_store):
     """The app on the session corpus, behind a login; 3 failures lock an address for 3 s."""
     settings, _ = corpus_store
-    with AppProcess(
+    with AppProcess.on_store(
         Path(settings.chroma_path).parent,
-        chroma_path=settings.chroma_path,
-        cache_dir=settings.cache_dir,
+        settings,
         auth_user=USER,
         auth_password=PASSWORD,
         login_max_failures=3,

@@ -158,10 +158,9 @@ def faulty_app(corpus_store, tmp_path_factory):
     """The app with an LLM endpoint that misbehaves on cue, and a login."""
     settings, _ = corpus_store
     server = FakeOpenAIServer().start()
-    with AppProcess(
+    with AppProcess.on_store(
         tmp_path_factory.mktemp("faulty-app"),
-        chroma_path=settings.chroma_path,
-        cache_dir=settings.cache_dir,
+        settings,
         llm="openai-compatible",
         llm_base_url=server.base_url,
         llm_model="scripted-model",
@@ -366,9 +365,7 @@ def test_store_built_with_another_model_is_reported_in_the_page_not_a_crash_loop
         metadata={"embedding_model": "openai:text-embedding-3-large", "embedding_dimension": 3072},
         embedding_function=None,
     )
-    with AppProcess(
-        tmp_path / "app", chroma_path=settings.chroma_path, cache_dir=settings.cache_dir
-    ) as app:
+    with AppProcess.on_store(tmp_path / "app", settings) as app:
         from gradio_client.exceptions import AppError
 
         client = app.client()

@@ -321,9 +321,7 @@ def test_a_running_app_follows_an_ingest_and_a_rebuild_without_restart(tmp_path:
         progress=False,
         embedder=embedder,
     )
-    with AppProcess(
-        tmp_path / "app", chroma_path=settings.chroma_path, cache_dir=settings.cache_dir
-    ) as app:
+    with AppProcess.on_store(tmp_path / "app", settings) as app:
         client = app.client()
         app.wait_until_ready(client)
         assert status_counts(app.url)[0] == 4

@@ -35,9 +35,7 @@ def test_binds_to_loopback_only(corpus_store, tmp_path):
     import psutil
 
     settings, _ = corpus_store
-    with AppProcess(
-        tmp_path, chroma_path=settings.chroma_path, cache_dir=settings.cache_dir
-    ) as app:
+    with AppProcess.on_store(tmp_path, settings) as app:
         listening = [
             c.laddr
             for c in psutil.Process(app.process.pid).net_connections(kind="inet")
@@ -338,7 +336,7 @@ def planted(tmp_path_factory, embedder):
     source.write_text("".join(json.dumps(r) + "\n" for r in records))
     settings = make_settings(root)
     ingest([source], settings, progress=False, embedder=embedder)
-    with AppProcess(root, chroma_path=settings.chroma_path, cache_dir=settings.cache_dir) as app:
+    with AppProcess.on_store(root, settings) as app:
         app.wait_until_ready()
         yield app, pixel, paper["title"]
     pixel.stop()
