@@ -73,7 +73,7 @@ class Assistant:
             relevant=self.gate.relevant,
         )
         self.support = SupportChecker(vocabulary)
-        self.premises = PremiseChecker(vocabulary, self.catalog)
+        self.premises = PremiseChecker(vocabulary, self.catalog, retriever.nearest_papers)
         self.extractive = ExtractiveAnswerer(SentenceRanker(embedder, vocabulary))
         self.answerer: Answerer = (
             self.extractive if self.llm is None else LLMAnswerer(self.llm, settings)
@@ -189,7 +189,9 @@ class Assistant:
             )
         elif not self.gate.relevant(query, hits):
             answer = self.premises.declined(question, hits)
-        elif (issues := self.premises.check(question, hits)) and issues[0].kind != "uncovered":
+        elif (issues := self.premises.check(question, hits, allowed)) and issues[
+            0
+        ].kind != "uncovered":
             answer = self.premises.reply(question, issues, hits)
         else:
             # Sentences are chosen for what the user asked, not for the searched query

@@ -171,6 +171,12 @@ def _flagged(answer: Any) -> bool:
     return not answer.answered or bool(answer.premise_issues)
 
 
+def _issues(answer: Any) -> str:
+    """Why an answer counts as flagged: its premise issues' kinds, or "declined"."""
+    kinds = [issue.kind for issue in answer.premise_issues]
+    return ", ".join(kinds) if kinds else "declined"
+
+
 def evaluate_assistant(engine: Any, cases: Sequence[dict[str, Any]]) -> Report:
     """Retrieval metrics plus answer metrics, asking every question through the engine."""
     report = evaluate_retrieval(
@@ -206,7 +212,9 @@ def evaluate_assistant(engine: Any, cases: Sequence[dict[str, Any]]) -> Report:
             report.single_cited_gold += len(gold & set(titles))
             facts = [holds_fact(answer.text, fact) for fact in case.get("facts", [])]
             report.facts.extend(facts)
-            if _flagged(answer) or not gold & set(titles) or not all(facts):
+            if _flagged(answer):
+                report.misses.append(f"single flagged: {question} → {_issues(answer)}")
+            elif not gold & set(titles) or not all(facts):
                 report.misses.append(f"single: {question} → {titles[:3]} facts {facts}")
         elif kind == "topic":
             answer = ask(question)
@@ -216,6 +224,8 @@ def evaluate_assistant(engine: Any, cases: Sequence[dict[str, Any]]) -> Report:
             report.topic_cited += len(titles)
             report.topic_cited_gold += len(gold & set(titles))
             report.topic_gold += len(gold)
+            if _flagged(answer):
+                report.misses.append(f"topic flagged: {question} → {_issues(answer)}")
         elif kind == "unanswerable":
             answer = ask(question)
             answer_checks(answer)
@@ -240,6 +250,10 @@ def evaluate_assistant(engine: Any, cases: Sequence[dict[str, Any]]) -> Report:
                 else:
                     report.answerable_declined.append(_flagged(answer))
                     ok = bool(titles) and titles[0] in gold
+                    if _flagged(answer):
+                        report.misses.append(
+                            f"{expect} flagged: {turn['question']} → {_issues(answer)}"
+                        )
                 report.turns.setdefault(expect, []).append(ok)
                 if expect == "follow_up":
                     report.follow_up_facts.extend(

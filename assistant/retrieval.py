@@ -169,6 +169,19 @@ class HybridRetriever:
         retriever = self.index.as_retriever(similarity_top_k=self.candidate_chunks, filters=where)
         return retriever.retrieve(bundle)
 
+    def nearest_papers(
+        self, text: str, allowed: Collection[str] | None = None, include: Collection[str] = ()
+    ) -> dict[str, float]:
+        """paper_id → its best chunk's cosine similarity to ``text``, for the papers among
+        the dense leg's candidates and for those ``include`` names (however far). The
+        premise checks ask it which paper a part of a question is about."""
+        vector = self.embedder.model.get_query_embedding(text)
+        bundle = QueryBundle(query_str=text, embedding=vector)
+        found = _collapse(self.dense_retrieve(bundle, allowed))
+        if missing := [paper_id for paper_id in include if paper_id not in found]:
+            found.update(_collapse(self.dense_retrieve(bundle, missing)))
+        return {paper_id: _cosine_from_chroma(raw) for paper_id, (raw, _) in found.items()}
+
 
 def fuse(
     catalog: PaperCatalog,

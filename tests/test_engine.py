@@ -75,6 +75,29 @@ def test_new_subject_mid_conversation_is_not_a_follow_up(assistant):
     assert short.citations[0].title == first.citations[0].title
 
 
+def test_a_method_asked_about_outside_its_domain_comes_with_a_caution(assistant):
+    """The words the matched paper does not use ("code", "programming languages") are
+    another paper's subject: the answer says no single paper covers both, and names it."""
+    answer = assistant.ask(
+        "Which work applies ColBERT-style late interaction to searching code across "
+        "programming languages?"
+    )
+    [issue] = answer.premise_issues
+    assert issue.kind == "uncovered" and answer.answered
+    assert "Jina-ColBERT-v2" in issue.message and "does not mention code" in issue.message
+    assert "“UniXcoder" in issue.message
+    # Genuine paraphrases leave only framing ("how much … lost") or an acronym the paper
+    # spells out ("CNN"): no caution.
+    for question in (
+        "How much on-chip energy does replacing softmax attention with learned binary hash "
+        "codes save, and how much accuracy is lost?",
+        "Which method uses a CNN to improve conjugate-gradient search directions for huge "
+        "Poisson systems?",
+    ):
+        answer = assistant.ask(question)
+        assert answer.answered and answer.premise_issues == [], question
+
+
 def test_stream_yields_text_then_answer(assistant):
     parts = list(assistant.stream("graph neural network distillation into MLPs"))
     assert isinstance(parts[-1], Answer) and all(isinstance(p, str) for p in parts[:-1])

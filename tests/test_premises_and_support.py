@@ -177,3 +177,40 @@ def test_uncovered_is_not_judged_on_a_few_words_nor_on_a_topic_question():
     assert checker.check(topic, [hit(SAMBA, 0.8), hit(VSA, 0.7)]) == []
     single = "Which paper applies hyperdimensional computing to remote sensing?"
     assert checker.check(single, [hit(SAMBA, 0.8), hit(VSA, 0.7)])[0].kind == "uncovered"
+
+
+def test_the_rest_of_a_question_about_another_paper_is_a_caution():
+    """What the matched paper does not say ("speech recordings"), read on its own, is
+    about another paper, in meaning (the similarities ``nearest`` reports) and in words."""
+    maxim = paper("m", "MAXIM: Multi-Axis MLP", "MAXIM restores noisy images with a gated MLP.")
+    audio = paper("a", "Neural Audio Codec", "We compress speech recordings with a codec.")
+    words = {"maxim": 1, "restor": 2, "noisi": 2, "imag": 9, "gate": 3, "mlp": 4}
+    vocabulary = Vocabulary({**words, "speech": 3, "record": 2, "compress": 4}, 50)
+    asked: list[tuple[str, tuple[str, ...]]] = []
+
+    def nearest(text, allowed, include):
+        asked.append((text, tuple(include)))
+        return {"a": 0.55, "m": 0.2} if "speech" in text else {"a": 0.45, "m": 0.3}
+
+    checker = PremiseChecker(vocabulary, catalog(maxim, audio), nearest)
+    hits = [hit(maxim), hit(audio, 0.6)]
+    [issue] = checker.check("How does the gated MLP MAXIM restore noisy speech recordings?", hits)
+    assert issue.kind == "uncovered" and "does not mention speech, recordings;" in issue.message
+    assert "“Neural Audio Codec” is the closest indexed paper on that" in issue.message
+    assert asked == [("speech recordings", ("m",))]  # the matched paper's similarity is asked
+    # the rest is not much closer to the other paper than to the matched one
+    unclear = "How does the gated MLP MAXIM restore noisy images a codec would compress?"
+    assert checker.check(unclear, hits) == []
+    # one leftover word is a paraphrase's choice, not a topic; acronyms may be spelled out
+    assert checker.check("How does the gated MLP MAXIM restore noisy speech?", hits) == []
+    assert checker.check("How does the gated MLP MAXIM restore noisy speech ASR?", hits) == []
+
+
+def test_the_other_paper_must_use_the_rest_s_words_too():
+    """Close in meaning only ("across … take" near "Cross-Subject") is not enough."""
+    maxim = paper("m", "MAXIM: Multi-Axis MLP", "MAXIM restores noisy images with a gated MLP.")
+    brain = paper("b", "Cross-Subject fMRI", "Decoding brain scans across subjects.")
+    vocabulary = Vocabulary({"maxim": 1, "restor": 2, "noisi": 2, "gate": 3, "mlp": 4}, 50)
+    checker = PremiseChecker(vocabulary, catalog(maxim, brain), lambda *_: {"b": 0.6, "m": 0.1})
+    question = "How does the gated MLP MAXIM restore noisy pictures taken across rooms?"
+    assert checker.check(question, [hit(maxim), hit(brain, 0.5)]) == []
