@@ -6,7 +6,9 @@ from the same embedding model and are cached, so a paper's sentences are embedde
 A sentence is chosen for what it shares with the question: meaning (cosine of sentence
 vectors), the question's rarer words (idf-weighted overlap: "CamVid", "NDCG@10"), and the
 kind of fact asked for (a figure for "how much / how fast", a name for "which dataset").
-The weights were set on the fact recall of eval/dev.jsonl and eval/answers_dev.jsonl.
+Each question of a compound one ("…, and which languages was it tested on?") first gets
+its own best sentence. The weights were set on the fact recall of eval/dev.jsonl and
+eval/answers_dev.jsonl.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ ASKS_FOR_NAME = re.compile(
 )
 # A second question joined on ("…, and how much …?"), or two question marks.
 COMPOUND = re.compile(r",? and (how|what|which|where|by how)\b|\?.*\?", re.IGNORECASE)
+# Where one sub-question ends and the next begins: before "and how/what/…", after a "?".
+_SUB_QUESTION_BREAK = re.compile(r",? and (?=(?:how|what|which|where|by how)\b)|\?\s*", re.I)
+MIN_SUB_QUESTION_WORDS = 3
 _HAS_NUMBER = re.compile(r"\d")
 _HAS_NAME = re.compile(
     r"\b[A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9-]*\b|\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b"
@@ -51,6 +56,14 @@ _HAS_NAME = re.compile(
 
 def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) >= MIN_SENTENCE_CHARS]
+
+
+def sub_questions(question: str) -> list[str]:
+    """The questions a compound question asks ("How deep is the autoencoder …, and which
+    languages was it tested on?" → two); one question gives an empty list."""
+    parts = [p.strip() for p in _SUB_QUESTION_BREAK.split(question) if p.strip()]
+    parts = [p for p in parts if len(p.split()) >= MIN_SUB_QUESTION_WORDS]
+    return parts if len(parts) >= 2 else []
 
 
 class SentenceRanker:
@@ -79,9 +92,38 @@ class SentenceRanker:
             return np.stack([self._cache[s] for s in sentences])
 
     def best(self, question: str, question_vector: Sequence[float], text: str, n: int) -> list[str]:
-        """The ``n`` sentences of ``text`` that best answer ``question``, in their own order."""
+        """The ``n`` sentences of ``text`` that best answer ``question``, in their own order.
+
+        Each sub-question of a compound question first gets its own best sentence: scored
+        against the whole question, the sentences that echo the paper's description (which
+        the asker already knows) outrank the one holding what the second part asks ("which
+        languages was it tested on?")."""
         sentences = split_sentences(text) or [text]
-        scores = self._vectors(sentences) @ np.asarray(question_vector, dtype=np.float32)
+        sentence_vectors = self._vectors(sentences)
+        parts = sub_questions(question)
+        chosen: list[int] = []
+        for part, part_vector in zip(parts, self._vectors(parts) if parts else []):
+            ranked = np.argsort(-self._scores(part, part_vector, sentences, sentence_vectors))
+            chosen.append(next(int(i) for i in ranked if i not in chosen))
+            if len(chosen) >= min(n, len(sentences)):
+                break
+        scores = self._scores(question, question_vector, sentences, sentence_vectors)
+        for i in np.argsort(-scores, kind="stable"):
+            if len(chosen) >= n:
+                break
+            if i not in chosen:
+                chosen.append(int(i))
+        return [sentences[i] for i in sorted(chosen)]
+
+    def _scores(
+        self,
+        question: str,
+        question_vector: Sequence[float],
+        sentences: Sequence[str],
+        sentence_vectors: np.ndarray,
+    ) -> np.ndarray:
+        """How well each sentence answers ``question``: meaning, rare words, kind of fact."""
+        scores = sentence_vectors @ np.asarray(question_vector, dtype=np.float32)
         asked = set(self.vocabulary.terms(question))
         wants_figure = bool(ASKS_FOR_FIGURE.search(question))
         wants_name = bool(ASKS_FOR_NAME.search(question))
@@ -93,8 +135,7 @@ class SentenceRanker:
                 scores[i] += FIGURE_WEIGHT
             if wants_name and _HAS_NAME.search(sentence):
                 scores[i] += NAME_WEIGHT
-        chosen = sorted(np.argsort(-scores, kind="stable")[:n])
-        return [sentences[i] for i in chosen]
+        return scores
 
 
 def compose(

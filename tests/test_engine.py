@@ -98,6 +98,28 @@ def test_a_method_asked_about_outside_its_domain_comes_with_a_caution(assistant)
         assert answer.answered and answer.premise_issues == [], question
 
 
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        (
+            "What does the byte-level recursive convolutional auto-encoder for text do, and "
+            "which languages was it tested on?",
+            "Arabic",
+        ),
+        (
+            "How does the codebook-based interpretability method make hidden states sparse and "
+            "discrete, and how big were the language models they trained?",
+            "410M",
+        ),
+    ],
+)
+def test_each_part_of_a_compound_question_gets_its_sentence(assistant, question, fact):
+    """The second part asks a fact that only one sentence holds; sentences echoing the
+    description in the first part must not crowd it out of the extractive answer."""
+    answer = assistant.ask(question)
+    assert fact in answer.text and answer.claims[0].verdict == "supported"
+
+
 def test_stream_yields_text_then_answer(assistant):
     parts = list(assistant.stream("graph neural network distillation into MLPs"))
     assert isinstance(parts[-1], Answer) and all(isinstance(p, str) for p in parts[:-1])

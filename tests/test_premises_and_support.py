@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import Stemmer
 
+from assistant.extractive import sub_questions
 from assistant.premises import PremiseChecker, stated_figures
 from assistant.retrieval import PaperHit
 from assistant.support import SupportChecker
@@ -214,3 +215,20 @@ def test_the_other_paper_must_use_the_rest_s_words_too():
     checker = PremiseChecker(vocabulary, catalog(maxim, brain), lambda *_: {"b": 0.6, "m": 0.1})
     question = "How does the gated MLP MAXIM restore noisy pictures taken across rooms?"
     assert checker.check(question, [hit(maxim), hit(brain, 0.5)]) == []
+
+
+def test_a_compound_question_is_split_into_the_questions_it_asks():
+    assert sub_questions(
+        "How deep is the autoencoder that writes text byte by byte, and which languages was "
+        "it tested on?"
+    ) == [
+        "How deep is the autoencoder that writes text byte by byte",
+        "which languages was it tested on",
+    ]
+    assert sub_questions("Which model is it? How fast does it run on a GPU?") == [
+        "Which model is it",
+        "How fast does it run on a GPU",
+    ]
+    # one question, or a second "question" too short to stand alone: nothing to split
+    assert sub_questions("Which networks mix tokens with MLPs and gates?") == []
+    assert sub_questions("Which dataset and how?") == []
