@@ -275,3 +275,23 @@ def test_markdown_notice_decline_and_unsupported_sections():
     assert "Declined: the indexed papers do not answer this question." in texts
     links = [t.attrs["href"] for t in md_tokens(text) if t.type == "link_open"]
     assert links == ["https://arxiv.org/abs/1706.03762v5"]
+
+
+def test_export_files_are_pruned_while_running_and_removed_at_exit():
+    """Each export gets its own folder under the app's one; an hour-old one is removed
+    at the next export, and the whole folder when the app exits."""
+    import os
+    import time
+
+    from assistant.web.ui import ExportFolders
+
+    exports = ExportFolders(keep_seconds=3600)
+    old = exports.new_folder()
+    (old / "conversation.md").write_text("# old", encoding="utf-8")
+    recent = exports.new_folder()
+    an_hour_ago = time.time() - 3700
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    fresh = exports.new_folder()
+    assert not old.exists() and recent.exists() and fresh.parent == exports.root
+    exports.cleanup()
+    assert not exports.root.exists()

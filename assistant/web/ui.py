@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import html
 import logging
+import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -87,8 +89,41 @@ def chosen_filters(
     )
 
 
-def build_ui(holder: EngineHolder) -> gr.Blocks:
+EXPORT_KEEP_SECONDS = 3600  # an export's files are kept this long (Gradio's copies too)
+
+
+class ExportFolders:
+    """Where the chat writes export files: one folder per running app, removed when the
+    app exits, holding one subfolder per export (two sessions never share a file name).
+    Subfolders older than ``keep_seconds`` are removed at the next export, so a long-running
+    app does not fill the disk; by then Gradio serves its own cached copy, which
+    ``gr.Blocks(delete_cache=…)`` prunes on the same schedule."""
+
+    def __init__(self, keep_seconds: float = EXPORT_KEEP_SECONDS):
+        self._root = tempfile.TemporaryDirectory(prefix="paper-assistant-exports-")
+        self.keep_seconds = keep_seconds
+
+    @property
+    def root(self) -> Path:
+        return Path(self._root.name)
+
+    def new_folder(self) -> Path:
+        cutoff = time.time() - self.keep_seconds
+        for old in self.root.iterdir():
+            try:
+                if old.stat().st_mtime < cutoff:
+                    shutil.rmtree(old, ignore_errors=True)
+            except FileNotFoundError:  # another session's export removed it first
+                continue
+        return Path(tempfile.mkdtemp(dir=self.root))
+
+    def cleanup(self) -> None:
+        self._root.cleanup()
+
+
+def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.Blocks:
     settings = holder.settings
+    exports = exports or ExportFolders()
     key_state = "set" if settings.llm_key else "not set"
 
     def respond(
@@ -163,7 +198,7 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
             return no_files()
         engine = holder.engine
         catalog = engine.catalog if engine is not None else None
-        folder = Path(tempfile.mkdtemp(prefix="paper-assistant-export-"))
+        folder = exports.new_folder()
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         markdown = folder / f"paper-assistant-conversation-{stamp}.md"
         markdown.write_text(conversation_markdown(exchanges, catalog), encoding="utf-8")
@@ -221,7 +256,8 @@ def build_ui(holder: EngineHolder) -> gr.Blocks:
         catalog = engine.catalog
         return gr.update(choices=catalog.categories()), gr.update(choices=catalog.sources())
 
-    with gr.Blocks(title="Paper Assistant") as demo:
+    keep = int(exports.keep_seconds)
+    with gr.Blocks(title="Paper Assistant", delete_cache=(keep, keep)) as demo:
         gr.Markdown(
             "# Paper Assistant\nAsk about the indexed machine-learning papers. "
             "Every answer cites the papers it rests on."
