@@ -5,7 +5,9 @@ if the figure were right. These checks run after retrieval and before any answer
 written, and each one that fires becomes a clear reply instead of a silent answer:
 
 - ``figures``: numbers the question states (with their units: "99%", "100x") that no
-  retrieved paper reports (the matched paper's own figures are quoted back);
+  retrieved paper reports, or, when the question names its paper by a rare word of the
+  title ("FlexiBERT-Mini"), that this paper does not report (its own figures are quoted
+  back);
 - ``absent_paper``: a paper named by its quoted title that is not indexed, or a name
   the corpus never mentions at all (the closest papers are offered);
 - ``uncovered``: a combination no single indexed paper covers — a good share of the
@@ -147,14 +149,14 @@ class PremiseChecker:
         """What is wrong with the question, then what the papers do say: the matched
         paper's own figures (cited), or the closest papers."""
         lines = [load_prompt("premise_intro"), *(f"- {literal(i.message)}" for i in issues)]
-        reported = self.reported_figures(question, hits[0]) if hits else ""
-        if reported and any(issue.kind == "figures" for issue in issues):
-            top = hits[0]
+        top = self.subject(question, hits) if hits else None
+        reported = self.reported_figures(question, top) if top else ""
+        if top and reported and any(issue.kind == "figures" for issue in issues):
             lines.append(f"- **{literal(top.title)}**: {literal(reported)} [1]")
             return Answer(
                 text="\n".join(lines),
                 citations=[Citation.from_hit(1, top, reported)],
-                related=list(hits[1:]),
+                related=[hit for hit in hits if hit is not top],
                 claims=[Claim(f"{top.title}: {reported}", "supported", [1], span=reported)],
                 premise_issues=list(issues),
             )
@@ -199,7 +201,7 @@ class PremiseChecker:
         figures = stated_figures(question)
         if not figures:
             return []
-        top = hits[0]
+        top = self.subject(question, hits)
         pairing = _mispaired(top.abstract, question, figures)
         if pairing:
             stated, other, instead = pairing
@@ -208,7 +210,10 @@ class PremiseChecker:
                 "here is what it does report."
             )
             return [PremiseIssue("figures", message)]
-        if any(self._reports_all(hit.abstract, figures, question) for hit in hits):
+        # A question naming its paper is judged on that paper alone; otherwise the figures
+        # may rightly belong to any retrieved paper (the best match is not always the one).
+        judged = [top] if self._named_by(question, top) else hits
+        if any(self._reports_all(hit.abstract, figures, question) for hit in judged):
             return []
         missing = [f for f in figures if not _reports(top.abstract, f, _unit_of(question, f))]
         message = (
@@ -216,6 +221,20 @@ class PremiseChecker:
             "here is what it does report."
         )
         return [PremiseIssue("figures", message)]
+
+    def subject(self, question: str, hits: Sequence[PaperHit]) -> PaperHit:
+        """The retrieved paper the question is about: the one it names by a rare word of
+        the paper's title ("FlexiBERT-Mini"), or else the best match."""
+        return next((hit for hit in hits if self._named_by(question, hit)), hits[0])
+
+    def _named_by(self, question: str, hit: PaperHit) -> bool:
+        """Whether the question names ``hit`` by a rare word of its title."""
+        title_terms = set(self.vocabulary.terms(hit.title))
+        for name in names_in(question):
+            stem = self._rarest_term(name)
+            if stem in title_terms and self.vocabulary.frequencies[stem] <= RARE_NAME_CHUNKS:
+                return True
+        return False
 
     @staticmethod
     def _reports_all(abstract: str, figures: Sequence[str], question: str) -> bool:

@@ -232,3 +232,29 @@ def test_a_compound_question_is_split_into_the_questions_it_asks():
     # one question, or a second "question" too short to stand alone: nothing to split
     assert sub_questions("Which networks mix tokens with MLPs and gates?") == []
     assert sub_questions("Which dataset and how?") == []
+
+
+def test_a_question_naming_its_paper_is_judged_on_that_paper_s_figures():
+    """ "30% fewer parameters" is in another retrieved paper, not in the one the question
+    names: that is a false premise, and the reply quotes the named paper's own figures."""
+    flexi = paper(
+        "f",
+        "FlexiBERT: Heterogeneous Transformer Search",
+        "FlexiBERT-Mini has 3% fewer parameters than BERT-Mini and scores 8.9% higher on GLUE.",
+    )
+    other = paper("o", "Pruning BERT", "Pruning removes 30% of BERT parameters.")
+    vocabulary = Vocabulary({**VOCABULARY.frequencies, "flexibert": 2, "bert": 30}, 50)
+    checker = PremiseChecker(vocabulary, catalog(flexi, other))
+    hits = [hit(other, 0.9), hit(flexi, 0.8)]
+    question = "Why does FlexiBERT-Mini need 30% fewer parameters than BERT-Mini?"
+    [issue] = checker.check(question, hits)
+    assert (
+        issue.kind == "figures"
+        and "“FlexiBERT: Heterogeneous Transformer Search” does not report 30%" in issue.message
+    )
+    reply = checker.reply(question, [issue], hits)
+    assert reply.citations[0].title == flexi.title and "3% fewer parameters" in reply.text
+    # not named: the figure may rightly be another retrieved paper's
+    assert checker.check("Which method needs 30% fewer BERT parameters?", hits) == []
+    named_first = [hit(flexi, 0.9), hit(other, 0.8)]
+    assert checker.check("Why does FlexiBERT-Mini need 3% fewer parameters?", named_first) == []
