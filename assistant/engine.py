@@ -29,7 +29,7 @@ from assistant.extractive import SentenceRanker
 from assistant.filters import SearchFilters
 from assistant.llm import build_llm
 from assistant.markup import literal
-from assistant.premises import PremiseChecker, with_caution
+from assistant.premises import PremiseChecker, replaces_answer, with_caution
 from assistant.prompts import render
 from assistant.questions import clean_history, clean_question, paper_count
 from assistant.relevance import RelevanceGate
@@ -189,9 +189,7 @@ class Assistant:
             )
         elif not self.gate.relevant(query, hits):
             answer = self.premises.declined(question, hits)
-        elif (issues := self.premises.check(question, hits, allowed)) and issues[
-            0
-        ].kind != "uncovered":
+        elif replaces_answer(issues := self.premises.check(question, hits, allowed)):
             answer = self.premises.reply(question, issues, hits)
         else:
             # Sentences are chosen for what the user asked, not for the searched query

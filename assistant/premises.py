@@ -18,9 +18,9 @@ written, and each one that fires becomes a clear reply instead of a silent answe
   ("video frames", "streaming" asked of an audio codec), read on their own, are much
   closer in meaning to another paper than to the matched one. This signal is weaker than
   the others, so it does not replace the answer: the answer comes with a caution naming
-  the papers that cover each part. It is not raised on questions that ask for several papers (a topic is
-  meant to span papers), nor judged on a few words ("How far did they scale it?": a
-  follow-up's "far" proves nothing).
+  the papers that cover each part. It is not raised on questions that ask for several
+  papers (a topic is meant to span papers), nor judged on a few words ("How far did they
+  scale it?": a follow-up's "far" proves nothing).
 """
 
 from __future__ import annotations
@@ -443,6 +443,12 @@ def _listing(question: str, figures: Sequence[str]) -> str:
         )
         items.append(figure + (unit.group(1) or "") if unit else figure)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def replaces_answer(issues: Sequence[PremiseIssue]) -> bool:
+    """Whether the issues found replace the answer with a premise reply; an ``uncovered``
+    caution alone comes with the answer instead."""
+    return bool(issues) and issues[0].kind != "uncovered"
 
 
 def with_caution(
