@@ -105,10 +105,16 @@ class ExtractiveAnswerer(Answerer):
         """The papers to cite: a prefix of the hits (sorted by score), so paper n stays [n]."""
         top = hits[0]
         if asks_for_papers(question):
-            floor, most = max(PLURAL_RATIO * top.score, MIN_SCORE), len(hits)
+            ratio, most = PLURAL_RATIO, len(hits)
         else:
-            floor, most = max(NEAR_TIE_RATIO * top.score, MIN_SCORE), MAX_SINGLE_PAPERS
-        return [top, *takewhile(lambda hit: hit.score >= floor, hits[1:most])]
+            ratio, most = NEAR_TIE_RATIO, MAX_SINGLE_PAPERS
+        return [
+            top,
+            *takewhile(
+                lambda hit: hit.score >= ratio * top.score and hit.gate_score >= MIN_SCORE,
+                hits[1:most],
+            ),
+        ]
 
 
 class LLMAnswerer(Answerer):

@@ -137,7 +137,7 @@ class Conversation:
             if hits[0].paper_id == paper.paper_id:
                 return True
             if refers_back:
-                return not (hits[0].score >= SWITCH_SCORE and shared < SWITCH_MAX_OVERLAP)
+                return not (hits[0].gate_score >= SWITCH_SCORE and shared < SWITCH_MAX_OVERLAP)
             return shared >= STAYS_OVERLAP
         if named_unknowns:
             return False  # about something the corpus never mentions: decline it

@@ -36,10 +36,10 @@ class RelevanceGate:
             return False
         top = hits[0]
         names, words = self.vocabulary.unknown_terms(question)
-        if names and top.score < MIN_SCORE_WITH_UNKNOWN_NAME:
+        if names and top.gate_score < MIN_SCORE_WITH_UNKNOWN_NAME:
             return False  # it names something the corpus never mentions
         if holds_figures(top.abstract, query_figures(question)):
             return True  # every figure in the question appears in the top paper
-        if words and top.score < MIN_SCORE_WITH_UNKNOWN_WORD:
+        if words and top.gate_score < MIN_SCORE_WITH_UNKNOWN_WORD:
             return False  # a weak match, with words the corpus never uses
-        return top.score >= MIN_SCORE
+        return top.gate_score >= MIN_SCORE

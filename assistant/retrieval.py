@@ -36,10 +36,16 @@ from assistant.core.embeddings import Embedder
 from assistant.core.lexical import LexicalIndex
 from assistant.core.schema import PAPER_ID
 
-# Tuned on eval/dev.jsonl (see README "Evaluation").
+# Ranking: the order of papers. Tuned on eval/dev.jsonl (see README "Evaluation").
 DENSE_WEIGHT = 1.0
-LEXICAL_WEIGHT = 0.5
-BM25_HALF = 5.0  # the BM25 score that earns half the lexical weight
+LEXICAL_WEIGHT = 0.8
+BM25_HALF = 12.0  # the BM25 score that earns half the lexical weight
+# Relevance: the fixed scale the absolute thresholds are calibrated on (the relevance gate,
+# the conversation's confident switch, the answerers' floor), cosine + 0.5 · s / (s + 5).
+# Kept apart from the ranking weights, so re-tuning the order does not move what counts as
+# relevant enough to answer.
+RELEVANCE_LEXICAL_WEIGHT = 0.5
+RELEVANCE_BM25_HALF = 5.0
 FIGURE_BONUS = 0.15  # for a paper whose abstract holds every figure the query names
 CANDIDATE_CHUNKS = 60  # chunks each leg retrieves before collapsing them to papers
 
@@ -70,8 +76,15 @@ class PaperHit:
     passages: list[str] = field(default_factory=list)
     dense_similarity: float = 0.0  # best chunk's cosine similarity to the query
     lexical_score: float = 0.0  # best chunk's BM25 score
+    relevance: float | None = None  # the score on the relevance scale (set by ``fuse``)
     listing_date: str | None = None
     url: str | None = None
+
+    @property
+    def gate_score(self) -> float:
+        """What absolute thresholds compare: ``relevance``, or ``score`` for a hit built
+        by hand."""
+        return self.score if self.relevance is None else self.relevance
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -209,8 +222,10 @@ def fuse(
         cosine, passages = dense.get(paper_id, (dense_floor, []))
         bm25, lexical_passages = lexical.get(paper_id, (0.0, []))
         score = DENSE_WEIGHT * cosine + LEXICAL_WEIGHT * bm25 / (bm25 + BM25_HALF)
+        relevance = cosine + RELEVANCE_LEXICAL_WEIGHT * bm25 / (bm25 + RELEVANCE_BM25_HALF)
         if holds_figures(paper.abstract, figures):
             score += FIGURE_BONUS
+            relevance += FIGURE_BONUS
         fused.append(
             PaperHit(
                 title=paper.title,
@@ -221,6 +236,7 @@ def fuse(
                 passages=passages + [p for p in lexical_passages if p not in passages],
                 dense_similarity=cosine if paper_id in dense else 0.0,
                 lexical_score=bm25,
+                relevance=relevance,
                 listing_date=paper.listing_date,
                 url=paper.url,
             )
