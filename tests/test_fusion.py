@@ -8,6 +8,8 @@ from assistant.retrieval import (
     BM25_HALF,
     FIGURE_BONUS,
     LEXICAL_WEIGHT,
+    RELEVANCE_BM25_HALF,
+    RELEVANCE_LEXICAL_WEIGHT,
     fuse,
     holds_figures,
     query_figures,
@@ -70,3 +72,16 @@ def test_passages_merge_without_repeats_and_unknown_papers_are_skipped():
 def test_ties_break_by_title_and_k_truncates():
     hits = fuse(PAPERS, [dense_hit("c", 0.5), dense_hit("a", 0.5), dense_hit("b", 0.4)], [], k=2)
     assert [h.title for h in hits] == ["Alpha", "Gamma"]
+
+
+def test_relevance_stays_on_its_fixed_scale_whatever_the_ranking_weights():
+    """The ranking may favour exact wording more; the relevance gate's thresholds compare a
+    score on the fixed scale they were calibrated on (cosine + 0.5 · s / (s + 5))."""
+    hits = fuse(PAPERS, [dense_hit("a", 0.6), dense_hit("c", 0.64)], [lexical_hit("a", 12.0)], k=2)
+    assert [h.paper_id for h in hits] == ["a", "c"]
+    top = hits[0]
+    assert top.score == pytest.approx(0.6 + LEXICAL_WEIGHT * 12.0 / (12.0 + BM25_HALF))
+    fixed = 0.6 + RELEVANCE_LEXICAL_WEIGHT * 12.0 / (12.0 + RELEVANCE_BM25_HALF)
+    assert top.relevance == pytest.approx(fixed) and top.gate_score == top.relevance
+    assert (RELEVANCE_LEXICAL_WEIGHT, RELEVANCE_BM25_HALF) == (0.5, 5.0)
+    assert hits[1].gate_score == pytest.approx(0.64)  # no BM25: cosine on both scales

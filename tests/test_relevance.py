@@ -59,3 +59,18 @@ def test_every_figure_in_the_top_paper_accepts_it_despite_a_low_score():
     abstract = "It yields 77.4% mIoU at 102 FPS."
     assert GATE.relevant("which gets 77.4 at 102", [hit(0.3, abstract)])
     assert not GATE.relevant("which gets 85.2 at 102", [hit(0.3, abstract)])
+
+
+def test_the_gate_reads_the_relevance_scale_not_the_ranking_score():
+    """A paper ranked first on a high ranking score is still judged on its relevance."""
+    ranked_high = PaperHit(
+        title="T",
+        score=MIN_SCORE + 0.2,
+        abstract="Road scenes.",
+        sources=[],
+        paper_id="p",
+        relevance=MIN_SCORE - 0.01,
+    )
+    assert not GATE.relevant("Which network segments road scenes in real time?", [ranked_high])
+    ranked_high.relevance = MIN_SCORE + 0.01
+    assert GATE.relevant("Which network segments road scenes in real time?", [ranked_high])
