@@ -9,8 +9,10 @@ The two paper rankings are fused by score, not by rank: cosine similarity plus a
 BM25 score (s / (s + BM25_HALF)), plus a bonus for a paper whose abstract holds every
 figure the query names. Rank fusion would throw away the size of a leg's lead — a BM25
 hit on an exact figure like "77.4% mIoU" scores far above the rest — and scores on fixed
-scales also say how relevant the best paper is, which the relevance gate relies on. The
-weights were tuned on ``eval/dev.jsonl``.
+scales also say how relevant the best paper is. Each hit carries two: ``score`` orders
+the papers (weights tuned on ``eval/dev.jsonl``), ``relevance`` is the same sum on the
+fixed scale the relevance gate's thresholds were calibrated on, so the ranking can be
+re-tuned without moving what counts as relevant.
 
 Filters (``assistant.filters``) reach both legs as one set of allowed paper ids: the dense
 leg sends it to Chroma as a ``where`` (``paper_id`` ``$in`` the set), and BM25 scores only
