@@ -26,7 +26,7 @@ written, and each one that fires becomes a clear reply instead of a silent answe
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Generator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterator, Sequence
 
 from assistant.answer import Answer, Citation, Claim, PremiseIssue
 from assistant.catalog import PaperCatalog
@@ -201,7 +201,8 @@ class PremiseChecker:
         figures = stated_figures(question)
         if not figures:
             return []
-        top = self.subject(question, hits)
+        named = self._named_hit(question, hits)
+        top = named or hits[0]
         pairing = _mispaired(top.abstract, question, figures)
         if pairing:
             stated, other, instead = pairing
@@ -212,7 +213,7 @@ class PremiseChecker:
             return [PremiseIssue("figures", message)]
         # A question naming its paper is judged on that paper alone; otherwise the figures
         # may rightly belong to any retrieved paper (the best match is not always the one).
-        judged = [top] if self._named_by(question, top) else hits
+        judged = [named] if named else hits
         if any(self._reports_all(hit.abstract, figures, question) for hit in judged):
             return []
         missing = [f for f in figures if not _reports(top.abstract, f, _unit_of(question, f))]
@@ -225,16 +226,24 @@ class PremiseChecker:
     def subject(self, question: str, hits: Sequence[PaperHit]) -> PaperHit:
         """The retrieved paper the question is about: the one it names by a rare word of
         the paper's title ("FlexiBERT-Mini"), or else the best match."""
-        return next((hit for hit in hits if self._named_by(question, hit)), hits[0])
+        return self._named_hit(question, hits) or hits[0]
 
-    def _named_by(self, question: str, hit: PaperHit) -> bool:
-        """Whether the question names ``hit`` by a rare word of its title."""
-        title_terms = set(self.vocabulary.terms(hit.title))
+    def _named_hit(self, question: str, hits: Sequence[PaperHit]) -> PaperHit | None:
+        """The first retrieved paper the question names by a rare word of its title."""
+        titled = {
+            paper.paper_id
+            for _, stem in self._rare_names(question)
+            for paper in self._title_terms.get(stem, [])
+        }
+        return next((hit for hit in hits if hit.paper_id in titled), None)
+
+    def _rare_names(self, question: str) -> Iterator[tuple[str, str]]:
+        """(name, the corpus term that identifies it) for each name in the question that
+        few chunks use ("P2AT" → "p2at", "Poly-encoders" → "poli")."""
         for name in names_in(question):
             stem = self._rarest_term(name)
-            if stem in title_terms and self.vocabulary.frequencies[stem] <= RARE_NAME_CHUNKS:
-                return True
-        return False
+            if stem is not None and 0 < self.vocabulary.frequencies[stem] <= RARE_NAME_CHUNKS:
+                yield name, stem
 
     @staticmethod
     def _reports_all(abstract: str, figures: Sequence[str], question: str) -> bool:
@@ -264,10 +273,7 @@ class PremiseChecker:
         the rest of the question is about something that paper does not cover.
         ``used[i]``: the terms of ``hits[i]``."""
         top = hits[0]
-        for name in names_in(question):
-            stem = self._rarest_term(name)
-            if stem is None or not 0 < self.vocabulary.frequencies[stem] <= RARE_NAME_CHUNKS:
-                continue
+        for name, stem in self._rare_names(question):
             if stem in used[0]:
                 continue
             named = next((h for h, terms in zip(hits[1:], used[1:]) if stem in terms), None)
