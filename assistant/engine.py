@@ -33,7 +33,7 @@ from assistant.premises import PremiseChecker, replaces_answer, with_caution
 from assistant.prompts import render
 from assistant.questions import clean_history, clean_question, paper_count
 from assistant.relevance import RelevanceGate
-from assistant.retrieval import HybridRetriever, PaperHit
+from assistant.retrieval import HybridRetriever, PaperHit, search_text
 from assistant.support import SupportChecker
 from assistant.vocabulary import Vocabulary
 
@@ -180,7 +180,7 @@ class Assistant:
             question, clean_history(history), allowed=allowed
         )
         embed = self.embedder.model.get_query_embedding
-        query_vector = embed(query)
+        query_vector = embed(search_text(query))
         hits = self.retriever.search(query, k=top_k, query_embedding=query_vector, allowed=allowed)
         if allowed is not None and not allowed:  # the filters leave no paper at all
             answer = Answer(

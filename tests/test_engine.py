@@ -45,6 +45,17 @@ def test_search_is_paper_level(assistant):
     assert sum("Binar" in h.title for h in hits) >= 4
 
 
+def test_a_request_for_papers_searches_for_its_subject(assistant):
+    """ "Which papers change …" is searched without its opening: left in, "papers" pulls the
+    ranking toward abstracts about studies and the batch-normalization paper falls out."""
+    question = (
+        "Which papers change how batch normalization is used so that networks become cheaper "
+        "to train or deploy?"
+    )
+    titles = [hit.title for hit in assistant.search(question, k=10)]
+    assert "Efficient ConvBN Blocks for Transfer Learning and Beyond" in titles
+
+
 def test_unanswerable_question_is_declined_with_related_papers(assistant):
     answer = assistant.ask("What is the best recipe for a chocolate cake?")
     assert not answer.answered
@@ -93,6 +104,8 @@ def test_a_method_asked_about_outside_its_domain_comes_with_a_caution(assistant)
         "codes save, and how much accuracy is lost?",
         "Which method uses a CNN to improve conjugate-gradient search directions for huge "
         "Poisson systems?",
+        # the paper reports both figures: the words around them are phrasing
+        "Which method compresses VGG16 by a factor of 63.6 down to 8.7MB without losing accuracy?",
     ):
         answer = assistant.ask(question)
         assert answer.answered and answer.premise_issues == [], question

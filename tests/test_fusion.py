@@ -13,6 +13,7 @@ from assistant.retrieval import (
     fuse,
     holds_figures,
     query_figures,
+    search_text,
 )
 from tests.units import catalog, dense_hit, lexical_hit, paper
 
@@ -85,3 +86,23 @@ def test_relevance_stays_on_its_fixed_scale_whatever_the_ranking_weights():
     assert top.relevance == pytest.approx(fixed) and top.gate_score == top.relevance
     assert (RELEVANCE_LEXICAL_WEIGHT, RELEVANCE_BM25_HALF) == (0.5, 5.0)
     assert hits[1].gate_score == pytest.approx(0.64)  # no BM25: cosine on both scales
+
+
+@pytest.mark.parametrize(
+    ("query", "searched"),
+    [
+        ("Which papers study binary neural networks?", "study binary neural networks?"),
+        ("Is there work that trains sparse autoencoders?", "trains sparse autoencoders?"),
+        ("are there any papers on graph transformers", "graph transformers"),
+        ("List the methods that prune attention heads", "prune attention heads"),
+        ("Which method compresses VGG16 to 8.7MB?", "compresses VGG16 to 8.7MB?"),
+        # not a request for papers, or nothing left once it is dropped: searched as asked
+        (
+            "How do papers on pruning measure sparsity?",
+            "How do papers on pruning measure sparsity?",
+        ),
+        ("Which methods?", "Which methods?"),
+    ],
+)
+def test_an_opening_request_for_papers_is_not_searched(query, searched):
+    assert search_text(query) == searched
