@@ -43,10 +43,14 @@ class Vocabulary:
 
     def terms(self, text: str) -> list[str]:
         """The text's content terms as the index sees them: lower-cased, stemmed, no stopwords."""
+        return [term for _, term in self.tokens(text)]
+
+    def tokens(self, text: str) -> list[tuple[str, str]]:
+        """(the word as written, its term) for each content term of the text, in order."""
         return [
-            self._stemmer.stemWord(token)
-            for token in (match.lower() for match in _TOKEN.findall(text))
-            if token not in STOPWORDS
+            (token, self._stemmer.stemWord(token.lower()))
+            for token in _TOKEN.findall(text)
+            if token.lower() not in STOPWORDS
         ]
 
     def idf(self, term: str) -> float:

@@ -111,6 +111,17 @@ def test_a_method_asked_about_outside_its_domain_comes_with_a_caution(assistant)
         assert answer.answered and answer.premise_issues == [], question
 
 
+def test_one_word_outside_the_paper_is_a_caution_when_other_papers_use_its_phrase(assistant):
+    """The DARTS paper lacks only "graph", but "graph neural" is what GNN papers say."""
+    answer = assistant.ask(
+        "Which paper uses DARTS-style differentiable architecture search to design graph "
+        "neural networks?"
+    )
+    [issue] = answer.premise_issues
+    assert issue.kind == "uncovered" and answer.answered
+    assert "sharpDARTS" in issue.message and "does not mention “graph neural”" in issue.message
+
+
 @pytest.mark.parametrize(
     ("question", "fact"),
     [

@@ -207,6 +207,35 @@ def test_the_rest_of_a_question_about_another_paper_is_a_caution():
     assert checker.check("How does the gated MLP MAXIM restore noisy speech ASR?", hits) == []
 
 
+def test_a_phrase_other_papers_use_makes_one_leftover_word_a_caution():
+    """ "graph" is the only word the search paper lacks, but "graph neural" is a phrase two
+    other papers use: with the leftover much closer to one of them, it is a caution."""
+    search = paper("d", "Differentiable Search", "Differentiable architecture search for images.")
+    gnn = paper("g", "Graph Mamba", "State space models for graph neural networks.")
+    gcn = paper("h", "Deep GCNs", "Why graph neural networks degrade with depth.")
+    similarities = {"g": 0.5, "h": 0.45, "d": 0.2}
+    checker = PremiseChecker(
+        Vocabulary({}, 50), catalog(search, gnn, gcn), lambda *_: dict(similarities)
+    )
+    hits = [hit(search), hit(gnn, 0.5)]
+    question = (
+        "Which paper uses differentiable architecture search to design graph neural networks?"
+    )
+    [issue] = checker.check(question, hits)
+    assert issue.kind == "uncovered"
+    assert "does not mention “graph neural”; “Graph Mamba” does." in issue.message
+    # not much closer to the phrase's papers than to the matched one, or not close at all
+    similarities.update(g=0.4, h=0.4, d=0.3)
+    assert checker.check(question, hits) == []
+    similarities.update(g=0.3, h=0.3, d=0.0)
+    assert checker.check(question, hits) == []
+    similarities.update(d=0.2)
+    # a phrase only one other paper uses is no evidence
+    similarities.update(g=0.5)
+    alone = PremiseChecker(Vocabulary({}, 50), catalog(search, gnn), lambda *_: dict(similarities))
+    assert alone.check(question, hits) == []
+
+
 def test_the_other_paper_must_use_the_rest_s_words_too():
     """Close in meaning only ("across … take" near "Cross-Subject") is not enough."""
     maxim = paper("m", "MAXIM: Multi-Axis MLP", "MAXIM restores noisy images with a gated MLP.")
