@@ -73,7 +73,14 @@ class Assistant:
             relevant=self.gate.relevant,
         )
         self.support = SupportChecker(vocabulary)
-        self.premises = PremiseChecker(vocabulary, self.catalog, retriever.nearest_papers)
+        self.premises = PremiseChecker(
+            vocabulary,
+            self.catalog,
+            retriever.nearest_papers,
+            lambda first, second, limit: retriever.lexical.papers_with_phrase(
+                first, second, vocabulary.terms, limit
+            ),
+        )
         self.extractive = ExtractiveAnswerer(SentenceRanker(embedder, vocabulary))
         self.answerer: Answerer = (
             self.extractive if self.llm is None else LLMAnswerer(self.llm, settings)

@@ -96,6 +96,8 @@ _UNIT = {"%": r"\s?%", "x": r"\s?(?:x|×|times)\b", "×": r"\s?(?:x|×|times)\b"
 
 # (text, allowed paper ids or None, paper ids to include however far) → paper_id → similarity
 NearestPapers = Callable[[str, Collection[str] | None, Collection[str]], dict[str, float]]
+# (term, next term, how many papers at most) → the papers using that phrase, or None
+PhrasePapers = Callable[[str, str, int], set[str] | None]
 
 
 def stated_figures(question: str) -> list[str]:
@@ -115,25 +117,24 @@ class PremiseChecker:
         vocabulary: Vocabulary,
         catalog: PaperCatalog,
         nearest: NearestPapers | None = None,
+        phrase_papers: PhrasePapers | None = None,
     ):
         """``nearest``: paper_id → similarity of a text to each of the papers closest to
-        it (``HybridRetriever.nearest_papers``); without it the remainder rule is off."""
+        it (``HybridRetriever.nearest_papers``); without it the remainder rule is off.
+        ``phrase_papers``: the papers using a two-term phrase, None past ``limit`` of them
+        (``LexicalIndex.papers_with_phrase``); without it one leftover word is never enough."""
         self.vocabulary = vocabulary
         self.catalog = catalog
         self.nearest = nearest
+        self.phrase_papers = phrase_papers
         self._framing = {vocabulary.stem(word) for word in _FRAMING_WORDS}
         self._title_words = [set(title_key(p.title).split()) for p in catalog.papers.values()]
         # stemmed term → the papers whose title uses it: a method named in a question by the
         # name its own paper's title carries ("TimesNet", "Poly-encoders")
         self._title_terms: dict[str, list[Paper]] = {}
-        # (term, next term) → the papers whose title or abstract uses that phrase
-        self._phrases: dict[tuple[str, str], set[str]] = {}
         for paper in catalog.papers.values():
             for term in dict.fromkeys(vocabulary.terms(paper.title)):
                 self._title_terms.setdefault(term, []).append(paper)
-            terms = vocabulary.terms(f"{paper.title}. {paper.abstract}")
-            for phrase in zip(terms, terms[1:]):
-                self._phrases.setdefault(phrase, set()).add(paper.paper_id)
 
     def check(
         self, question: str, hits: Sequence[PaperHit], allowed: Collection[str] | None = None
@@ -378,27 +379,23 @@ class PremiseChecker:
             return []  # one word a paraphrase chose ("attention" for "Transformer") is no topic
         nearest = self.nearest(" ".join(rest), allowed, (top.paper_id,))
         matched = nearest.pop(top.paper_id, -1.0)
+        opening = f"No single indexed paper covers all of this: “{top.title}” does not mention"
         by_words = self._closer_by_words(nearest, matched, rest_terms)
         if by_words is not None:
             paper, shared = by_words
             words = [w.lower() for w in rest if shared.intersection(self.vocabulary.terms(w))]
-            missing, closing = (
-                ", ".join(dict.fromkeys(words)),
-                "is the closest indexed paper on that.",
+            message = (
+                f"{opening} {', '.join(dict.fromkeys(words))}; “{paper.title}” is the closest "
+                "indexed paper on that."
             )
-        else:
-            users = {paper_id for papers in phrases.values() for paper_id in papers}
-            near = {paper_id: sim for paper_id, sim in nearest.items() if paper_id in users}
-            other = max(near, key=near.__getitem__, default=None)
-            if other is None or near[other] < REST_MATCH or near[other] - matched < PHRASE_GAP:
-                return []
-            paper = self.catalog.papers[other]
-            used = [f"“{phrase}”" for phrase, papers in phrases.items() if other in papers]
-            missing, closing = ", ".join(used), "does."
-        message = (
-            f"No single indexed paper covers all of this: “{top.title}” does not mention "
-            f"{missing}; “{paper.title}” {closing}"
-        )
+            return [PremiseIssue("uncovered", message)]
+        users = {paper_id for papers in phrases.values() for paper_id in papers}
+        near = {paper_id: sim for paper_id, sim in nearest.items() if paper_id in users}
+        other = max(near, key=near.__getitem__, default=None)
+        if other is None or near[other] < REST_MATCH or near[other] - matched < PHRASE_GAP:
+            return []
+        used = [f"“{phrase}”" for phrase, papers in phrases.items() if other in papers]
+        message = f"{opening} {', '.join(used)}; “{self.catalog.papers[other].title}” does."
         return [PremiseIssue("uncovered", message)]
 
     def _closer_by_words(
@@ -420,13 +417,16 @@ class PremiseChecker:
         """The question's two-word phrases ("graph neural") that hold a leftover term (so
         the matched paper never uses them) and that PHRASE_PAPERS other papers use: the
         phrase as the question words it → those papers."""
+        if self.phrase_papers is None:
+            return {}
         tokens = self.vocabulary.tokens(question)
         found: dict[str, set[str]] = {}
         for (first, a), (second, b) in zip(tokens, tokens[1:]):
             if not rest_terms.intersection((a, b)) or a[0].isdigit() or b[0].isdigit():
                 continue
-            papers = self._phrases.get((a, b), set())  # never the matched paper: it lacks a or b
-            if len(papers) in PHRASE_PAPERS:
+            # never the matched paper: it lacks a or b
+            papers = self.phrase_papers(a, b, max(PHRASE_PAPERS))
+            if papers is not None and len(papers) in PHRASE_PAPERS:
                 found[f"{first} {second}"] = papers
         return found
 

@@ -175,10 +175,10 @@ class HybridRetriever:
     ) -> list[PaperHit]:
         """The ``k`` best papers for ``query``, best first.
 
-        Pass ``query_embedding`` (of ``search_text(query)``) when the caller needs the vector
-        too (the extractive answer does), so the query is embedded once. ``allowed``: the only paper ids either leg may
-        return (``PaperCatalog.matching``); None searches everything, an empty set finds
-        nothing without searching.
+        Pass ``query_embedding`` (of ``search_text(query)``) when the caller needs the
+        vector too (the extractive answer does), so the query is embedded once.
+        ``allowed``: the only paper ids either leg may return (``PaperCatalog.matching``);
+        None searches everything, an empty set finds nothing without searching.
         """
         if allowed is not None and not allowed:
             return []

@@ -214,9 +214,23 @@ def test_a_phrase_other_papers_use_makes_one_leftover_word_a_caution():
     gnn = paper("g", "Graph Mamba", "State space models for graph neural networks.")
     gcn = paper("h", "Deep GCNs", "Why graph neural networks degrade with depth.")
     similarities = {"g": 0.5, "h": 0.45, "d": 0.2}
-    checker = PremiseChecker(
-        Vocabulary({}, 50), catalog(search, gnn, gcn), lambda *_: dict(similarities)
-    )
+
+    def checker_over(*papers):
+        vocabulary = Vocabulary({}, 50)
+
+        def phrase_papers(first, second, limit):  # what LexicalIndex.papers_with_phrase says
+            found = set()
+            for p in papers:
+                terms = vocabulary.terms(f"{p.title}. {p.abstract}")
+                if (first, second) in zip(terms, terms[1:]):
+                    found.add(p.paper_id)
+            return None if len(found) > limit else found
+
+        return PremiseChecker(
+            vocabulary, catalog(*papers), lambda *_: dict(similarities), phrase_papers
+        )
+
+    checker = checker_over(search, gnn, gcn)
     hits = [hit(search), hit(gnn, 0.5)]
     question = (
         "Which paper uses differentiable architecture search to design graph neural networks?"
@@ -232,8 +246,7 @@ def test_a_phrase_other_papers_use_makes_one_leftover_word_a_caution():
     similarities.update(d=0.2)
     # a phrase only one other paper uses is no evidence
     similarities.update(g=0.5)
-    alone = PremiseChecker(Vocabulary({}, 50), catalog(search, gnn), lambda *_: dict(similarities))
-    assert alone.check(question, hits) == []
+    assert checker_over(search, gnn).check(question, hits) == []
 
 
 def test_the_other_paper_must_use_the_rest_s_words_too():

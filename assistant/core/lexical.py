@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import bm25s
@@ -31,6 +31,9 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEB
 # exact figures and acronyms and expect them to match.
 TOKEN_PATTERN = r"(?u)\d+(?:[.,]\d+)+|\b\w\w+\b|\b\d\b"
 DEFAULT_TOP_K = 50
+# Chunks holding both words of a phrase that ``papers_with_phrase`` reads, at most: more,
+# and the phrase counts as common parlance without reading them.
+PHRASE_SCAN_LIMIT = 200
 
 
 class LexicalIndex:
@@ -63,6 +66,39 @@ class LexicalIndex:
             if index + 1 < len(starts)
         }
         return frequencies, int(bm25.scores["num_docs"])
+
+    def papers_with_phrase(
+        self, first: str, second: str, terms: Callable[[str], list[str]], limit: int
+    ) -> set[str] | None:
+        """The papers whose chunks use the indexed terms ``first`` then ``second`` next to
+        each other (as ``terms`` reads a text: "graph neural" in "graph neural networks").
+
+        Only the chunks the index lists under both terms are read, so this costs the same
+        on a corpus of any size. None when more than ``limit`` papers use the phrase, or more
+        than PHRASE_SCAN_LIMIT chunks hold both words: a phrase that common is common parlance.
+        """
+        both = np.intersect1d(self._chunks_with(first), self._chunks_with(second))
+        if both.size > PHRASE_SCAN_LIMIT:
+            return None
+        found: set[str] = set()
+        for index in both:
+            entry = self._retriever.corpus[int(index)]
+            text = f"{entry.get('title', '')}. {metadata_dict_to_node(entry).get_content()}"
+            words = terms(text)
+            if (first, second) in zip(words, words[1:]):
+                found.add(str(entry.get(PAPER_ID)))
+                if len(found) > limit:
+                    return None
+        return found
+
+    def _chunks_with(self, term: str) -> np.ndarray:
+        """Positions of the indexed chunks that hold ``term`` (its postings)."""
+        bm25 = self._retriever.bm25
+        index = bm25.vocab_dict.get(term)
+        starts = bm25.scores["indptr"]
+        if index is None or index + 1 >= len(starts):
+            return np.empty(0, dtype=np.int64)
+        return bm25.scores["indices"][starts[index] : starts[index + 1]]
 
     def chunk_ids(self) -> set[str]:
         """The ids of the chunks this index was built from."""
