@@ -199,9 +199,10 @@ class Assistant:
         elif replaces_answer(issues := self.premises.check(question, hits, allowed)):
             answer = self.premises.reply(question, issues, hits)
         else:
-            # Sentences are chosen for what the user asked, not for the searched query
-            # (which, for a follow-up, carries the conversation's paper title).
-            question_vector = query_vector if query == question else embed(question)
+            # Sentences are chosen for what the user asked (less any opening request for
+            # papers), not for the searched query (which, for a follow-up, carries the
+            # conversation's paper title).
+            question_vector = query_vector if query == question else embed(search_text(question))
             draft = self._answer(question, question_vector, hits, temperature)
             answer = yield from with_caution(draft, issues)
         if answer.backend is None:  # a reply the engine wrote itself

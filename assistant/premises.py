@@ -374,9 +374,11 @@ class PremiseChecker:
             and not _ACRONYM.match(word)  # "CNN": the paper may spell it out
         ]
         rest_terms = {t for word in rest for t in self.vocabulary.terms(word)}
-        phrases = self._phrases_elsewhere(question, rest_terms)
-        if len(rest_terms) < REST_MIN_TERMS and not phrases:
-            return []  # one word a paraphrase chose ("attention" for "Transformer") is no topic
+        phrases: dict[str, set[str]] | None = None
+        if len(rest_terms) < REST_MIN_TERMS:
+            phrases = self._phrases_elsewhere(question, rest_terms)
+            if not phrases:  # one word a paraphrase chose ("attention" for "Transformer")
+                return []
         nearest = self.nearest(" ".join(rest), allowed, (top.paper_id,))
         matched = nearest.pop(top.paper_id, -1.0)
         opening = f"No single indexed paper covers all of this: “{top.title}” does not mention"
@@ -389,8 +391,14 @@ class PremiseChecker:
                 "indexed paper on that."
             )
             return [PremiseIssue("uncovered", message)]
+        if phrases is None:
+            phrases = self._phrases_elsewhere(question, rest_terms)
         users = {paper_id for papers in phrases.values() for paper_id in papers}
-        near = {paper_id: sim for paper_id, sim in nearest.items() if paper_id in users}
+        near = {
+            paper_id: sim
+            for paper_id, sim in nearest.items()
+            if paper_id in users and paper_id in self.catalog.papers  # not stored since load
+        }
         other = max(near, key=near.__getitem__, default=None)
         if other is None or near[other] < REST_MATCH or near[other] - matched < PHRASE_GAP:
             return []
@@ -414,15 +422,18 @@ class PremiseChecker:
         return (paper, shared) if len(shared) >= REST_MIN_TERMS else None
 
     def _phrases_elsewhere(self, question: str, rest_terms: set[str]) -> dict[str, set[str]]:
-        """The question's two-word phrases ("graph neural") that hold a leftover term (so
-        the matched paper never uses them) and that PHRASE_PAPERS other papers use: the
-        phrase as the question words it → those papers."""
+        """The question's two-word phrases ("graph neural"), side by side as written, that
+        hold a leftover term (so the matched paper never uses them) and that PHRASE_PAPERS
+        other papers use: the phrase as the question words it → those papers."""
         if self.phrase_papers is None:
             return {}
         tokens = self.vocabulary.tokens(question)
         found: dict[str, set[str]] = {}
         for (first, a), (second, b) in zip(tokens, tokens[1:]):
             if not rest_terms.intersection((a, b)) or a[0].isdigit() or b[0].isdigit():
+                continue
+            written = rf"\b{re.escape(first)}[\s-]+{re.escape(second)}\b"
+            if not re.search(written, question):  # side by side as written, not across words
                 continue
             # never the matched paper: it lacks a or b
             papers = self.phrase_papers(a, b, max(PHRASE_PAPERS))

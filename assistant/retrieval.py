@@ -37,6 +37,7 @@ from assistant.catalog import PaperCatalog
 from assistant.core.embeddings import Embedder
 from assistant.core.lexical import LexicalIndex
 from assistant.core.schema import PAPER_ID
+from assistant.vocabulary import STOPWORDS
 
 # Ranking: the order of papers. Tuned on eval/dev.jsonl (see README "Evaluation").
 DENSE_WEIGHT = 1.0
@@ -77,9 +78,11 @@ def query_figures(query: str) -> list[str]:
 
 
 def search_text(query: str) -> str:
-    """What both legs search for: the query without an opening request for papers."""
+    """What both legs search for: the query without an opening request for papers (as
+    asked when nothing but stopwords would be left: "Which papers are there?")."""
     focused = _REQUEST_FOR_PAPERS.sub("", query, count=1)
-    return focused if focused.strip() else query
+    words = (word.lower() for word in re.findall(r"\w+", focused))
+    return focused if any(word not in STOPWORDS for word in words) else query
 
 
 def holds_figures(text: str, figures: Sequence[str]) -> bool:

@@ -96,12 +96,13 @@ def test_relevance_stays_on_its_fixed_scale_whatever_the_ranking_weights():
         ("are there any papers on graph transformers", "graph transformers"),
         ("List the methods that prune attention heads", "prune attention heads"),
         ("Which method compresses VGG16 to 8.7MB?", "compresses VGG16 to 8.7MB?"),
-        # not a request for papers, or nothing left once it is dropped: searched as asked
+        # not a request for papers, or only stopwords left once it is dropped: as asked
         (
             "How do papers on pruning measure sparsity?",
             "How do papers on pruning measure sparsity?",
         ),
         ("Which methods?", "Which methods?"),
+        ("Which papers are there?", "Which papers are there?"),
     ],
 )
 def test_an_opening_request_for_papers_is_not_searched(query, searched):

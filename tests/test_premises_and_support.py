@@ -238,6 +238,9 @@ def test_a_phrase_other_papers_use_makes_one_leftover_word_a_caution():
     [issue] = checker.check(question, hits)
     assert issue.kind == "uncovered"
     assert "does not mention “graph neural”; “Graph Mamba” does." in issue.message
+    # the two words apart in the question are no phrase
+    apart = question.replace("graph neural", "graph; neural")
+    assert checker.check(apart, hits) == []
     # not much closer to the phrase's papers than to the matched one, or not close at all
     similarities.update(g=0.4, h=0.4, d=0.3)
     assert checker.check(question, hits) == []

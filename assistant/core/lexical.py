@@ -73,9 +73,12 @@ class LexicalIndex:
         """The papers whose chunks use the indexed terms ``first`` then ``second`` next to
         each other (as ``terms`` reads a text: "graph neural" in "graph neural networks").
 
-        Only the chunks the index lists under both terms are read, so this costs the same
-        on a corpus of any size. None when more than ``limit`` papers use the phrase, or more
-        than PHRASE_SCAN_LIMIT chunks hold both words: a phrase that common is common parlance.
+        Only the chunks the index lists under both terms are read (their postings are
+        intersected first), not the corpus. None when more than ``limit`` papers use the
+        phrase, or more than PHRASE_SCAN_LIMIT chunks hold both words: taken as common
+        parlance without reading them. That cap counts chunks, not papers using the phrase,
+        so on a corpus far larger than this one, a pair of common words that co-occur in
+        many chunks is skipped even when few papers write them side by side.
         """
         both = np.intersect1d(self._chunks_with(first), self._chunks_with(second))
         if both.size > PHRASE_SCAN_LIMIT:

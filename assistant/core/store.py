@@ -494,10 +494,17 @@ class PaperStore:
 
 
 def _widen_search(collection: Any) -> None:
-    """Raise the collection's HNSW search breadth to HNSW_EF_SEARCH if it is below."""
-    hnsw = (collection.configuration_json or {}).get("hnsw") or {}
-    if int(hnsw.get("ef_search") or 0) < HNSW_EF_SEARCH:
+    """Raise the collection's HNSW search breadth to HNSW_EF_SEARCH if it is below.
+
+    Best effort: it tunes search, writing does not depend on it, and a server whose index
+    is not HNSW (distributed Chroma's SPANN) has no such setting to raise."""
+    hnsw = (getattr(collection, "configuration_json", None) or {}).get("hnsw") or {}
+    if not hnsw or int(hnsw.get("ef_search") or 0) >= HNSW_EF_SEARCH:
+        return
+    try:
         collection.modify(configuration={"hnsw": {"ef_search": HNSW_EF_SEARCH}})
+    except Exception as error:  # the store stays usable with its own breadth
+        log.warning("could not widen the HNSW search of %s: %s", collection.name, error)
 
 
 def _delete_collection(client: Any, name: str) -> None:
