@@ -33,7 +33,7 @@ from assistant.premises import PremiseChecker, replaces_answer, with_caution
 from assistant.prompts import render
 from assistant.questions import clean_history, clean_question, paper_count
 from assistant.relevance import RelevanceGate
-from assistant.retrieval import HybridRetriever, PaperHit, search_text
+from assistant.retrieval import HybridRetriever, PaperHit
 from assistant.support import SupportChecker
 from assistant.vocabulary import Vocabulary
 
@@ -186,8 +186,7 @@ class Assistant:
         query = self.conversation.standalone_query(
             question, clean_history(history), allowed=allowed
         )
-        embed = self.embedder.model.get_query_embedding
-        query_vector = embed(search_text(query))
+        query_vector = self.retriever.query_vector(query)
         hits = self.retriever.search(query, k=top_k, query_embedding=query_vector, allowed=allowed)
         if allowed is not None and not allowed:  # the filters leave no paper at all
             answer = Answer(
@@ -202,7 +201,9 @@ class Assistant:
             # Sentences are chosen for what the user asked (less any opening request for
             # papers), not for the searched query (which, for a follow-up, carries the
             # conversation's paper title).
-            question_vector = query_vector if query == question else embed(search_text(question))
+            question_vector = (
+                query_vector if query == question else self.retriever.query_vector(question)
+            )
             draft = self._answer(question, question_vector, hits, temperature)
             answer = yield from with_caution(draft, issues)
         if answer.backend is None:  # a reply the engine wrote itself

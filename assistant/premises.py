@@ -366,26 +366,26 @@ class PremiseChecker:
         to design graph neural networks") and is PHRASE_GAP closer."""
         if self.nearest is None or not (judged := set(self._judged_terms(question))):
             return []
-        rest = [
-            word
+        rest = [  # (word, its terms)
+            (word, terms)
             for word in _WORD.findall(question)
             if (terms := self.vocabulary.terms(word))
             and all(t in judged and t not in top_terms for t in terms)
             and not _ACRONYM.match(word)  # "CNN": the paper may spell it out
         ]
-        rest_terms = {t for word in rest for t in self.vocabulary.terms(word)}
+        rest_terms = {t for _, terms in rest for t in terms}
         phrases: dict[str, set[str]] | None = None
         if len(rest_terms) < REST_MIN_TERMS:
             phrases = self._phrases_elsewhere(question, rest_terms)
             if not phrases:  # one word a paraphrase chose ("attention" for "Transformer")
                 return []
-        nearest = self.nearest(" ".join(rest), allowed, (top.paper_id,))
+        nearest = self.nearest(" ".join(word for word, _ in rest), allowed, (top.paper_id,))
         matched = nearest.pop(top.paper_id, -1.0)
         opening = f"No single indexed paper covers all of this: “{top.title}” does not mention"
         by_words = self._closer_by_words(nearest, matched, rest_terms)
         if by_words is not None:
             paper, shared = by_words
-            words = [w.lower() for w in rest if shared.intersection(self.vocabulary.terms(w))]
+            words = [word.lower() for word, terms in rest if shared.intersection(terms)]
             message = (
                 f"{opening} {', '.join(dict.fromkeys(words))}; “{paper.title}” is the closest "
                 "indexed paper on that."

@@ -178,7 +178,7 @@ class HybridRetriever:
     ) -> list[PaperHit]:
         """The ``k`` best papers for ``query``, best first.
 
-        Pass ``query_embedding`` (of ``search_text(query)``) when the caller needs the
+        Pass ``query_embedding`` (from :meth:`query_vector`) when the caller needs the
         vector too (the extractive answer does), so the query is embedded once.
         ``allowed``: the only paper ids either leg may return (``PaperCatalog.matching``);
         None searches everything, an empty set finds nothing without searching.
@@ -192,6 +192,10 @@ class HybridRetriever:
         dense_hits = self.dense_retrieve(bundle, allowed)
         lexical_hits = self.lexical.retrieve(bundle, self.candidate_chunks, allowed)
         return fuse(self.catalog, dense_hits, lexical_hits, k, query_figures(query))
+
+    def query_vector(self, query: str) -> list[float]:
+        """The embedding :meth:`search` searches with: of ``search_text(query)``."""
+        return self.embedder.model.get_query_embedding(search_text(query))
 
     def dense_retrieve(
         self, bundle: QueryBundle, allowed: Collection[str] | None = None

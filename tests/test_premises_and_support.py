@@ -246,9 +246,8 @@ def test_a_phrase_other_papers_use_makes_one_leftover_word_a_caution():
     assert checker.check(question, hits) == []
     similarities.update(g=0.3, h=0.3, d=0.0)
     assert checker.check(question, hits) == []
-    similarities.update(d=0.2)
     # a phrase only one other paper uses is no evidence
-    similarities.update(g=0.5)
+    similarities.update(g=0.5, d=0.2)
     assert checker_over(search, gnn).check(question, hits) == []
 
 
