@@ -1,15 +1,16 @@
-"""The result types of the Python API: what ``ask``, ``chat`` and ``stream`` return."""
+"""The result types of the Python API: what ``ask``, ``chat`` and ``stream`` return, and
+the typed events of an answer's stream (``Assistant.events``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from assistant.citations import format_sources
 from assistant.filters import SearchFilters
+from assistant.hits import PaperHit
 from assistant.markup import literal
-from assistant.retrieval import PaperHit
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Citation:
 
 
 Verdict = Literal["supported", "partial", "unsupported"]
+PremiseKind = Literal["figures", "absent_paper", "uncovered"]
 
 
 @dataclass
@@ -71,7 +73,7 @@ class PremiseIssue:
     indexed paper covers).
     """
 
-    kind: str
+    kind: PremiseKind
     message: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,6 +96,7 @@ class Answer:
     claims: list[Claim] = field(default_factory=list)  # per-sentence support verdicts
     premise_issues: list[PremiseIssue] = field(default_factory=list)
     filters: SearchFilters | None = None  # what the search was limited to, if anything
+    tuning_hash: str | None = None  # the tuning values that produced it (Tuning.hash)
 
     @property
     def footer_markdown(self) -> str:
@@ -137,20 +140,33 @@ class Answer:
             "claims": [claim.to_dict() for claim in self.claims],
             "premise_issues": [issue.to_dict() for issue in self.premise_issues],
             "filters": self.filters.to_dict() if self.filters else None,
+            "tuning_hash": self.tuning_hash,
         }
 
 
-def final_answer(parts: Iterator[Any]) -> Answer:
-    """Run a stream of text pieces to its end and return the :class:`Answer` it ends with
-    (yielded last, or returned by the generator)."""
+@dataclass(frozen=True)
+class TextPiece:
+    """Answer text as it arrives (an LLM's streamed piece, or a reply shown whole)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class FinalAnswer:
+    """The checked answer, the last event of every stream."""
+
+    answer: Answer
+
+
+StreamEvent = TextPiece | FinalAnswer
+
+
+def final_answer(events: Iterable[StreamEvent]) -> Answer:
+    """Run a stream of events to its end and return the answer it ends with."""
     final: Answer | None = None
-    while True:
-        try:
-            part = next(parts)
-        except StopIteration as stop:
-            result = stop.value if isinstance(stop.value, Answer) else final
-            if result is None:
-                raise RuntimeError("the stream produced no answer") from None
-            return result
-        if isinstance(part, Answer):
-            final = part
+    for event in events:
+        if isinstance(event, FinalAnswer):
+            final = event.answer
+    if final is None:
+        raise RuntimeError("the stream produced no answer")
+    return final

@@ -1,9 +1,9 @@
 """Answerers: the retrieved papers in, a draft answer citing them as [n] out.
 
 Every answerer sees the retrieved papers numbered 1…k and writes text whose ``[n]``
-markers refer to that numbering. It does not check its own citations: the engine runs
-every draft, from any answerer, through the same steps (leak guard, citation rewriting),
-so no answerer can cite a paper that was not retrieved.
+markers refer to that numbering. It does not check its own citations: the pipeline's
+verify step runs every draft, from any answerer, through the same checks (leak guard,
+citation rewriting, claim support), so no answerer can cite a paper that was not retrieved.
 
 - :class:`ExtractiveAnswerer` quotes the most relevant sentences of the top papers: no
   LLM, deterministic, at once.
@@ -21,26 +21,12 @@ from itertools import takewhile
 from llama_index.core.llms import LLM, ChatMessage, MessageRole
 
 from assistant.core.settings import Settings
-from assistant.extractive import COMPOUND, SentenceRanker, compose
+from assistant.extractive import SentenceRanker, compose
+from assistant.hits import PaperHit
 from assistant.llm import describe_failure
 from assistant.prompts import load_prompt, render
-from assistant.questions import asks_for_papers
-from assistant.relevance import MIN_SCORE
-from assistant.retrieval import PaperHit
-
-# Which papers an extractive answer cites (fused score relative to the best paper), set on
-# the citation precision of eval/dev.jsonl + eval/answers_dev.jsonl: a question about one
-# paper cites it alone unless a runner-up is a near tie; a question asking for papers
-# (plural) cites every close one.
-NEAR_TIE_RATIO = 0.99
-MAX_SINGLE_PAPERS = 2
-PLURAL_RATIO = 0.85
-SENTENCES_ONE_PAPER = 3  # a paper cited alone: enough sentences to hold the asked facts
-SENTENCES_BROAD = 4  # two facts asked at once, or a short question (often a follow-up)
-SHORT_QUESTION_WORDS = 12
-SENTENCES_MANY_PAPERS = 2
-PASSAGES_PER_SOURCE = 2
-PROMPT_OVERHEAD_TOKENS = 600  # system prompt, question and formatting around the sources
+from assistant.text.phrasing import asks_for_papers, is_compound
+from assistant.tuning import AnswerTuning
 
 
 @dataclass
@@ -60,6 +46,9 @@ class Answerer(ABC):
     backend: str
     model: str | None = None
     streams: bool = False  # whether text arrives piece by piece
+    # An answerer that writes freely (an LLM): its answer needs at least one supported
+    # claim, and any failure of it is replaced by the extractive answer.
+    generative: bool = False
     system_prompt: str | None = None  # instructions the answer must never recite
 
     @abstractmethod
@@ -81,8 +70,11 @@ class ExtractiveAnswerer(Answerer):
 
     backend = "extractive"
 
-    def __init__(self, ranker: SentenceRanker):
+    def __init__(self, ranker: SentenceRanker, tuning: AnswerTuning, min_relevance: float):
+        """``min_relevance``: the relevance gate's floor; a runner-up below it is not cited."""
         self.ranker = ranker
+        self.tuning = tuning
+        self.min_relevance = min_relevance
 
     def draft(
         self,
@@ -91,27 +83,27 @@ class ExtractiveAnswerer(Answerer):
         hits: Sequence[PaperHit],
         temperature: float | None = None,
     ) -> Draft:
+        tuning = self.tuning
         chosen = self.choose_papers(question, hits)
         if len(chosen) > 1:
-            per_paper = SENTENCES_MANY_PAPERS
+            per_paper = tuning.sentences_many_papers
         else:
-            broad = COMPOUND.search(question) or len(question.split()) <= SHORT_QUESTION_WORDS
-            per_paper = SENTENCES_BROAD if broad else SENTENCES_ONE_PAPER
+            broad = is_compound(question) or len(question.split()) <= tuning.short_question_words
+            per_paper = tuning.sentences_broad if broad else tuning.sentences_one_paper
         text, passages = compose(question, question_vector, chosen, self.ranker, per_paper)
         return Draft(pieces=[text], passages=passages + [""] * (len(hits) - len(chosen)))
 
-    @staticmethod
-    def choose_papers(question: str, hits: Sequence[PaperHit]) -> list[PaperHit]:
+    def choose_papers(self, question: str, hits: Sequence[PaperHit]) -> list[PaperHit]:
         """The papers to cite: a prefix of the hits (sorted by score), so paper n stays [n]."""
-        top = hits[0]
+        top, tuning = hits[0], self.tuning
         if asks_for_papers(question):
-            ratio, most = PLURAL_RATIO, len(hits)
+            ratio, most = tuning.plural_ratio, len(hits)
         else:
-            ratio, most = NEAR_TIE_RATIO, MAX_SINGLE_PAPERS
+            ratio, most = tuning.near_tie_ratio, tuning.max_single_papers
         return [
             top,
             *takewhile(
-                lambda hit: hit.score >= ratio * top.score and hit.gate_score >= MIN_SCORE,
+                lambda hit: hit.score >= ratio * top.score and hit.gate_score >= self.min_relevance,
                 hits[1:most],
             ),
         ]
@@ -121,10 +113,12 @@ class LLMAnswerer(Answerer):
     """Streams an answer from an LLM given the question and the numbered sources."""
 
     streams = True
+    generative = True
 
-    def __init__(self, llm: LLM, settings: Settings):
+    def __init__(self, llm: LLM, settings: Settings, tuning: AnswerTuning):
         self.llm = llm
         self.settings = settings
+        self.tuning = tuning
         self.backend = settings.llm or "openai-compatible"
         self.model = settings.llm_model
         self.system_prompt = load_prompt("qa_system")
@@ -147,17 +141,25 @@ class LLMAnswerer(Answerer):
         stream = self.llm.stream_chat(messages, **kwargs)
         return Draft(
             pieces=(chunk.delta or "" for chunk in stream),
-            passages=[" ".join(hit.passages[:PASSAGES_PER_SOURCE]) or hit.abstract for hit in hits],
+            passages=[
+                " ".join(hit.passages[: self.tuning.passages_per_source]) or hit.abstract
+                for hit in hits
+            ],
         )
 
     def _sources(self, hits: Sequence[PaperHit]) -> str:
         """Numbered sources for the prompt, trimmed to fit the model's context window."""
-        settings = self.settings
-        budget_tokens = settings.llm_context_window - settings.max_tokens - PROMPT_OVERHEAD_TOKENS
-        per_source_chars = max(300, budget_tokens * 3 // max(1, len(hits)))
+        settings, tuning = self.settings, self.tuning
+        budget_tokens = (
+            settings.llm_context_window - settings.max_tokens - tuning.prompt_overhead_tokens
+        )
+        chars_per_token = 3  # a safe floor for English text in common tokenizers
+        per_source_chars = max(
+            tuning.min_source_chars, budget_tokens * chars_per_token // max(1, len(hits))
+        )
         blocks = []
         for number, hit in enumerate(hits, start=1):
-            passages = "\n".join(hit.passages[:PASSAGES_PER_SOURCE]) or hit.abstract
+            passages = "\n".join(hit.passages[: tuning.passages_per_source]) or hit.abstract
             blocks.append(
                 render(
                     "source", number=number, title=hit.title, passages=passages[:per_source_chars]

@@ -1,41 +1,43 @@
-"""The checks every draft answer passes, from any answerer.
+"""The checks every draft answer passes, from any answerer; findings, never wording.
 
-While it streams:
+While it streams (:func:`screen`):
 1. the leak guard stops an answer that starts reciting the answerer's instructions;
 2. the citation rewriter keeps only ``[n]`` markers that point at a retrieved paper
    (repairing malformed ones) and renumbers the cited ones 1, 2, 3… by first use.
-Once it is complete:
+Once it is complete (:func:`judge_claims`):
 3. every claim (a sentence, or a list item) is checked against each passage it cites
-   (``support.SupportChecker``): citations that do not support their claim are removed, a
-   factual claim left with no support is marked ``[unsupported]`` in the text, and each
-   claim's verdict and supporting span are kept on the answer.
-The result is an :class:`Answer` whose every citation is a retrieved paper that supports
-the sentence it stands on, as far as these checks can tell.
+   (``support.SupportChecker``): which of its citations support it, its verdict and the
+   supporting span.
+The compose step turns these findings into the answer the user reads (citations that do
+not support their claim removed, a factual claim nothing supports marked, the rest
+renumbered).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
 
-from assistant.answer import Answer, Citation, Claim
+from assistant.answer import Citation, Verdict
 from assistant.answerers import Answerer, Draft
-from assistant.citations import (
-    CitationRewriter,
-    marker_numbers,
-    markers_in,
-    rewrite_citations,
-    tidy,
-)
+from assistant.citations import CitationRewriter, marker_numbers, markers_in, tidy
+from assistant.hits import PaperHit
 from assistant.leak_guard import LeakGuard, PromptLeak
-from assistant.prompts import load_prompt, render
-from assistant.retrieval import PaperHit
-from assistant.support import SupportChecker, figures_in, names_in, plain
+from assistant.support import SupportChecker
+from assistant.text.figures import claim_figures
+from assistant.text.sentences import claim_units, plain
+from assistant.text.words import names_in
 
-UNSUPPORTED_MARK = "[unsupported]"
-_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
-# A sentence ends at . ! or ? (with the markers that follow it) before a capital.
-_SENTENCE_END = re.compile(r"[.!?](?:\s*\[\d+\])*(?=\s+[A-Z(\"'*])")
+__all__ = [
+    "ClaimCheck",
+    "EmptyAnswer",
+    "PromptLeak",
+    "Screened",
+    "UnsupportedAnswer",
+    "judge_claims",
+    "screen",
+    "without_markers",
+]
 
 
 class EmptyAnswer(RuntimeError):
@@ -46,19 +48,36 @@ class UnsupportedAnswer(RuntimeError):
     """No claim of the answer is supported by the passage it cites."""
 
 
-def checked(
-    draft: Draft,
-    answerer: Answerer,
-    hits: Sequence[PaperHit],
-    checker: SupportChecker,
-    *,
-    require_support: bool = False,
-) -> Generator[str, None, Answer]:
-    """Yield the draft's text as it passes the streaming checks; return the checked answer.
+@dataclass
+class Screened:
+    """A draft that passed the streaming checks: its text (markers renumbered by first
+    use) and its citations (``citations[n-1]`` is marker ``[n]``)."""
 
-    With ``require_support``, an answer none of whose claims is supported raises
-    :class:`UnsupportedAnswer` (the engine then falls back to the extractive answer).
-    """
+    text: str
+    citations: list[Citation]
+
+
+@dataclass
+class ClaimCheck:
+    """The finding on one claim of an answer.
+
+    ``unit`` is the claim as it stands in the text; ``kept`` the citation numbers that
+    support it (the others are to be removed); ``words`` the claim without markup."""
+
+    unit: str
+    words: str
+    verdict: Verdict
+    kept: list[int] = field(default_factory=list)
+    span: str | None = None
+
+
+def screen(
+    draft: Draft, answerer: Answerer, hits: Sequence[PaperHit]
+) -> Generator[str, None, Screened]:
+    """Yield the draft's text as it passes the streaming checks; return it screened.
+
+    Raises :class:`PromptLeak` when it recites the answerer's instructions and
+    :class:`EmptyAnswer` when nothing is left."""
     guard = LeakGuard(answerer.system_prompt) if answerer.system_prompt else None
     rewriter = CitationRewriter(len(hits))
     shown: list[str] = []
@@ -76,104 +95,36 @@ def checked(
     text = "".join(shown)
     if not text.strip():
         raise EmptyAnswer("empty answer")
-    text = tidy(text) if rewriter.dropped else text.strip()
-    citations = [
-        Citation.from_hit(number, hits[original - 1], draft.passages[original - 1])
-        for number, original in enumerate(rewriter.order, start=1)
-    ]
-    answer = supported_answer(text, citations, hits, answerer, checker)
-    if require_support and not any(claim.verdict == "supported" for claim in answer.claims):
-        raise UnsupportedAnswer("no claim is supported by the passage it cites")
-    return answer
-
-
-def failure_notice(error: BaseException, answerer: Answerer) -> str:
-    """The notice shown above the extractive answer that replaces a failed one."""
-    if isinstance(error, PromptLeak):
-        problem = load_prompt("leak_notice")
-    elif isinstance(error, UnsupportedAnswer):
-        problem = load_prompt("unsupported_notice")
-    else:
-        problem = answerer.describe_failure(error)
-    return render("llm_fallback", problem=problem)
-
-
-def supported_answer(
-    text: str,
-    citations: list[Citation],
-    hits: Sequence[PaperHit],
-    answerer: Answerer,
-    checker: SupportChecker,
-) -> Answer:
-    """Check each claim against its citations; drop the unsupporting ones; renumber."""
-    pieces: list[str] = []
-    claims: list[Claim] = []
-    for unit, is_claim in _units(text):
-        if not is_claim:
-            pieces.append(unit)
-            continue
-        claim, rewritten = _check_claim(unit, citations, checker)
-        pieces.append(rewritten)
-        if claim is not None:
-            claims.append(claim)
-    text = "".join(pieces)
-    # Renumber: a source whose every citation was dropped is no longer cited.
-    text, order = rewrite_citations(text, len(citations))
-    renumber = {original: new for new, original in enumerate(order, start=1)}
-    kept = [citations[original - 1] for original in order]
-    for new, citation in enumerate(kept, start=1):
-        citation.number = new
-    for claim in claims:
-        claim.citations = [renumber[n] for n in claim.citations if n in renumber]
-    cited_ids = {citation.paper_id for citation in kept}
-    return Answer(
-        text=text,
-        citations=kept,
-        related=[hit for hit in hits if hit.paper_id not in cited_ids],
-        answered=bool(kept),
-        backend=answerer.backend,
-        model=answerer.model,
-        claims=claims,
+    return Screened(
+        text=tidy(text) if rewriter.dropped else text.strip(),
+        citations=[
+            Citation.from_hit(number, hits[original - 1], draft.passages[original - 1])
+            for number, original in enumerate(rewriter.order, start=1)
+        ],
     )
 
 
-def _units(text: str) -> list[tuple[str, bool]]:
-    """The text cut into (piece, is_claim): list items whole, other lines by sentence.
-
-    Joining the pieces gives the text back unchanged.
-    """
-    units: list[tuple[str, bool]] = []
-    for line in text.splitlines(keepends=True):
-        body = line.rstrip("\n")
-        ending = line[len(body) :]
-        if _LIST_ITEM.match(body) or not body.strip():
-            units.append((body, bool(body.strip())))
-        else:
-            start = 0
-            for end in _SENTENCE_END.finditer(body):
-                spaces = len(body[end.end() :]) - len(body[end.end() :].lstrip())
-                units.append((body[start : end.end()], True))
-                units.append((body[end.end() : end.end() + spaces], False))
-                start = end.end() + spaces
-            units.append((body[start:], True))
-        if ending:
-            units.append((ending, False))
-    return units
+def judge_claims(
+    text: str, citations: Sequence[Citation], checker: SupportChecker
+) -> list[tuple[str, ClaimCheck | None]]:
+    """The text cut into its pieces, each claim with its finding (None: not a claim —
+    framing like "From the abstracts:", or the space between sentences)."""
+    judged: list[tuple[str, ClaimCheck | None]] = []
+    for unit, is_claim in claim_units(text):
+        judged.append((unit, _check_claim(unit, citations, checker) if is_claim else None))
+    return judged
 
 
 def _check_claim(
     unit: str, citations: Sequence[Citation], checker: SupportChecker
-) -> tuple[Claim | None, str]:
-    """(the claim's verdict, its text with unsupporting markers removed and, when nothing
-    supports a factual claim, the unsupported mark)."""
-    markers = markers_in(unit)
-    numbers = [n for marker in markers for n in marker_numbers(marker)]
+) -> ClaimCheck | None:
+    numbers = [n for marker in markers_in(unit) for n in marker_numbers(marker)]
     words = plain(unit)
-    factual = bool(figures_in(words) or names_in(words))
+    factual = bool(claim_figures(words) or names_in(words))
     if not numbers:
         if not factual or words.endswith(":"):
-            return None, unit  # framing ("From the abstracts: …"), nothing to check
-        return Claim(words, "unsupported"), _mark(unit)
+            return None  # framing ("From the abstracts: …"), nothing to check
+        return ClaimCheck(unit, words, "unsupported")
     verdicts = {}
     spans = {}
     for number in dict.fromkeys(numbers):
@@ -182,23 +133,18 @@ def _check_claim(
             judgement = checker.judge(unit, source.title, source.passage)
             verdicts[number], spans[number] = judgement.verdict, judgement.span
     keep = [n for n, verdict in verdicts.items() if verdict != "unsupported"]
-    rewritten = unit
-    for marker in reversed(markers):  # drop the markers of unsupporting sources
-        kept = [n for n in marker_numbers(marker) if n in keep]
-        replacement = "".join(f"[{n}]" for n in kept)
-        rewritten = rewritten[: marker.start()] + replacement + rewritten[marker.end() :]
-    rewritten = tidy(rewritten) if rewritten != unit else rewritten
     if not keep:
-        return Claim(words, "unsupported"), _mark(rewritten)
+        return ClaimCheck(unit, words, "unsupported")
     verdict = "supported" if "supported" in (verdicts[n] for n in keep) else "partial"
     best = next((n for n in keep if verdicts[n] == verdict), keep[0])
-    return Claim(words, verdict, citations=keep, span=spans[best]), rewritten
+    return ClaimCheck(unit, words, verdict, kept=keep, span=spans[best])
 
 
-def _mark(unit: str) -> str:
-    """Put the unsupported mark before the claim's closing punctuation."""
-    body = unit.rstrip()
-    trailing = unit[len(body) :]
-    stop = body[-1] if body and body[-1] in ".!?;:" else ""
-    body = body[: len(body) - len(stop)].rstrip()
-    return f"{body} {UNSUPPORTED_MARK}{stop}{trailing}"
+def without_markers(unit: str, kept: Sequence[int]) -> str:
+    """The claim with the markers of sources not in ``kept`` removed (tidied if any was)."""
+    rewritten = unit
+    for marker in reversed(markers_in(unit)):
+        numbers = [n for n in marker_numbers(marker) if n in kept]
+        replacement = "".join(f"[{n}]" for n in numbers)
+        rewritten = rewritten[: marker.start()] + replacement + rewritten[marker.end() :]
+    return tidy(rewritten) if rewritten != unit else rewritten

@@ -9,12 +9,10 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from assistant.core.settings import Settings
+from assistant.core.settings import MAX_PAPERS, Settings
 
 if TYPE_CHECKING:
     from assistant.filters import SearchFilters
-
-MAX_PAPERS = 50  # as assistant.questions.MAX_PAPERS, checked here before anything loads
 
 
 def paper_count(text: str) -> int:
@@ -84,12 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR)
     from pydantic import ValidationError
 
-    from assistant.core.embeddings import EmbeddingConfigError
-    from assistant.core.store import StoreError
+    from assistant.answer import TextPiece
+    from assistant.core.errors import AssistantError
     from assistant.engine import Assistant
-    from assistant.filters import FilterError
-    from assistant.llm import LLMConfigError
-    from assistant.questions import QuestionError, clean_question
+    from assistant.questions import clean_question
 
     overrides = {}
     if getattr(args, "top_k", None):
@@ -120,16 +116,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(answer.markdown)
             return 0
         answer = None
-        for part in engine.stream(args.question, filters=filters):
-            if isinstance(part, str):
-                print(part, end="", flush=True)
+        for event in engine.events(args.question, filters=filters):
+            if isinstance(event, TextPiece):
+                print(event.text, end="", flush=True)
             else:
-                answer = part
+                answer = event.answer
         print()
         if answer is not None and answer.footer_markdown:
             print("\n" + answer.footer_markdown)
         return 0
-    except (StoreError, EmbeddingConfigError, LLMConfigError, QuestionError, FilterError) as error:
+    except AssistantError as error:  # a bad question, filter, setting or store: one line
         print(f"error: {error}", file=sys.stderr)
         return 2
     except ValidationError as error:  # a bad ASSISTANT_* setting

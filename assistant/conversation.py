@@ -14,14 +14,15 @@ the last paper. Each message is classified with cheap, explainable signals:
 
 A follow-up is searched with the conversation's paper title appended (an LLM, when one is
 configured, first rewrites it from the transcript), so retrieval stays on that paper.
-The thresholds were set on the conversations of eval/dev.jsonl and eval/answers_dev.jsonl.
+The thresholds are :class:`~assistant.tuning.ConversationTuning` fields. The message's own
+search is done by the condense step (through the query state, so it is never repeated)
+and handed in.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from llama_index.core.llms import LLM, ChatMessage, MessageRole
@@ -29,26 +30,13 @@ from llama_index.core.llms import LLM, ChatMessage, MessageRole
 from assistant.catalog import PaperCatalog
 from assistant.citations import parse_sources
 from assistant.core.schema import Paper
+from assistant.hits import PaperHit
 from assistant.prompts import load_prompt, render
-from assistant.retrieval import PaperHit
+from assistant.text.phrasing import refers_back
+from assistant.tuning import ConversationTuning
 from assistant.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
-
-SWITCH_SCORE = 0.75  # a message referring back still switches on a match this confident…
-SWITCH_MAX_OVERLAP = 0.2  # …when it shares this little wording with the conversation's paper
-STAYS_OVERLAP = 0.4  # a message sharing this much with the paper stays on it
-ABOUT_PAPER_OVERLAP = 0.3  # an unmatched message sharing this much is a follow-up
-TRANSCRIPT_TURNS = 3
-TRANSCRIPT_ANSWER_CHARS = 600
-
-_BACK_REFERENCE = re.compile(
-    r"\b(it|its|it's|they|them|their|theirs|he|she|his|her|these|those|"
-    r"(this|that|the) (paper|papers|method|model|models|approach|work|authors?|study|technique|"
-    r"framework|network|architecture|system|dataset|results|variant)|above|previous|"
-    r"aforementioned)\b",
-    re.IGNORECASE,
-)
 
 History = Sequence[Any]
 Turn = tuple[str, str]  # (user message, assistant answer markdown)
@@ -84,30 +72,53 @@ class Conversation:
         vocabulary: Vocabulary,
         catalog: PaperCatalog,
         llm: LLM | None,
-        search: Callable[..., Sequence[PaperHit]],
-        relevant: Callable[[str, Sequence[PaperHit]], bool],
+        tuning: ConversationTuning | None = None,
     ):
         self.vocabulary = vocabulary
         self.catalog = catalog
         self.llm = llm
-        self.search = search
-        self.relevant = relevant
+        self.tuning = tuning or ConversationTuning()
 
-    def standalone_query(
-        self, message: str, history: History | None, allowed: Collection[str] | None = None
-    ) -> str:
-        """The query to search for ``message`` given the conversation so far.
+    def subject(
+        self, turns: Sequence[Turn], allowed: Collection[str] | None = None
+    ) -> Paper | None:
+        """The conversation's paper: the first one cited by the latest answer that cited one.
 
-        ``allowed``: the paper ids the search filters allow (None: all). A conversation
-        whose paper the filters leave out has no paper to follow up on, and the message's
-        own search (which decides a follow-up) is filtered the same way.
-        """
-        turns = as_turns(history)
-        paper = self.subject(turns)
-        if paper is not None and allowed is not None and paper.paper_id not in allowed:
-            paper = None
-        if paper is None or not self.follows_up(message, paper, allowed):
-            return message
+        ``allowed``: the paper ids the search filters allow (None: all); a conversation
+        whose paper the filters leave out has no paper to follow up on."""
+        for _, answer in reversed(turns):
+            for title in parse_sources(answer):
+                paper = self.catalog.by_title(title)
+                if paper is not None:
+                    return paper if allowed is None or paper.paper_id in allowed else None
+        return None
+
+    def follows_up(
+        self, message: str, paper: Paper, hits: Sequence[PaperHit], relevant: bool
+    ) -> bool:
+        """Whether ``message`` is about the conversation's ``paper`` (see the module doc).
+
+        ``hits``: what the message retrieves on its own (filtered like the turn);
+        ``relevant``: whether the relevance gate accepts them."""
+        tuning = self.tuning
+        named_unknowns, _ = self.vocabulary.unknown_terms(message)
+        back = refers_back(message)
+        shared = self.shared_wording(message, f"{paper.title} {paper.abstract}")
+        if hits and relevant:
+            if hits[0].paper_id == paper.paper_id:
+                return True
+            if back:
+                return not (
+                    hits[0].gate_score >= tuning.switch_score and shared < tuning.switch_max_overlap
+                )
+            return shared >= tuning.stays_overlap
+        if named_unknowns:
+            return False  # about something the corpus never mentions: decline it
+        return back or shared >= tuning.about_paper_overlap
+
+    def standalone(self, message: str, turns: Sequence[Turn], paper: Paper) -> str:
+        """A follow-up as a stand-alone query: the LLM's rewrite (when one is configured)
+        or the message, with the conversation's paper title appended."""
         if self.llm is not None:
             try:
                 return f"{self._rewrite_with_llm(message, turns, paper)} {paper.title}"
@@ -115,43 +126,16 @@ class Conversation:
                 log.warning("condense failed (%s); using the heuristic", type(error).__name__)
         return f"{message} {paper.title}"
 
-    def subject(self, turns: Sequence[Turn]) -> Paper | None:
-        """The conversation's paper: the first one cited by the latest answer that cited one."""
-        for _, answer in reversed(turns):
-            for title in parse_sources(answer):
-                paper = self.catalog.by_title(title)
-                if paper is not None:
-                    return paper
-        return None
-
-    def follows_up(
-        self, message: str, paper: Paper, allowed: Collection[str] | None = None
-    ) -> bool:
-        """Whether ``message`` is about the conversation's ``paper`` (see the module doc)."""
-        named_unknowns, _ = self.vocabulary.unknown_terms(message)
-        refers_back = bool(_BACK_REFERENCE.search(message))
-        shared = self.shared_wording(message, f"{paper.title} {paper.abstract}")
-        # ``search(message)`` unfiltered, ``search(message, allowed)`` filtered
-        hits = self.search(message) if allowed is None else self.search(message, allowed)
-        if hits and self.relevant(message, hits):
-            if hits[0].paper_id == paper.paper_id:
-                return True
-            if refers_back:
-                return not (hits[0].gate_score >= SWITCH_SCORE and shared < SWITCH_MAX_OVERLAP)
-            return shared >= STAYS_OVERLAP
-        if named_unknowns:
-            return False  # about something the corpus never mentions: decline it
-        return refers_back or shared >= ABOUT_PAPER_OVERLAP
-
     def shared_wording(self, message: str, text: str) -> float:
         """The idf-weighted share of the message's content words that ``text`` uses."""
         return self.vocabulary.share(self.vocabulary.terms(message), self.vocabulary.terms(text))
 
     def _rewrite_with_llm(self, message: str, turns: Sequence[Turn], paper: Paper) -> str:
         assert self.llm is not None
+        tuning = self.tuning
         transcript = "\n".join(
-            f"User: {user}\nAssistant: {answer[:TRANSCRIPT_ANSWER_CHARS]}"
-            for user, answer in turns[-TRANSCRIPT_TURNS:]
+            f"User: {user}\nAssistant: {answer[: tuning.transcript_answer_chars]}"
+            for user, answer in turns[-tuning.transcript_turns :]
         )
         response = self.llm.chat(
             [

@@ -1,24 +1,26 @@
 """The query engine behind every front end: ``Assistant`` (Python API, CLI and web UI).
 
-It only orchestrates. One question flows as:
-clean the question → conversation (a follow-up becomes a stand-alone query) → hybrid
-search → relevance gate (decline plainly when the corpus does not hold the answer) →
-premise checks (a false premise gets a clear reply) → answerer (extractive, or an LLM) →
-checks (leak guard, citation rewriting, claim-level support) → ``Answer``. An LLM that
-fails in any way, or whose answer nothing supports, is replaced by the extractive answer.
+It builds the components once (retriever, relevance gate, conversation, premise checker,
+answerers, support checker) and the pipeline's steps over them; each question is then one
+:class:`~assistant.pipeline.state.QueryState` run through the steps
+(:func:`assistant.pipeline.run`):
+
+``condense → retrieve → gate → premises → caution → draft → verify → fallback → compose``
+
+:meth:`Assistant.events` streams typed events (:class:`TextPiece`, then
+:class:`FinalAnswer`); :meth:`Assistant.stream` is the same as plain text pieces then the
+:class:`Answer`.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from assistant.answer import Answer, final_answer
+from assistant.answer import Answer, FinalAnswer, StreamEvent, TextPiece, final_answer
 from assistant.answerers import Answerer, ExtractiveAnswerer, LLMAnswerer
 from assistant.catalog import PaperCatalog
-from assistant.checks import checked, failure_notice
 from assistant.conversation import Conversation, History
 from assistant.core.embeddings import Embedder, build_embedder
 from assistant.core.lexical import LexicalIndex
@@ -27,14 +29,25 @@ from assistant.core.store import PaperStore
 from assistant.export import Exchange, cited_bibtex, conversation_markdown
 from assistant.extractive import SentenceRanker
 from assistant.filters import SearchFilters
+from assistant.hits import PaperHit
 from assistant.llm import build_llm
-from assistant.markup import literal
-from assistant.premises import PremiseChecker, replaces_answer, with_caution
-from assistant.prompts import render
+from assistant.pipeline import run
+from assistant.pipeline.state import QueryState, TurnLookups
+from assistant.pipeline.steps.base import Step
+from assistant.pipeline.steps.compose import Caution, Compose
+from assistant.pipeline.steps.condense import Condense
+from assistant.pipeline.steps.draft import Draft
+from assistant.pipeline.steps.fallback import Fallback
+from assistant.pipeline.steps.gate import Gate
+from assistant.pipeline.steps.premises import Premises
+from assistant.pipeline.steps.retrieve import Retrieve
+from assistant.pipeline.steps.verify import Verify
+from assistant.premises import PremiseChecker
 from assistant.questions import clean_history, clean_question, paper_count
 from assistant.relevance import RelevanceGate
-from assistant.retrieval import HybridRetriever, PaperHit
+from assistant.retrieval import HybridRetriever
 from assistant.support import SupportChecker
+from assistant.tuning import Tuning
 from assistant.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -54,58 +67,78 @@ class Assistant:
         embedder: Embedder,
         retriever: HybridRetriever,
         store: PaperStore | None = None,
+        tuning: Tuning | None = None,
     ):
         self.settings = settings
+        self.tuning = tuning or Tuning.load(settings.tuning_file)
         self.embedder = embedder
         self.retriever = retriever
         self.store = store  # what it was loaded from; a StoreFollower reloads when it moves
         self.catalog: PaperCatalog = retriever.catalog
-        vocabulary = Vocabulary(*retriever.lexical.term_frequencies())
-        self.gate = RelevanceGate(vocabulary)
+        self.vocabulary = vocabulary = Vocabulary(*retriever.lexical.term_frequencies())
+        tuning = self.tuning
+        self.gate = RelevanceGate(vocabulary, tuning.gate)
         self.llm = build_llm(settings)
-        self.conversation = Conversation(
-            vocabulary,
-            self.catalog,
-            self.llm,
-            search=lambda message, allowed=None: self.retriever.search(
-                message, k=settings.top_k, allowed=allowed
-            ),
-            relevant=self.gate.relevant,
-        )
-        self.support = SupportChecker(vocabulary)
-        self.premises = PremiseChecker(
-            vocabulary,
-            self.catalog,
-            retriever.nearest_papers,
-            lambda first, second, limit: retriever.lexical.papers_with_phrase(
-                first, second, vocabulary.terms, limit
-            ),
-        )
-        self.extractive = ExtractiveAnswerer(SentenceRanker(embedder, vocabulary))
+        self.conversation = Conversation(vocabulary, self.catalog, self.llm, tuning.conversation)
+        self.support = SupportChecker(vocabulary, tuning.support)
+        self.premises = PremiseChecker(vocabulary, self.catalog, tuning.premises)
+        ranker = SentenceRanker(embedder, vocabulary, tuning.answer)
+        self.extractive = ExtractiveAnswerer(ranker, tuning.answer, tuning.gate.min_score)
         self.answerer: Answerer = (
-            self.extractive if self.llm is None else LLMAnswerer(self.llm, settings)
+            self.extractive if self.llm is None else LLMAnswerer(self.llm, settings, tuning.answer)
         )
+        self.steps: list[Step] = [
+            Condense(self.conversation, self.gate),
+            Retrieve(),
+            Gate(self.gate, self.premises),
+            Premises(self.premises),
+            Caution(),
+            Draft(self.answerer),
+            Verify(self.support),
+            Fallback(self.extractive, self.support),
+            Compose(self.answerer, tuning.answer, tuning.hash),
+        ]
 
     @classmethod
     def from_settings(
-        cls, settings: Settings | None = None, *, embedder: Embedder | None = None, **overrides: Any
+        cls,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        tuning: Tuning | None = None,
+        **overrides: Any,
     ) -> Assistant:
-        """Open the store and backends (``embedder``: reuse a loaded model); overrides win."""
+        """Open the store and backends (``embedder``: reuse a loaded model); overrides win.
+        ``tuning``: tuned values to use instead of ``settings.tuning_file``'s."""
         if settings is None:
             settings = Settings(**overrides)
         elif overrides:
             settings = settings.with_overrides(**overrides)
+        tuning = tuning or Tuning.load(settings.tuning_file)
         embedder = embedder or build_embedder(settings)
         store = PaperStore.open(settings, embedder.info)
         lexical = LexicalIndex.load(store, settings.cache_dir)
         catalog = PaperCatalog(store.papers(), chunk_count=store.count())
-        retriever = HybridRetriever(store.vector_store(), embedder, lexical, catalog)
-        return cls(settings, embedder, retriever, store)
+        retriever = HybridRetriever(
+            store.vector_store(), embedder, lexical, catalog, tuning.retrieval
+        )
+        return cls(settings, embedder, retriever, store, tuning)
 
     def with_settings(self, **overrides: Any) -> Assistant:
         """Another engine on the same loaded index, e.g. with another LLM backend."""
         settings = self.settings.with_overrides(**overrides)
-        return type(self)(settings, self.embedder, self.retriever, self.store)
+        return type(self)(settings, self.embedder, self.retriever, self.store, self.tuning)
+
+    def with_tuning(self, tuning: Tuning) -> Assistant:
+        """Another engine on the same loaded index with other tuned values (a sweep)."""
+        retriever = HybridRetriever(
+            self.retriever.index.vector_store,
+            self.embedder,
+            self.retriever.lexical,
+            self.catalog,
+            tuning.retrieval,
+        )
+        return type(self)(self.settings, self.embedder, retriever, self.store, tuning)
 
     @property
     def backend(self) -> str:
@@ -147,11 +180,11 @@ class Assistant:
 
     def ask(self, question: str, *, top_k: int | None = None, filters: Filters = None) -> Answer:
         """Answer one stand-alone question (``filters`` as for :meth:`search`)."""
-        return final_answer(self.stream(question, top_k=top_k, filters=filters))
+        return final_answer(self.events(question, top_k=top_k, filters=filters))
 
     def chat(self, message: str, history: History | None = None, **kwargs: Any) -> Answer:
         """Answer a message in the context of a conversation (follow-ups work)."""
-        return final_answer(self.stream(message, history=history, **kwargs))
+        return final_answer(self.events(message, history=history, **kwargs))
 
     def export_markdown(self, exchanges: Iterable[Exchange]) -> str:
         """A conversation's ``(question, Answer)`` pairs as Markdown, with numbered sources
@@ -162,6 +195,41 @@ class Assistant:
         """The papers cited in ``answers`` as BibTeX, one entry each, first-cited first."""
         return cited_bibtex(answers, self.catalog)
 
+    def events(
+        self,
+        question: str,
+        history: History | None = None,
+        *,
+        top_k: int | None = None,
+        temperature: float | None = None,
+        filters: Filters = None,
+    ) -> Iterator[StreamEvent]:
+        """Yield :class:`TextPiece` events as the answer is written, then one
+        :class:`FinalAnswer`.
+
+        A question that cannot be asked (empty, too long, not text) or a ``top_k`` outside
+        1 to 50 raises :class:`QuestionError`, and bad ``filters`` :class:`FilterError`,
+        before any work is done. Filters apply to the follow-up detection's search too;
+        filters no paper passes are declined plainly (``answered`` False).
+        """
+        question = clean_question(question, self.settings.max_question_chars)
+        top_k = self.settings.top_k if top_k is None else paper_count(top_k, "top_k")
+        search_filters = SearchFilters.coerce(filters)
+        allowed = self.catalog.matching(search_filters)
+        lookups = TurnLookups(
+            self.retriever, allowed, max(top_k, self.settings.top_k), self.vocabulary.terms
+        )
+        state = QueryState(
+            question=question,
+            turns=clean_history(history),
+            filters=search_filters,
+            allowed=allowed,
+            top_k=top_k,
+            temperature=temperature,
+            lookups=lookups,
+        )
+        return run(self.steps, state)
+
     def stream(
         self,
         question: str,
@@ -171,71 +239,16 @@ class Assistant:
         temperature: float | None = None,
         filters: Filters = None,
     ) -> Iterator[str | Answer]:
-        """Yield text pieces as they are generated, then the final :class:`Answer`.
-
-        A question that cannot be asked (empty, too long, not text) or a ``top_k`` outside
-        1 to 50 raises :class:`QuestionError`, and bad ``filters`` :class:`FilterError`,
-        before any work is done. Filters apply to the follow-up detection's search too;
-        filters no paper passes are declined plainly (``answered`` False).
-        """
-        began = time.perf_counter()
-        question = clean_question(question, self.settings.max_question_chars)
-        top_k = self.settings.top_k if top_k is None else paper_count(top_k, "top_k")
-        search_filters = SearchFilters.coerce(filters)
-        allowed = self.catalog.matching(search_filters)
-        query = self.conversation.standalone_query(
-            question, clean_history(history), allowed=allowed
+        """:meth:`events` as plain values: text pieces (``str``), then the :class:`Answer`."""
+        events = self.events(
+            question, history, top_k=top_k, temperature=temperature, filters=filters
         )
-        query_vector = self.retriever.query_vector(query)
-        hits = self.retriever.search(query, k=top_k, query_embedding=query_vector, allowed=allowed)
-        if allowed is not None and not allowed:  # the filters leave no paper at all
-            answer = Answer(
-                text=render("no_match", filters=literal(search_filters.describe())),
-                answered=False,
-            )
-        elif not self.gate.relevant(query, hits):
-            answer = self.premises.declined(question, hits)
-        elif replaces_answer(issues := self.premises.check(question, hits, allowed)):
-            answer = self.premises.reply(question, issues, hits)
-        else:
-            # Sentences are chosen for what the user asked (less any opening request for
-            # papers), not for the searched query (which, for a follow-up, carries the
-            # conversation's paper title).
-            question_vector = (
-                query_vector if query == question else self.retriever.query_vector(question)
-            )
-            draft = self._answer(question, question_vector, hits, temperature)
-            answer = yield from with_caution(draft, issues)
-        if answer.backend is None:  # a reply the engine wrote itself
-            answer.backend, answer.model = self.backend, self.model
-            yield answer.text
-        answer.query = query
-        answer.filters = search_filters
-        answer.seconds = time.perf_counter() - began
-        yield answer
+        return _plain_events(events)
 
-    def _answer(
-        self,
-        question: str,
-        question_vector: Sequence[float],
-        hits: Sequence[PaperHit],
-        temperature: float | None,
-    ) -> Generator[str, None, Answer]:
-        """The configured answerer's checked answer; the extractive one if it fails."""
-        try:
-            draft = self.answerer.draft(question, question_vector, hits, temperature)
-            strict = self.answerer is not self.extractive  # an LLM must be supported
-            answer = yield from checked(
-                draft, self.answerer, hits, self.support, require_support=strict
-            )
-        except Exception as error:  # every failure becomes a notice plus the fallback
-            if self.answerer is self.extractive:
-                raise
-            log.warning("LLM failed: %s", type(error).__name__)
-            notice = failure_notice(error, self.answerer)
-            draft = self.extractive.draft(question, question_vector, hits)
-            fallback = final_answer(checked(draft, self.extractive, hits, self.support))
-            fallback.notice = notice
-            yield f"\n\n> ⚠️ {notice}\n\n{fallback.text}"
-            answer = fallback
-        return answer
+
+def _plain_events(events: Iterable[StreamEvent]) -> Iterator[str | Answer]:
+    for event in events:
+        if isinstance(event, TextPiece):
+            yield event.text
+        elif isinstance(event, FinalAnswer):
+            yield event.answer

@@ -1,4 +1,5 @@
-"""``python -m assistant.eval FILE.jsonl [FILE …] [--baseline] [--json] [--misses]``.
+"""``python -m assistant.eval FILE.jsonl [FILE …] [--baseline] [--json] [--misses]
+[--tuning FILE] [--set group.field=value …]``.
 
 Retrieval and answer quality of the engine as configured (extractive, or your own LLM:
 the figures measure whatever backend the settings select). Each line of a file is a case:
@@ -18,7 +19,9 @@ the figures measure whatever backend the settings select). Each line of a file i
 
 Also: citations valid (a retrieved corpus paper; must be 100%), claim support (claims the
 engine's own check marks supported), answerable questions wrongly declined or flagged,
-search / answer latency. ``--baseline`` measures, in the same run, a naive llama-index
+search / answer latency. ``--tuning`` and ``--set`` run a variant of the tuned values
+(``assistant/tuning.py``) without editing code; every report names the values' hash.
+``--baseline`` measures, in the same run, a naive llama-index
 ``VectorStoreIndex`` (one node per abstract, default settings, same embedding model).
 """
 
@@ -311,15 +314,35 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print the summaries as JSON")
     parser.add_argument("--misses", action="store_true", help="list the questions that missed")
+    parser.add_argument(
+        "--tuning", type=Path, help="a JSON file of tuned values (default: ASSISTANT_TUNING_FILE)"
+    )
+    parser.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="GROUP.FIELD=VALUE",
+        help="override one tuned value, e.g. premises.rest_gap=0.2 (repeatable)",
+    )
     args = parser.parse_args(argv)
 
     from assistant.engine import Assistant
+    from assistant.tuning import Tuning, TuningError
 
+    settings = Settings()
+    try:
+        tuning = Tuning.load(args.tuning or settings.tuning_file)
+        for assignment in args.assignments:
+            tuning = tuning.with_assignment(assignment)
+    except TuningError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     cases = [case for path in args.files for case in load_cases(path)]
-    engine = Assistant.from_settings(Settings())
+    engine = Assistant.from_settings(settings, tuning=tuning)
     engine.search("warm-up", k=1)  # first-call costs (lazy imports, caches) are not latency
     report = evaluate_assistant(engine, cases)
-    summaries = [report.summary()]
+    summaries = [{**report.summary(), "tuning_hash": tuning.hash}]
     if args.baseline:
         baseline = evaluate_retrieval("naive VectorStoreIndex", naive_baseline(engine), cases)
         summaries.append(baseline.summary())

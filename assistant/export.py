@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from assistant.answer import Answer, Citation
 from assistant.core.schema import Paper
 from assistant.markup import literal
+from assistant.text.words import TITLE_KEY_STOPWORDS
 
 if TYPE_CHECKING:
     from assistant.catalog import PaperCatalog
@@ -182,7 +183,6 @@ _LATEX = {
     "~": r"\textasciitilde{}",
 }
 _LATEX_SPECIAL = re.compile("[" + re.escape("".join(_LATEX)) + "]")
-_KEY_STOPWORDS = {"a", "an", "the", "on", "of", "in", "for", "to", "and", "towards", "toward"}
 _AUTHOR_SPLIT = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*;\s*")
 
 
@@ -211,7 +211,7 @@ def _key_base(paper: Paper | None, title: str, year: str | None) -> str:
     if not word:
         words = [_ascii_word(w) for w in re.split(r"[\s\-–—:/]+", title)]
         words = [w for w in words if w]
-        word = next((w for w in words if w not in _KEY_STOPWORDS), words[0] if words else "")
+        word = next((w for w in words if w not in TITLE_KEY_STOPWORDS), words[0] if words else "")
     word = word[:24] or "paper"
     if word[0].isdigit():
         word = "p" + word

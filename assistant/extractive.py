@@ -13,7 +13,6 @@ eval/answers_dev.jsonl.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -21,57 +20,30 @@ from collections.abc import Sequence
 import numpy as np
 
 from assistant.core.embeddings import Embedder
+from assistant.hits import PaperHit
 from assistant.markup import literal
 from assistant.prompts import load_prompt
-from assistant.retrieval import PaperHit
+from assistant.text.figures import has_number
+from assistant.text.phrasing import asks_for_figure, asks_for_name, sub_questions
+from assistant.text.sentences import split_sentences
+from assistant.text.words import has_name
+from assistant.tuning import AnswerTuning
 from assistant.vocabulary import Vocabulary
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
-MIN_SENTENCE_CHARS = 25
-LEXICAL_WEIGHT = 0.6  # share of the question's idf mass a sentence holds
-FIGURE_WEIGHT = 0.2  # a sentence with a number, when the question asks for a quantity
-NAME_WEIGHT = 0.1  # a sentence with a name, when the question asks which dataset/model/…
-
-ASKS_FOR_FIGURE = re.compile(
-    r"\b(how (much|many|far|fast|large|big|long|deep|accurate(ly)?|well|quickly|small)|"
-    r"by how much|what (\w+ )?(accuracy|score|speed-?up|gain|latency|throughput|fid|rate|"
-    r"percentage|size|improvement|error|reduction|savings?)|which (score|accuracy))\b",
-    re.IGNORECASE,
-)
-ASKS_FOR_NAME = re.compile(
-    r"\b((which|what) (\w+ ){0,2}(datasets?|benchmarks?|data|tasks?|products?|models?|"
-    r"baselines?|architectures?|encoders?|hospital|metric)|on which|where|evaluated on|tested)\b",
-    re.IGNORECASE,
-)
-# A second question joined on ("…, and how much …?"), or two question marks.
-COMPOUND = re.compile(r",? and (how|what|which|where|by how)\b|\?.*\?", re.IGNORECASE)
-# Where one sub-question ends and the next begins: before "and how/what/…", after a "?".
-_SUB_QUESTION_BREAK = re.compile(r",? and (?=(?:how|what|which|where|by how)\b)|\?\s*", re.I)
-MIN_SUB_QUESTION_WORDS = 3
-_HAS_NUMBER = re.compile(r"\d")
-_HAS_NAME = re.compile(
-    r"\b[A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9-]*\b|\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b"
-)
-
-
-def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) >= MIN_SENTENCE_CHARS]
-
-
-def sub_questions(question: str) -> list[str]:
-    """The questions a compound question asks ("How deep is the autoencoder …, and which
-    languages was it tested on?" → two); one question gives an empty list."""
-    parts = [p.strip() for p in _SUB_QUESTION_BREAK.split(question) if p.strip()]
-    parts = [p for p in parts if len(p.split()) >= MIN_SUB_QUESTION_WORDS]
-    return parts if len(parts) >= 2 else []
 
 
 class SentenceRanker:
     """Scores abstract sentences against a question with cached sentence embeddings."""
 
-    def __init__(self, embedder: Embedder, vocabulary: Vocabulary, cache_size: int = 20000):
+    def __init__(
+        self,
+        embedder: Embedder,
+        vocabulary: Vocabulary,
+        tuning: AnswerTuning | None = None,
+        cache_size: int = 20000,
+    ):
         self.embedder = embedder
         self.vocabulary = vocabulary
+        self.tuning = tuning or AnswerTuning()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -100,7 +72,7 @@ class SentenceRanker:
         languages was it tested on?")."""
         sentences = split_sentences(text) or [text]
         sentence_vectors = self._vectors(sentences)
-        parts = sub_questions(question)
+        parts = sub_questions(question, self.tuning.min_sub_question_words)
         chosen: list[int] = []
         for part, part_vector in zip(parts, self._vectors(parts) if parts else []):
             ranked = np.argsort(-self._scores(part, part_vector, sentences, sentence_vectors))
@@ -124,17 +96,18 @@ class SentenceRanker:
     ) -> np.ndarray:
         """How well each sentence answers ``question``: meaning, rare words, kind of fact."""
         scores = sentence_vectors @ np.asarray(question_vector, dtype=np.float32)
+        tuning = self.tuning
         asked = set(self.vocabulary.terms(question))
-        wants_figure = bool(ASKS_FOR_FIGURE.search(question))
-        wants_name = bool(ASKS_FOR_NAME.search(question))
+        wants_figure = asks_for_figure(question)
+        wants_name = asks_for_name(question)
         for i, sentence in enumerate(sentences):
-            scores[i] += LEXICAL_WEIGHT * self.vocabulary.share(
+            scores[i] += tuning.lexical_weight * self.vocabulary.share(
                 asked, self.vocabulary.terms(sentence)
             )
-            if wants_figure and _HAS_NUMBER.search(sentence):
-                scores[i] += FIGURE_WEIGHT
-            if wants_name and _HAS_NAME.search(sentence):
-                scores[i] += NAME_WEIGHT
+            if wants_figure and has_number(sentence):
+                scores[i] += tuning.figure_weight
+            if wants_name and has_name(sentence):
+                scores[i] += tuning.name_weight
         return scores
 
 

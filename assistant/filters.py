@@ -32,6 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from assistant.core.errors import AssistantError
 from assistant.core.schema import Paper
 
 Period = tuple[date, date]
@@ -57,7 +58,7 @@ KEYS = {
 }
 
 
-class FilterError(ValueError):
+class FilterError(AssistantError, ValueError):
     """A filter that cannot be applied; the one-line message names the field."""
 
     def __init__(self, field: str, message: str):

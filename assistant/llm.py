@@ -11,10 +11,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from llama_index.core.llms import LLM
 
+from assistant.core.errors import AssistantError
 from assistant.core.settings import Settings
 
 
-class LLMConfigError(ValueError):
+class LLMConfigError(AssistantError, ValueError):
     """The LLM settings are incomplete."""
 
 

@@ -5,25 +5,15 @@ from __future__ import annotations
 import re
 
 from assistant.conversation import History, Turn, as_turns
+from assistant.core.errors import AssistantError
 from assistant.core.schema import invalid_text, normalize_text
+from assistant.core.settings import MAX_PAPERS
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
-# "Which papers …", "list methods that …": the answer is several papers, not one. A question
-# that refers back ("which methods did they compare?") is about one paper already chosen.
-_ASKS_FOR_PAPERS = re.compile(
-    r"^\s*(which|what|list|name|find|show( me)?|give( me)?|are there( any)?|any|compare)\b"
-    r"[^?]*?\b(papers|works|studies|articles|publications|methods|approaches|techniques)\b",
-    re.IGNORECASE,
-)
-_REFERS_BACK = re.compile(r"\b(they|their|them|it|its)\b", re.IGNORECASE)
 
-# The most papers one call may ask for (``k``, ``top_k``); ``ASSISTANT_TOP_K`` has the same bound.
-MAX_PAPERS = 50
-
-
-class QuestionError(ValueError):
+class QuestionError(AssistantError, ValueError):
     """The question cannot be processed as given (empty, too long, not text, bad count)."""
 
 
@@ -54,11 +44,6 @@ def paper_count(value: object, name: str = "k") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAPERS:
         raise QuestionError(f"{name} must be a whole number from 1 to {MAX_PAPERS}, not {value!r}")
     return value
-
-
-def asks_for_papers(question: str) -> bool:
-    """Whether the question asks for several papers (a topic), not about one paper."""
-    return bool(_ASKS_FOR_PAPERS.search(question)) and not _REFERS_BACK.search(question)
 
 
 def clean_history(history: History | None) -> list[Turn]:

@@ -9,37 +9,36 @@ Three signals, each cheap and explainable:
 - exact figures: when every number the user typed ("77.4", "102") appears in the best
   paper's abstract, the paper is the one asked about, however low its cosine.
 
-The thresholds were calibrated on eval/dev.jsonl (README, "Evaluation").
+The thresholds are :class:`~assistant.tuning.GateTuning` fields.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assistant.retrieval import PaperHit, holds_figures, query_figures
+from assistant.hits import PaperHit
+from assistant.text.figures import holds_figures, query_figures
+from assistant.tuning import GateTuning
 from assistant.vocabulary import Vocabulary
-
-MIN_SCORE = 0.53  # below this nothing retrieved is relevant enough
-MIN_SCORE_WITH_UNKNOWN_WORD = 0.62  # the question uses an ordinary word the corpus lacks
-MIN_SCORE_WITH_UNKNOWN_NAME = 0.80  # the question names something the corpus lacks
 
 
 class RelevanceGate:
     """Answer or decline, from the retrieved papers and the corpus vocabulary."""
 
-    def __init__(self, vocabulary: Vocabulary):
+    def __init__(self, vocabulary: Vocabulary, tuning: GateTuning | None = None):
         self.vocabulary = vocabulary
+        self.tuning = tuning or GateTuning()
 
     def relevant(self, question: str, hits: Sequence[PaperHit]) -> bool:
         """Whether the best retrieved paper can support an answer to ``question``."""
         if not hits:
             return False
-        top = hits[0]
+        top, tuning = hits[0], self.tuning
         names, words = self.vocabulary.unknown_terms(question)
-        if names and top.gate_score < MIN_SCORE_WITH_UNKNOWN_NAME:
+        if names and top.gate_score < tuning.min_score_with_unknown_name:
             return False  # it names something the corpus never mentions
         if holds_figures(top.abstract, query_figures(question)):
             return True  # every figure in the question appears in the top paper
-        if words and top.gate_score < MIN_SCORE_WITH_UNKNOWN_WORD:
+        if words and top.gate_score < tuning.min_score_with_unknown_word:
             return False  # a weak match, with words the corpus never uses
-        return top.gate_score >= MIN_SCORE
+        return top.gate_score >= tuning.min_score

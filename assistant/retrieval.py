@@ -6,13 +6,16 @@ first collapsed to a paper ranking (a paper is as good as its best chunk); fusin
 rather than chunks stops a paper with many chunks from crowding out others.
 
 The two paper rankings are fused by score, not by rank: cosine similarity plus a saturated
-BM25 score (s / (s + BM25_HALF)), plus a bonus for a paper whose abstract holds every
+BM25 score (s / (s + bm25_half)), plus a bonus for a paper whose abstract holds every
 figure the query names. Rank fusion would throw away the size of a leg's lead — a BM25
 hit on an exact figure like "77.4% mIoU" scores far above the rest — and scores on fixed
 scales also say how relevant the best paper is. Each hit carries two: ``score`` orders
-the papers (weights tuned on ``eval/dev.jsonl``), ``relevance`` is the same sum on the
+the papers, ``relevance`` is the same sum on the
 fixed scale the relevance gate's thresholds were calibrated on, so the ranking can be
 re-tuned without moving what counts as relevant.
+
+The weights are :class:`~assistant.tuning.RetrievalTuning` fields, passed in (as
+pyserini's hybrid searcher takes its fusion knobs as arguments), never read from globals.
 
 Filters (``assistant.filters``) reach both legs as one set of allowed paper ids: the dense
 leg sends it to Chroma as a ``where`` (``paper_id`` ``$in`` the set), and BM25 scores only
@@ -24,9 +27,7 @@ paper ranked below them. No filter takes exactly the unfiltered path.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from llama_index.core import VectorStoreIndex
@@ -37,96 +38,12 @@ from assistant.catalog import PaperCatalog
 from assistant.core.embeddings import Embedder
 from assistant.core.lexical import LexicalIndex
 from assistant.core.schema import PAPER_ID
-from assistant.vocabulary import STOPWORDS
+from assistant.hits import PaperHit
+from assistant.text.figures import holds_figures, query_figures
+from assistant.text.phrasing import search_text
+from assistant.tuning import RetrievalTuning
 
-# Ranking: the order of papers. Tuned on eval/dev.jsonl (see README "Evaluation").
-DENSE_WEIGHT = 1.0
-LEXICAL_WEIGHT = 0.8
-BM25_HALF = 12.0  # the BM25 score that earns half the lexical weight
-# Relevance: the fixed scale the absolute thresholds are calibrated on (the relevance gate,
-# the conversation's confident switch, the answerers' floor), cosine + 0.5 · s / (s + 5).
-# Kept apart from the ranking weights, so re-tuning the order does not move what counts as
-# relevant enough to answer.
-RELEVANCE_LEXICAL_WEIGHT = 0.5
-RELEVANCE_BM25_HALF = 5.0
-FIGURE_BONUS = 0.15  # for a paper whose abstract holds every figure the query names
-CANDIDATE_CHUNKS = 60  # chunks each leg retrieves before collapsing them to papers
-
-_FIGURE = re.compile(r"\d+(?:\.\d+)?")
-
-# A request for papers that opens a question ("Which papers …", "Is there work that …",
-# "List the studies on …") says what kind of answer is wanted, not what it is about: left in,
-# "papers" and "study" count as BM25 terms and pull the embedding toward papers that talk
-# about studies. Measured on eval/dev.jsonl: topic recall@10 0.930 → 0.953, paraphrase
-# ranking unchanged.
-_KIND = (
-    r"(?:papers?|works?|stud(?:y|ies)|articles?|publications?|methods?|approach(?:es)?|techniques?)"
-)
-_REQUEST_FOR_PAPERS = re.compile(
-    rf"^\s*(?:(?:which|what)\s+(?:other\s+)?{_KIND}"
-    rf"|(?:is|are)\s+there\s+(?:any\s+|a\s+|an\s+)?{_KIND}"
-    rf"|(?:does|do)\s+any\s+{_KIND}"
-    rf"|(?:please\s+)?(?:find|list|show|name|give)(?:\s+me)?(?:\s+(?:the|all|any|some))?\s+{_KIND}"
-    rf")(?:\s+(?:in\s+the\s+corpus|here))?(?:\s+(?:that|which|on|about))?\s+",
-    re.IGNORECASE,
-)
-
-
-def query_figures(query: str) -> list[str]:
-    """Numbers a user typed ("77.4", "102"); single digits are too common to count."""
-    return [figure for figure in _FIGURE.findall(query) if len(figure) >= 2]
-
-
-def search_text(query: str) -> str:
-    """What both legs search for: the query without an opening request for papers (as
-    asked when nothing but stopwords would be left: "Which papers are there?")."""
-    focused = _REQUEST_FOR_PAPERS.sub("", query, count=1)
-    words = (word.lower() for word in re.findall(r"\w+", focused))
-    return focused if any(word not in STOPWORDS for word in words) else query
-
-
-def holds_figures(text: str, figures: Sequence[str]) -> bool:
-    """Whether every figure occurs in ``text`` as a number of its own (77.4 ≠ 177.45)."""
-    return bool(figures) and all(
-        re.search(rf"(?<![\d.]){re.escape(figure)}(?![\d])", text) for figure in figures
-    )
-
-
-@dataclass
-class PaperHit:
-    """One paper in a ranking: its best passages and the evidence behind its score."""
-
-    title: str
-    score: float
-    abstract: str
-    sources: list[str]
-    paper_id: str
-    passages: list[str] = field(default_factory=list)
-    dense_similarity: float = 0.0  # best chunk's cosine similarity to the query
-    lexical_score: float = 0.0  # best chunk's BM25 score
-    relevance: float | None = None  # the score on the relevance scale (set by ``fuse``)
-    listing_date: str | None = None
-    url: str | None = None
-
-    @property
-    def gate_score(self) -> float:
-        """What absolute thresholds compare: ``relevance``, or ``score`` for a hit built
-        by hand."""
-        return self.score if self.relevance is None else self.relevance
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "title": self.title,
-            "score": round(self.score, 6),
-            "paper_id": self.paper_id,
-            "abstract": self.abstract,
-            "sources": self.sources,
-            "passages": self.passages,
-            "dense_similarity": round(self.dense_similarity, 4),
-            "lexical_score": round(self.lexical_score, 4),
-            "listing_date": self.listing_date,
-            "url": self.url,
-        }
+__all__ = ["HybridRetriever", "PaperHit", "fuse", "holds_figures", "query_figures", "search_text"]
 
 
 def _cosine_from_chroma(score: float | None) -> float:
@@ -159,14 +76,14 @@ class HybridRetriever:
         embedder: Embedder,
         lexical: LexicalIndex,
         catalog: PaperCatalog,
-        *,
-        candidate_chunks: int = CANDIDATE_CHUNKS,
+        tuning: RetrievalTuning | None = None,
     ):
         self.embedder = embedder
         self.lexical = lexical
         self.catalog = catalog
+        self.tuning = tuning or RetrievalTuning()
         self.index = VectorStoreIndex.from_vector_store(vector_store, embed_model=embedder.model)
-        self.candidate_chunks = min(candidate_chunks, max(1, catalog.chunk_count))
+        self.candidate_chunks = min(self.tuning.candidate_chunks, max(1, catalog.chunk_count))
         self.dense = self.index.as_retriever(similarity_top_k=self.candidate_chunks)
 
     def search(
@@ -191,7 +108,7 @@ class HybridRetriever:
         )
         dense_hits = self.dense_retrieve(bundle, allowed)
         lexical_hits = self.lexical.retrieve(bundle, self.candidate_chunks, allowed)
-        return fuse(self.catalog, dense_hits, lexical_hits, k, query_figures(query))
+        return fuse(self.catalog, dense_hits, lexical_hits, k, query_figures(query), self.tuning)
 
     def query_vector(self, query: str) -> list[float]:
         """The embedding :meth:`search` searches with: of ``search_text(query)``."""
@@ -215,12 +132,19 @@ class HybridRetriever:
         return retriever.retrieve(bundle)
 
     def nearest_papers(
-        self, text: str, allowed: Collection[str] | None = None, include: Collection[str] = ()
+        self,
+        text: str,
+        allowed: Collection[str] | None = None,
+        include: Collection[str] = (),
+        vector: Sequence[float] | None = None,
     ) -> dict[str, float]:
         """paper_id → its best chunk's cosine similarity to ``text``, for the papers among
         the dense leg's candidates and for those ``include`` names (however far). The
-        premise checks ask it which paper a part of a question is about."""
-        vector = self.embedder.model.get_query_embedding(text)
+        premise checks ask it which paper a part of a question is about. ``vector``: the
+        text's embedding, when the caller has it."""
+        if vector is None:
+            vector = self.embedder.model.get_query_embedding(text)
+        vector = list(vector)
         bundle = QueryBundle(query_str=text, embedding=vector)
         found = _collapse(self.dense_retrieve(bundle, allowed))
         if missing := [paper_id for paper_id in include if paper_id not in found]:
@@ -234,12 +158,14 @@ def fuse(
     lexical_hits: Sequence[NodeWithScore],
     k: int,
     figures: Sequence[str] = (),
+    tuning: RetrievalTuning | None = None,
 ) -> list[PaperHit]:
     """Two chunk rankings → one paper ranking by fused score (see the module docstring).
 
     Dense scores are llama-index's Chroma scores (exp(-cosine distance)); lexical scores
     are raw BM25. A paper only BM25 found is as similar as the last dense candidate.
     """
+    tuning = tuning or RetrievalTuning()
     dense = {
         pid: (_cosine_from_chroma(raw), passages)
         for pid, (raw, passages) in _collapse(dense_hits).items()
@@ -253,11 +179,15 @@ def fuse(
             continue
         cosine, passages = dense.get(paper_id, (dense_floor, []))
         bm25, lexical_passages = lexical.get(paper_id, (0.0, []))
-        score = DENSE_WEIGHT * cosine + LEXICAL_WEIGHT * bm25 / (bm25 + BM25_HALF)
-        relevance = cosine + RELEVANCE_LEXICAL_WEIGHT * bm25 / (bm25 + RELEVANCE_BM25_HALF)
+        score = tuning.dense_weight * cosine + tuning.lexical_weight * bm25 / (
+            bm25 + tuning.bm25_half
+        )
+        relevance = cosine + tuning.relevance_lexical_weight * bm25 / (
+            bm25 + tuning.relevance_bm25_half
+        )
         if holds_figures(paper.abstract, figures):
-            score += FIGURE_BONUS
-            relevance += FIGURE_BONUS
+            score += tuning.figure_bonus
+            relevance += tuning.figure_bonus
         fused.append(
             PaperHit(
                 title=paper.title,

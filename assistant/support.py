@@ -19,21 +19,16 @@ supporting span is the passage sentence that shares the most with the claim.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from assistant.answer import Verdict
-from assistant.extractive import split_sentences
-from assistant.markup import from_literal
-from assistant.vocabulary import STOPWORDS, Vocabulary
+from assistant.text.figures import claim_figures
+from assistant.text.sentences import plain, split_sentences
+from assistant.text.words import names_in
+from assistant.tuning import SupportTuning
+from assistant.vocabulary import Vocabulary
 
-SUPPORTED_OVERLAP = 0.5
-PARTIAL_OVERLAP = 0.25
-
-# "77.4", "102", "3x", "5%": numbers of two or more characters, or any number with a unit.
-_FIGURE = re.compile(r"\d+(?:[.,]\d+)*(?=\s*(?:%|x\b|×))|\d+(?:[.,]\d+)+|\d{2,}")
-_NAME = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:[-/][A-Za-z0-9]+)*\b")
-_MARKUP = re.compile(r"\*\*|__|\\(?=[\[\]])|^\s*[-*]\s+|\[\d+(?:\s*[,;]\s*\d+)*\]", re.MULTILINE)
+__all__ = ["Judgement", "SupportChecker", "plain"]
 
 
 @dataclass(frozen=True)
@@ -42,55 +37,29 @@ class Judgement:
     span: str | None  # the passage sentence that supports the claim best
 
 
-def plain(claim: str) -> str:
-    """The claim's words without markdown, character references or citation markers."""
-    return " ".join(_MARKUP.sub(" ", from_literal(claim)).split())
-
-
-def figures_in(text: str) -> set[str]:
-    return {figure.replace(",", "") for figure in _FIGURE.findall(text)}
-
-
-def names_in(text: str) -> set[str]:
-    """Terms that look like names: inner capitals or digits (DDRNet, GPT-4), or a capital
-    word that does not start a sentence (Cityscapes)."""
-    names = set()
-    for match in _NAME.finditer(text):
-        term = match.group()
-        if term.lower() in STOPWORDS:
-            continue
-        starts_sentence = match.start() == 0 or text[: match.start()].rstrip().endswith(
-            (".", "?", "!", ":")
-        )
-        if (
-            any(c.isupper() for c in term[1:])
-            or (any(c.isdigit() for c in term) and any(c.isalpha() for c in term))
-            or (term[0].isupper() and not starts_sentence and len(term) > 2)
-        ):
-            names.add(term)
-    return names
-
-
 class SupportChecker:
     """Judges one claim against one cited source (its title and the passage shown)."""
 
-    def __init__(self, vocabulary: Vocabulary):
+    def __init__(self, vocabulary: Vocabulary, tuning: SupportTuning | None = None):
         self.vocabulary = vocabulary
+        self.tuning = tuning or SupportTuning()
 
     def judge(self, claim: str, title: str, passage: str) -> Judgement:
         claim = plain(claim)
         source = f"{title}. {passage}"
         folded_source = source.casefold()
         span = self._best_sentence(claim, passage)
-        if figures_in(claim) - figures_in(source.replace(",", "")):
+        tuning = self.tuning
+        if claim_figures(claim) - claim_figures(source.replace(",", "")):
             return Judgement("unsupported", span)
         missing_names = [n for n in names_in(claim) if not self._mentions(folded_source, n)]
         overlap = self._overlap(claim, source)
         if missing_names:
-            return Judgement("partial" if overlap >= 0.75 else "unsupported", span)
-        if overlap >= SUPPORTED_OVERLAP:
+            partial = overlap >= tuning.partial_with_missing_name
+            return Judgement("partial" if partial else "unsupported", span)
+        if overlap >= tuning.supported_overlap:
             return Judgement("supported", span)
-        return Judgement("partial" if overlap >= PARTIAL_OVERLAP else "unsupported", span)
+        return Judgement("partial" if overlap >= tuning.partial_overlap else "unsupported", span)
 
     def _mentions(self, folded_source: str, name: str) -> bool:
         """A name counts as present whole, or as a stem ("DDRNets" for "DDRNet")."""

@@ -8,26 +8,13 @@ agree on what "a word of the corpus" is.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping
 
 import Stemmer
 
-from assistant.core.lexical import TOKEN_PATTERN
+from assistant.text.words import STOPWORDS, TOKEN, WORD
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
-_TOKEN = re.compile(TOKEN_PATTERN)
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it
-    its itself just me more most my myself no nor not now of off on once only or other our ours
-    ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we were
-    what when where which while who whom why will with would you your yours yourself
-    yourselves paper papers work works method methods model models study studies corpus
-    approach use used using give tell show""".split()
-)
+__all__ = ["STOPWORDS", "Vocabulary"]
 
 
 class Vocabulary:
@@ -49,7 +36,7 @@ class Vocabulary:
         """(the word as written, its term) for each content term of the text, in order."""
         return [
             (token, self._stemmer.stemWord(token.lower()))
-            for token in _TOKEN.findall(text)
+            for token in TOKEN.findall(text)
             if token.lower() not in STOPWORDS
         ]
 
@@ -72,7 +59,7 @@ class Vocabulary:
     def unknown_terms(self, question: str) -> tuple[list[str], list[str]]:
         """(named-looking terms, ordinary words) of the question absent from the corpus."""
         names, words = [], []
-        for match in _WORD.finditer(question):
+        for match in WORD.finditer(question):
             term = match.group()
             if term.lower() in STOPWORDS:
                 continue

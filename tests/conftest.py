@@ -22,6 +22,33 @@ CHROMIUM = "/usr/bin/chromium"  # Debian's package (make browser)
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
+# Each test module's kind (a marker): ``unit`` runs on hand-built objects in milliseconds
+# (no model, no store, no server); ``integration`` uses the real embedding model, a real
+# Chroma or real HTTP; ``e2e`` drives the running app (HTTP clients, headless Chromium).
+# ``pytest -m unit`` is the quick loop while editing.
+UNIT = {
+    "test_chunking",
+    "test_citations",
+    "test_conversation",
+    "test_export",
+    "test_fusion",
+    "test_layers",
+    "test_lexical",
+    "test_markup",
+    "test_parsers",
+    "test_premises_and_support",
+    "test_relevance",
+}
+E2E = {"test_api", "test_export_ui", "test_security_and_faults", "test_ui"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        kind = "unit" if module in UNIT else "e2e" if module in E2E else "integration"
+        item.add_marker(getattr(pytest.mark, kind))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may pick up a developer's .env or real keys."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import Stemmer
 
 from assistant.conversation import Conversation, as_turns
-from assistant.retrieval import PaperHit
+from assistant.hits import PaperHit
+from assistant.pipeline.steps.condense import Condense
 from assistant.vocabulary import Vocabulary
-from tests.units import catalog, paper, scripted_llm
+from tests.units import ScriptedLookups, catalog, paper, query_state, run_step, scripted_llm
 
 _stem = Stemmer.Stemmer("english").stemWord
 WORDS = "dataset network segmentation road scene hospital scan converge training hours".split()
@@ -27,15 +28,32 @@ def hit(p, score: float) -> PaperHit:
     return PaperHit(p.title, score, p.abstract, p.sources, p.paper_id)
 
 
-def conversation(hits: list[PaperHit], llm=None) -> Conversation:
-    """Searching returns ``hits``; a best score of 0.5 or more counts as relevant."""
-    return Conversation(
-        VOCABULARY,
-        PAPERS,
-        llm,
-        search=lambda message: hits,
-        relevant=lambda message, found: bool(found) and found[0].score >= 0.5,
-    )
+class ScoreGate:
+    """A best score of 0.5 or more counts as relevant."""
+
+    def relevant(self, message: str, found: list[PaperHit]) -> bool:
+        return bool(found) and found[0].score >= 0.5
+
+
+class Chat:
+    """The condense step over a scripted search: the query it settles on for a message."""
+
+    def __init__(self, hits: list[PaperHit], llm=None):
+        self.conversation = Conversation(VOCABULARY, PAPERS, llm)
+        self.step = Condense(self.conversation, ScoreGate())
+        self.hits = hits
+
+    def standalone_query(self, message: str, history) -> str:
+        state = query_state(message, ScriptedLookups(self.hits), turns=as_turns(history))
+        assert run_step(self.step, state) == []  # condensing shows nothing
+        return state.query
+
+    def subject(self, turns):
+        return self.conversation.subject(turns)
+
+
+def conversation(hits: list[PaperHit], llm=None) -> Chat:
+    return Chat(hits, llm)
 
 
 def test_history_shapes():

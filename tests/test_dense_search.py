@@ -8,8 +8,10 @@ import numpy as np
 
 from assistant.core.embeddings import EmbeddingInfo
 from assistant.core.store import HNSW_EF_SEARCH, PaperStore, _widen_search, open_client
-from assistant.retrieval import CANDIDATE_CHUNKS
+from assistant.tuning import RetrievalTuning
 from tests.conftest import ROOT, make_settings
+
+CANDIDATE_CHUNKS = RetrievalTuning().candidate_chunks
 
 
 def test_dense_candidates_are_the_exact_nearest_chunks(corpus_store, embedder):

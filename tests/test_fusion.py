@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.retrieval import (
-    BM25_HALF,
-    FIGURE_BONUS,
-    LEXICAL_WEIGHT,
-    RELEVANCE_BM25_HALF,
-    RELEVANCE_LEXICAL_WEIGHT,
-    fuse,
-    holds_figures,
-    query_figures,
-    search_text,
-)
+from assistant.retrieval import fuse, holds_figures, query_figures, search_text
+from assistant.tuning import RetrievalTuning
 from tests.units import catalog, dense_hit, lexical_hit, paper
+
+TUNED = RetrievalTuning()
+BM25_HALF, LEXICAL_WEIGHT, FIGURE_BONUS = TUNED.bm25_half, TUNED.lexical_weight, TUNED.figure_bonus
+RELEVANCE_BM25_HALF = TUNED.relevance_bm25_half
+RELEVANCE_LEXICAL_WEIGHT = TUNED.relevance_lexical_weight
 
 PAPERS = catalog(
     paper("a", "Alpha"),
     paper("b", "Beta", "Beta reaches 77.4% mIoU at 102 FPS on Cityscapes."),
     paper("c", "Gamma"),
 )
+
+
+def test_the_fusion_weights_are_arguments():
+    """pyserini-style: the knobs are passed in, so a variant needs no code change."""
+    dense, lexical = [dense_hit("a", 0.9), dense_hit("b", 0.5)], [lexical_hit("b", 5.0)]
+    assert [h.paper_id for h in fuse(PAPERS, dense, lexical, k=2)] == ["a", "b"]
+    lexical_first = RetrievalTuning(lexical_weight=2.0)
+    assert [h.paper_id for h in fuse(PAPERS, dense, lexical, 2, tuning=lexical_first)] == [
+        "b",
+        "a",
+    ]
 
 
 def test_dense_only_ranks_by_cosine_and_collapses_chunks_to_papers():

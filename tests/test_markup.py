@@ -8,10 +8,10 @@ import Stemmer
 
 from assistant.answer import Answer, Citation
 from assistant.citations import CitationRewriter, cited_numbers, parse_sources
-from assistant.conversation import Conversation
+from assistant.conversation import Conversation, as_turns
+from assistant.hits import PaperHit
 from assistant.markup import from_literal, literal
-from assistant.relevance import Vocabulary
-from assistant.retrieval import PaperHit
+from assistant.vocabulary import Vocabulary
 from assistant.web.render import format_answer, format_hits
 from tests.units import catalog, paper
 
@@ -80,12 +80,13 @@ def test_a_follow_up_finds_the_paper_behind_a_nasty_title():
     stems = Stemmer.Stemmer("english").stemWords(["dataset", "planted"])
     vocabulary = Vocabulary(dict.fromkeys(stems, 1), documents=10)
     papers = catalog(*(paper(f"p{n}", title) for n, title in enumerate(NASTY)))
-    conversation = Conversation(
-        vocabulary, papers, llm=None, search=lambda message: [], relevant=lambda m, h: False
-    )
+    conversation = Conversation(vocabulary, papers, llm=None)
     answer = Answer(text="It is [1].", citations=[Citation.from_hit(1, hit(NASTY[0]), "p")])
     history = [("Which paper is planted?", format_answer(answer))]
-    assert conversation.standalone_query("What dataset did they use?", history) == (
+    subject = conversation.subject(as_turns(history))
+    assert subject is not None and subject.title == NASTY[0]
+    assert conversation.follows_up("What dataset did they use?", subject, [], relevant=False)
+    assert conversation.standalone("What dataset did they use?", [], subject) == (
         f"What dataset did they use? {NASTY[0]}"
     )
 
@@ -129,7 +130,9 @@ def test_source_folds_show_each_claims_verdict_and_span_escaped():
 
 def test_web_answer_links_markers_marks_unsupported_and_lists_each_source_once():
     from assistant.answer import Claim
-    from assistant.checks import UNSUPPORTED_MARK
+    from assistant.prompts import load_prompt
+
+    UNSUPPORTED_MARK = load_prompt("unsupported_mark")  # noqa: N806
 
     hits = [hit(title, n) for n, title in enumerate(NASTY[:3])]
     passages = [f"First. The <i>span</i> [{n}] is here. Last." for n in range(3)]

@@ -4,12 +4,56 @@ from __future__ import annotations
 
 import Stemmer
 
-from assistant.extractive import sub_questions
-from assistant.premises import PremiseChecker, stated_figures
-from assistant.retrieval import PaperHit
+from assistant.hits import PaperHit
+from assistant.pipeline.steps.compose import Compose, issue
+from assistant.pipeline.steps.premises import Premises
+from assistant.premises import Lookups, PremiseChecker
 from assistant.support import SupportChecker
+from assistant.text.figures import stated_figures
+from assistant.text.phrasing import sub_questions as split_questions
+from assistant.tuning import AnswerTuning, PremisesTuning
 from assistant.vocabulary import Vocabulary
-from tests.units import catalog, paper
+from tests.units import ScriptedLookups, catalog, paper, query_state, run_step
+
+
+def sub_questions(question: str) -> list[str]:
+    return split_questions(question, AnswerTuning().min_sub_question_words)
+
+
+class Extractive:
+    backend, model = "extractive", None
+
+
+class PremiseCheck:
+    """The premise checker as the pipeline runs it, its findings in the compose step's
+    words. ``nearest(text, include)`` and ``phrase_papers``: scripted index lookups."""
+
+    def __init__(self, vocabulary, papers, nearest=None, phrase_papers=None):
+        self.checker = PremiseChecker(vocabulary, papers, PremisesTuning())
+        self.lookups = None
+        if nearest is not None:
+            self.lookups = Lookups(nearest, phrase_papers or (lambda first, second, limit: None))
+
+    def check(self, question, hits):
+        return [issue(finding) for finding in self.checker.check(question, hits, self.lookups)]
+
+    def absent_titles(self, question):
+        return [issue(finding) for finding in self.checker.absent_titles(question)]
+
+    def unknown_names(self, question):
+        return [issue(finding) for finding in self.checker.unknown_names(question)]
+
+    def reply(self, question, hits):
+        """The premise step, then the compose step, on a hand-built state."""
+        state = query_state(question, ScriptedLookups(hits), hits=list(hits))
+        run_step(Premises(self.checker), state)
+        run_step(Compose(Extractive(), AnswerTuning(), "test"), state)
+        return state.answer
+
+
+def premise_check(vocabulary, papers, nearest=None, phrase_papers=None) -> PremiseCheck:
+    return PremiseCheck(vocabulary, papers, nearest, phrase_papers)
+
 
 _stem = Stemmer.Stemmer("english").stemWord
 WORDS = (
@@ -32,7 +76,7 @@ EDGE = paper(
 )
 SAMBA = paper("s", "Samba: Segmentation of Remote Sensing Images", "Remote sensing images.")
 VSA = paper("v", "Vector Symbolic Architectures", "Hyperdimensional computing with vectors.")
-CHECKER = PremiseChecker(VOCABULARY, catalog(DDRNET, EDGE, SAMBA, VSA))
+CHECKER = premise_check(VOCABULARY, catalog(DDRNET, EDGE, SAMBA, VSA))
 
 
 def hit(p, score: float = 0.8) -> PaperHit:
@@ -106,7 +150,7 @@ def test_support_verdicts_and_span():
 def test_a_named_method_whose_paper_is_not_the_best_match_is_a_caution():
     p2at = paper("p", "P2AT: Pyramid Pooling Axial Transformer", "P2AT segments road scenes.")
     tumours = paper("t", "Brain Tumour Segmentation", "Segmentation of brain tumours in MRI.")
-    checker = PremiseChecker(
+    checker = premise_check(
         Vocabulary({**VOCABULARY.frequencies, "p2at": 1, "brain": 1, "tumour": 1}, 50),
         catalog(p2at, tumours),
     )
@@ -121,7 +165,7 @@ def test_a_follow_up_asking_how_a_paper_was_evaluated_is_no_combination():
     """How evaluation is asked about ("evaluate", "datasets", "results") is framing, even
     when another retrieved paper happens to use those words and the paper itself does not."""
     p2at = paper("p", "P2AT: Pyramid Pooling Axial Transformer", "We evaluate P2AT on CamVid.")
-    checker = PremiseChecker(
+    checker = premise_check(
         Vocabulary({**VOCABULARY.frequencies, "evalu": 1, "p2at": 1}, 50), catalog(DDRNET, p2at)
     )
     question = "On which datasets did they evaluate it?"
@@ -136,7 +180,7 @@ def test_a_figure_stated_with_a_unit_of_measure_must_be_reported_with_it():
         "MosaicBERT",
         "Our encoder has 20 layers. Pretraining takes 1.13 hours on 8 A100 GPUs for 79.6 GLUE.",
     )
-    checker = PremiseChecker(VOCABULARY, catalog(bert))
+    checker = premise_check(VOCABULARY, catalog(bert))
     question = "How does MosaicBERT reach 79.6 GLUE after only 20 minutes of pretraining?"
     [issue] = checker.check(question, [hit(bert)])
     assert issue.kind == "figures" and "does not report 20 minutes" in issue.message
@@ -150,7 +194,7 @@ def test_a_method_named_by_its_own_title_but_not_retrieved_is_a_caution():
     hits at all; its title still identifies it ("TimesNet", "Poly-encoders")."""
     timesnet = paper("t", "TimesNet: Temporal 2D-Variation Modeling", "Time series analysis.")
     poly = paper("p", "Poly-encoders: Transformer Architectures", "Multi-sentence scoring.")
-    checker = PremiseChecker(
+    checker = premise_check(
         Vocabulary({**VOCABULARY.frequencies, "timesnet": 2, "poli": 3, "encod": 40}, 50),
         catalog(DDRNET, timesnet, poly),
     )
@@ -172,7 +216,7 @@ def test_uncovered_is_not_judged_on_a_few_words_nor_on_a_topic_question():
     a question asking for papers is meant to span several."""
     vocabulary = Vocabulary({**VOCABULARY.frequencies, "far": 3, "scale": 5}, 50)
     scaled = paper("x", "Scaling Study", "We scale models far beyond prior work.")
-    checker = PremiseChecker(vocabulary, catalog(DDRNET, scaled))
+    checker = premise_check(vocabulary, catalog(DDRNET, scaled))
     assert checker.check("How far did they scale it?", [hit(DDRNET), hit(scaled, 0.7)]) == []
     topic = "Which papers apply hyperdimensional computing or segment remote sensing images?"
     assert checker.check(topic, [hit(SAMBA, 0.8), hit(VSA, 0.7)]) == []
@@ -189,11 +233,11 @@ def test_the_rest_of_a_question_about_another_paper_is_a_caution():
     vocabulary = Vocabulary({**words, "speech": 3, "record": 2, "compress": 4}, 50)
     asked: list[tuple[str, tuple[str, ...]]] = []
 
-    def nearest(text, allowed, include):
+    def nearest(text, include):
         asked.append((text, tuple(include)))
         return {"a": 0.55, "m": 0.2} if "speech" in text else {"a": 0.45, "m": 0.3}
 
-    checker = PremiseChecker(vocabulary, catalog(maxim, audio), nearest)
+    checker = premise_check(vocabulary, catalog(maxim, audio), nearest)
     hits = [hit(maxim), hit(audio, 0.6)]
     [issue] = checker.check("How does the gated MLP MAXIM restore noisy speech recordings?", hits)
     assert issue.kind == "uncovered" and "does not mention speech, recordings;" in issue.message
@@ -226,7 +270,7 @@ def test_a_phrase_other_papers_use_makes_one_leftover_word_a_caution():
                     found.add(p.paper_id)
             return None if len(found) > limit else found
 
-        return PremiseChecker(
+        return premise_check(
             vocabulary, catalog(*papers), lambda *_: dict(similarities), phrase_papers
         )
 
@@ -256,7 +300,7 @@ def test_the_other_paper_must_use_the_rest_s_words_too():
     maxim = paper("m", "MAXIM: Multi-Axis MLP", "MAXIM restores noisy images with a gated MLP.")
     brain = paper("b", "Cross-Subject fMRI", "Decoding brain scans across subjects.")
     vocabulary = Vocabulary({"maxim": 1, "restor": 2, "noisi": 2, "gate": 3, "mlp": 4}, 50)
-    checker = PremiseChecker(vocabulary, catalog(maxim, brain), lambda *_: {"b": 0.6, "m": 0.1})
+    checker = premise_check(vocabulary, catalog(maxim, brain), lambda *_: {"b": 0.6, "m": 0.1})
     question = "How does the gated MLP MAXIM restore noisy pictures taken across rooms?"
     assert checker.check(question, [hit(maxim), hit(brain, 0.5)]) == []
 
@@ -288,7 +332,7 @@ def test_a_question_naming_its_paper_is_judged_on_that_paper_s_figures():
     )
     other = paper("o", "Pruning BERT", "Pruning removes 30% of BERT parameters.")
     vocabulary = Vocabulary({**VOCABULARY.frequencies, "flexibert": 2, "bert": 30}, 50)
-    checker = PremiseChecker(vocabulary, catalog(flexi, other))
+    checker = premise_check(vocabulary, catalog(flexi, other))
     hits = [hit(other, 0.9), hit(flexi, 0.8)]
     question = "Why does FlexiBERT-Mini need 30% fewer parameters than BERT-Mini?"
     [issue] = checker.check(question, hits)
@@ -296,7 +340,7 @@ def test_a_question_naming_its_paper_is_judged_on_that_paper_s_figures():
         issue.kind == "figures"
         and "“FlexiBERT: Heterogeneous Transformer Search” does not report 30%" in issue.message
     )
-    reply = checker.reply(question, [issue], hits)
+    reply = checker.reply(question, hits)
     assert reply.citations[0].title == flexi.title and "3% fewer parameters" in reply.text
     # not named: the figure may rightly be another retrieved paper's
     assert checker.check("Which method needs 30% fewer BERT parameters?", hits) == []

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import Stemmer
 
-from assistant.relevance import (
-    MIN_SCORE,
-    MIN_SCORE_WITH_UNKNOWN_NAME,
-    MIN_SCORE_WITH_UNKNOWN_WORD,
-    RelevanceGate,
-)
-from assistant.retrieval import PaperHit
+from assistant.hits import PaperHit
+from assistant.relevance import RelevanceGate
+from assistant.tuning import GateTuning
 from assistant.vocabulary import Vocabulary
+
+TUNED = GateTuning()
+MIN_SCORE = TUNED.min_score
+MIN_SCORE_WITH_UNKNOWN_NAME = TUNED.min_score_with_unknown_name
+MIN_SCORE_WITH_UNKNOWN_WORD = TUNED.min_score_with_unknown_word
 
 _stem = Stemmer.Stemmer("english").stemWord
 VOCABULARY = Vocabulary(
@@ -21,7 +22,7 @@ VOCABULARY = Vocabulary(
     },
     documents=10,
 )
-GATE = RelevanceGate(VOCABULARY)
+GATE = RelevanceGate(VOCABULARY, TUNED)
 
 
 def hit(score: float, abstract: str = "Segmentation of road scenes.") -> PaperHit:

@@ -66,3 +66,49 @@ class ScriptedLLM(CustomLLM):
 
 def scripted_llm(replies: Sequence[Any]) -> ScriptedLLM:
     return ScriptedLLM(replies=list(replies), prompts=[])
+
+
+class ScriptedLookups:
+    """The query state's index lookups, answering from a script (no model, no store)."""
+
+    def __init__(self, hits: Sequence[Any] = (), nearest: Any = None, phrases: Any = None):
+        self.hits = list(hits)
+        self.searched: list[str] = []
+        self._nearest = nearest
+        self._phrases = phrases
+
+    def search(self, query: str, k: int | None = None) -> list[Any]:
+        self.searched.append(query)
+        return self.hits[:k] if k else self.hits
+
+    def query_vector(self, query: str) -> list[float]:
+        return [1.0]
+
+    def for_premises(self) -> Any:
+        from assistant.premises import Lookups
+
+        return Lookups(
+            nearest=self._nearest or (lambda text, include: {}),
+            phrase_papers=self._phrases or (lambda first, second, limit: None),
+        )
+
+
+def query_state(question: str, lookups: Any = None, **fields: Any) -> Any:
+    """A hand-built query state for one step's unit test."""
+    from assistant.pipeline.state import QueryState
+
+    values: dict[str, Any] = {
+        "turns": [],
+        "filters": None,
+        "allowed": None,
+        "top_k": 5,
+        "temperature": None,
+        "lookups": lookups or ScriptedLookups(),
+    }
+    values.update(fields)
+    return QueryState(question=question, **values)
+
+
+def run_step(step: Any, state: Any) -> list[Any]:
+    """Run one step on a state; the events it streamed."""
+    return list(step.run(state))

@@ -22,6 +22,7 @@ from typing import Any
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
 
+from assistant.core.errors import AssistantError
 from assistant.core.settings import Settings
 
 LOCAL_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -36,7 +37,7 @@ _KNOWN_DIMENSIONS = {
 REMOTE_CHUNK_TOKENS = 512
 
 
-class EmbeddingConfigError(ValueError):
+class EmbeddingConfigError(AssistantError, ValueError):
     """The embedding settings are incomplete or inconsistent."""
 
 

@@ -22,11 +22,7 @@ EmbeddingBackend = Literal["local", "openai", "openai-compatible"]
 LLMBackend = Literal["extractive", "openai", "openai-compatible"]
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
-
-
-def _env(*names: str) -> AliasChoices:
-    """Environment variables a field is read from, first match wins."""
-    return AliasChoices(*names)
+MAX_PAPERS = 50  # the most papers one call may ask for (top_k, k)
 
 
 class Settings(BaseSettings):
@@ -64,7 +60,7 @@ class Settings(BaseSettings):
         description="Model name; default all-MiniLM-L6-v2 (local) or text-embedding-3-small.",
     )
     embedding_api_key: SecretStr | None = Field(
-        None, validation_alias=_env("ASSISTANT_EMBEDDING_API_KEY", "OPENAI_API_KEY")
+        None, validation_alias=AliasChoices("ASSISTANT_EMBEDDING_API_KEY", "OPENAI_API_KEY")
     )
     embedding_batch_size: int = Field(
         16, ge=1, le=4096, description="Texts per model call; 16 is fastest on a 2-core CPU."
@@ -78,21 +74,25 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: SecretStr | None = Field(
-        None, validation_alias=_env("ASSISTANT_LLM_API_KEY", "OPENAI_API_KEY")
+        None, validation_alias=AliasChoices("ASSISTANT_LLM_API_KEY", "OPENAI_API_KEY")
     )
     llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM call gives up.")
     llm_context_window: int = Field(8192, ge=512)
     temperature: float = Field(0.1, ge=0.0, le=2.0)
     max_tokens: int = Field(512, ge=16)
-    top_k: int = Field(5, ge=1, le=50, description="Papers retrieved per question.")
+    top_k: int = Field(5, ge=1, le=MAX_PAPERS, description="Papers retrieved per question.")
+    tuning_file: Path | None = Field(
+        None,
+        description="A JSON file of tuned values over the defaults (assistant/tuning.py).",
+    )
 
     # --- web UI --------------------------------------------------------------------
     host: str = Field(
         "127.0.0.1",
-        validation_alias=_env("ASSISTANT_HOST", "GRADIO_SERVER_NAME"),
+        validation_alias=AliasChoices("ASSISTANT_HOST", "GRADIO_SERVER_NAME"),
         description="Bind address.",
     )
-    port: int = Field(7860, validation_alias=_env("ASSISTANT_PORT", "GRADIO_SERVER_PORT"))
+    port: int = Field(7860, validation_alias=AliasChoices("ASSISTANT_PORT", "GRADIO_SERVER_PORT"))
     share: bool = Field(False, description="Gradio public share link; off by default.")
     auth_user: str | None = Field(None, description="Login name; needs auth_password too.")
     auth_password: SecretStr | None = Field(None, description="Login password; needs auth_user.")

@@ -34,6 +34,7 @@ from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 
 from assistant.core.embeddings import EmbeddingInfo
+from assistant.core.errors import AssistantError
 from assistant.core.schema import ABSTRACT, CHUNK_INDEX, Paper
 from assistant.core.settings import Settings
 
@@ -57,7 +58,7 @@ SELF_QUERY_K = 10  # a chunk must come back among this many hits for its own vec
 HNSW_EF_SEARCH = 400
 
 
-class StoreError(RuntimeError):
+class StoreError(AssistantError, RuntimeError):
     """The store cannot be used as configured; the message says what to do."""
 
 

@@ -174,7 +174,7 @@ def answer_for(engine: Assistant, body: CompletionRequest) -> Answer:
     if body.filters:
         options["filters"] = body.filters
     try:
-        return final_answer(engine.stream(body.messages[-1].text(), **options))
+        return final_answer(engine.events(body.messages[-1].text(), **options))
     except (QuestionError, FilterError) as error:  # too long, not text, a bad top_k or filter
         raise RequestRefused(400, str(error), "invalid_request") from None
     except Exception:  # never a stack trace to a client

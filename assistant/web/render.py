@@ -11,8 +11,8 @@ import secrets
 from typing import Any
 
 from assistant.answer import Answer, Citation, Claim
-from assistant.checks import UNSUPPORTED_MARK
 from assistant.markup import literal
+from assistant.prompts import load_prompt
 
 
 def plain_history(history: list[Any] | None) -> list[dict[str, str]]:
@@ -96,7 +96,7 @@ def _linked_text(answer: Answer, key: str) -> str:
     for citation in answer.citations:  # the sources block below names each paper, once
         text = text.replace(f"- **{literal(citation.title)}**: ", "- ")
     text = _MARKER.sub(link, text)
-    return text.replace(UNSUPPORTED_MARK, _UNSUPPORTED_BADGE)
+    return text.replace(load_prompt("unsupported_mark"), _UNSUPPORTED_BADGE)
 
 
 _MARKER = re.compile(r"(?<![!\\])\[(\d{1,3})\](?!\()")

@@ -18,7 +18,7 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.answer import Answer
+from assistant.answer import Answer, FinalAnswer
 from assistant.engine import Assistant
 from assistant.export import Exchange, cited_bibtex, conversation_markdown
 from assistant.filters import FilterError, SearchFilters
@@ -142,17 +142,17 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
             return
         shown = ""
         try:
-            for part in engine.stream(
+            for event in engine.events(
                 message,
                 history=plain_history(history),
                 top_k=int(top_k),
                 temperature=float(temperature),
                 filters=chosen_filters(since, until, categories, sources),
             ):
-                if isinstance(part, Answer):
-                    yield part
+                if isinstance(event, FinalAnswer):
+                    yield event.answer
                 else:
-                    shown += part
+                    shown += event.text
                     if engine.streams:  # extractive answers appear at once, whole
                         yield shown
         except QuestionError as error:  # too long, control characters only, …

@@ -1,0 +1,99 @@
+"""Figures: the numbers a question, an abstract or a claim states, with their units.
+
+Three readings of "a figure", each for its job:
+- :func:`query_figures`: every number of two or more characters a user typed ("77.4",
+  "102"), for retrieval's exact-figure bonus and the relevance gate;
+- :func:`stated_figures`: the same, less numbers inside a name ("ResNet-50", "GPT-4o")
+  and years, for the premise checks; :func:`unit_of` reads the unit the question gives
+  one ("99%", "100x", "20 minutes") and :func:`reports` whether a text states it so;
+- :func:`claim_figures`: numbers with a unit, decimals and numbers of two or more digits
+  in a claim, for the claim check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_DIGIT = re.compile(r"\d")
+# A figure the user states: not part of a name ("ResNet-50", "GPT-4o") and not a year.
+_STATED_FIGURE = re.compile(r"(?<![A-Za-z\d.])(?<![A-Za-z]-)\d+(?:\.\d+)?(?![\d])")
+_YEAR = re.compile(r"^(19[5-9]\d|20[0-4]\d)$")
+# "77.4", "102", "3x", "5%": numbers of two or more characters, or any number with a unit.
+_CLAIM_FIGURE = re.compile(r"\d+(?:[.,]\d+)*(?=\s*(?:%|x\b|×))|\d+(?:[.,]\d+)+|\d{2,}")
+# Units a result is given in, and how a text may write them.
+RESULT_UNITS = {"%": r"\s?%", "x": r"\s?(?:x|×|times)\b", "×": r"\s?(?:x|×|times)\b"}
+# Units a measured figure is stated in: "20 minutes" is not reported by "20 layers".
+MEASURE_UNITS = frozenset(
+    (
+        "ms milliseconds sec secs seconds min mins minutes hr hrs hours days weeks fps gb mb "
+        "kb tb gib mib watts mj kwh epochs gpus tpus"
+    ).split()
+)
+
+
+def query_figures(query: str) -> list[str]:
+    """Numbers a user typed ("77.4", "102"); single digits are too common to count."""
+    return [figure for figure in _NUMBER.findall(query) if len(figure) >= 2]
+
+
+def has_number(text: str) -> bool:
+    return bool(_DIGIT.search(text))
+
+
+def holds_figures(text: str, figures: Sequence[str]) -> bool:
+    """Whether every figure occurs in ``text`` as a number of its own (77.4 ≠ 177.45)."""
+    return bool(figures) and all(
+        re.search(rf"(?<![\d.]){re.escape(figure)}(?![\d])", text) for figure in figures
+    )
+
+
+def stated_figures(question: str) -> list[str]:
+    """Numbers of two or more characters the question states (decimals count)."""
+    return [
+        figure
+        for figure in _STATED_FIGURE.findall(question)
+        if len(figure) >= 2 and not _YEAR.match(figure)
+    ]
+
+
+def claim_figures(text: str) -> set[str]:
+    """The figures a claim states, thousands separators dropped ("1,024" → "1024")."""
+    return {figure.replace(",", "") for figure in _CLAIM_FIGURE.findall(text)}
+
+
+def unit_of(question: str, figure: str) -> str | None:
+    """The unit the question writes the figure with: "%" or "x" ("99%", "100x"), or a unit
+    of measure ("20 minutes", "8 GPUs", lower-cased); None for a bare number."""
+    found = re.search(rf"(?<![\d.]){re.escape(figure)}\s?(%|x\b|×|[A-Za-z]+\b)?", question)
+    unit = (found.group(1) or "") if found else ""
+    if unit in RESULT_UNITS:
+        return unit
+    return unit.lower() if unit.lower() in MEASURE_UNITS else None
+
+
+def reports(text: str, figure: str, unit: str | None) -> bool:
+    """Whether ``text`` states the figure with that unit ("99%" is not "99 ms")."""
+    if unit is None:
+        return holds_figures(text, [figure])
+    singular = unit[:-1] if unit.endswith("s") and len(unit) > 3 else unit  # "GPUs" ~ "GPU"
+    pattern = RESULT_UNITS.get(unit) or rf"\s?{re.escape(singular)}"
+    return bool(re.search(rf"(?<![\d.]){re.escape(figure)}{pattern}", text, re.IGNORECASE))
+
+
+def result_with_unit(text: str, unit: str) -> tuple[str, str] | None:
+    """The first figure ``text`` gives in a result unit: (the number, as written)."""
+    found = re.search(rf"(?<![\d.])(\d+(?:\.\d+)?){RESULT_UNITS[unit]}", text)
+    return (found.group(1), found.group(0).strip()) if found else None
+
+
+def as_written(question: str, figures: Sequence[str]) -> list[str]:
+    """The figures as the question wrote them, with their units ("85.2%", "300 FPS")."""
+    items = []
+    for figure in dict.fromkeys(figures):
+        unit = re.search(
+            rf"(?<![\d.]){re.escape(figure)}(\s?(?:%|×|x\b|[A-Za-z]{{1,12}}\b))?", question
+        )
+        items.append(figure + (unit.group(1) or "") if unit else figure)
+    return items

@@ -1,0 +1,99 @@
+"""Words: the stop lists, the word and name patterns every module reads text with.
+
+Terms (lower-cased, stemmed) come from :class:`assistant.vocabulary.Vocabulary`, which uses
+the BM25 index's own token pattern (``core.lexical.TOKEN_PATTERN``) and this stop list.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.core.lexical import TOKEN_PATTERN
+
+TOKEN = re.compile(TOKEN_PATTERN)
+# A word as written, hyphenated parts kept together ("Poly-encoders", "ResNet-50").
+WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
+# A word that may carry digits after its first letter ("FlexiBERT-Mini", "GPT-4o").
+LOOSE_WORD = re.compile(r"[A-Za-z][\w-]*")
+_WORD_OR_NUMBER = re.compile(r"[\w-]+")
+_NAME = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:[-/][A-Za-z0-9]+)*\b")
+_ACRONYM = re.compile(r"^[A-Z]{2,5}s?$")
+# Inner capitals ("DDRNet") or a run of capitalised words ("Mona Lisa").
+_HAS_NAME = re.compile(
+    r"\b[A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9-]*\b|\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b"
+)
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself
+    yourselves paper papers work works method methods model models study studies corpus
+    approach use used using give tell show""".split()
+)
+
+# Question words that say nothing about the topic; the second line is how a follow-up asks
+# about the paper already under discussion ("On which datasets did they evaluate it?"), the
+# last how a conversation changes subject ("Separately, …", "On a related note, …").
+FRAMING_WORDS = tuple(
+    """which paper how does what why was were used use help adapt adapted applied apply train
+    trained propose proposed method model approach network networks neural deep learning work
+    show shows reach reaches get gets make makes based new improve improves well
+    evaluate evaluated evaluation test tested compare compared dataset datasets benchmark
+    benchmarks result results perform performs performance achieve achieves
+    separately related note back also another meanwhile switching""".split()
+)
+
+# Words a citation key skips in a title ("On the …", "Towards …").
+TITLE_KEY_STOPWORDS = frozenset(
+    {"a", "an", "the", "on", "of", "in", "for", "to", "and", "towards", "toward"}
+)
+
+
+def words_of(text: str) -> list[str]:
+    """Every word or number as written, hyphenated ones whole."""
+    return _WORD_OR_NUMBER.findall(text)
+
+
+def loose_words(text: str) -> list[str]:
+    """Words starting with a letter, digits and hyphens kept ("GPT-4o")."""
+    return LOOSE_WORD.findall(text)
+
+
+def is_acronym(word: str) -> bool:
+    """ "CNN", "GANs": a paper may spell it out, so its absence proves little."""
+    return bool(_ACRONYM.match(word))
+
+
+def has_name(text: str) -> bool:
+    """Whether the text holds a name (inner capitals, or capitalised words in a row)."""
+    return bool(_HAS_NAME.search(text))
+
+
+def side_by_side(text: str, first: str, second: str) -> bool:
+    """Whether ``first`` and ``second`` stand next to each other in ``text`` ("graph
+    neural", "graph-neural"), not across a punctuation mark."""
+    return bool(re.search(rf"\b{re.escape(first)}[\s-]+{re.escape(second)}\b", text))
+
+
+def names_in(text: str) -> set[str]:
+    """Terms that look like names: inner capitals or digits (DDRNet, GPT-4), or a capital
+    word that does not start a sentence (Cityscapes)."""
+    names = set()
+    for match in _NAME.finditer(text):
+        term = match.group()
+        if term.lower() in STOPWORDS:
+            continue
+        starts_sentence = match.start() == 0 or text[: match.start()].rstrip().endswith(
+            (".", "?", "!", ":")
+        )
+        if (
+            any(c.isupper() for c in term[1:])
+            or (any(c.isdigit() for c in term) and any(c.isalpha() for c in term))
+            or (term[0].isupper() and not starts_sentence and len(term) > 2)
+        ):
+            names.add(term)
+    return names
