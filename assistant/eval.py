@@ -338,20 +338,34 @@ def main(argv: list[str] | None = None) -> int:
     except TuningError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    cases = [case for path in args.files for case in load_cases(path)]
+    from assistant.claims_eval import evaluate_claims, is_claims_case
+
+    loaded = [case for path in args.files for case in load_cases(path)]
+    claims_cases = [case for case in loaded if is_claims_case(case)]
+    cases = [case for case in loaded if not is_claims_case(case)]
     engine = Assistant.from_settings(settings, tuning=tuning)
     engine.search("warm-up", k=1)  # first-call costs (lazy imports, caches) are not latency
-    report = evaluate_assistant(engine, cases)
-    summaries = [{**report.summary(), "tuning_hash": tuning.hash}]
-    if args.baseline:
+    summaries: list[dict[str, Any]] = []
+    claims_summaries: list[dict[str, Any]] = []
+    misses: list[str] = []
+    if cases:
+        report = evaluate_assistant(engine, cases)
+        summaries.append({**report.summary(), "tuning_hash": tuning.hash})
+        misses += report.misses
+    if claims_cases:
+        claims_report = evaluate_claims(engine, claims_cases)
+        claims_summaries.append({**claims_report.summary(), "tuning_hash": tuning.hash})
+        misses += claims_report.misses
+    if args.baseline and cases:
         baseline = evaluate_retrieval("naive VectorStoreIndex", naive_baseline(engine), cases)
         summaries.append(baseline.summary())
     if args.json:
-        print(json.dumps(summaries, indent=2))
+        print(json.dumps(summaries + claims_summaries, indent=2))
     else:
-        print(format_table(summaries))
+        tables = [group for group in (summaries, claims_summaries) if group]
+        print("\n\n".join(format_table(group) for group in tables))
     if args.misses:
-        print("\n".join(["", "misses:"] + report.misses), file=sys.stderr)
+        print("\n".join(["", "misses:", *misses]), file=sys.stderr)
     return 0
 
 

@@ -13,8 +13,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from assistant.core.settings import Settings  # noqa: E402
+from devtools.fake_openai import FakeOpenAIServer  # noqa: E402
 from ingest import BUNDLED_PAPERS  # noqa: E402
-from tests.fake_openai import FakeOpenAIServer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "test-output"

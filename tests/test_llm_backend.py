@@ -10,7 +10,7 @@ import pytest
 from assistant.answer import Answer
 from assistant.engine import Assistant
 from assistant.prompts import load_prompt
-from tests.fake_openai import Reply
+from devtools.fake_openai import Reply
 
 SECRET = "sk-test-SECRET-do-not-leak-1234"
 QUESTION = "Which work reaches 77.4% mIoU at 102 FPS?"

@@ -11,8 +11,8 @@ import sysconfig
 import venv
 import zipfile
 
+from devtools.fake_openai import Reply
 from tests.conftest import ROOT, clean_env
-from tests.fake_openai import Reply
 
 SCRIPT = """
 import json, assistant

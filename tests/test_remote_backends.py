@@ -12,9 +12,9 @@ from assistant.core.embeddings import EmbeddingConfigError
 from assistant.core.settings import Settings
 from assistant.core.store import StoreError, open_client
 from assistant.engine import Assistant
+from devtools.fake_openai import EMBEDDING_DIMENSION, Reply
 from ingest.pipeline import ingest
 from tests.conftest import make_settings
-from tests.fake_openai import EMBEDDING_DIMENSION, Reply
 
 PAPERS = [
     {

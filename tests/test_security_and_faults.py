@@ -22,9 +22,9 @@ from assistant.prompts import load_prompt
 from assistant.web.exposure import LaunchRefused, check_exposure, is_loopback
 from devtools.app_process import AppProcess
 from devtools.chroma_server import free_port
+from devtools.fake_openai import FakeOpenAIServer, Reply
 from ingest.pipeline import ingest
 from tests.conftest import ROOT, clean_env, make_settings, run_module
-from tests.fake_openai import FakeOpenAIServer, Reply
 
 SECRET = "sk-live-TOPSECRET-0123456789abcdef"
 LOCKOUT_SECONDS = 3  # the faulty app's login throttle window, short enough to wait out

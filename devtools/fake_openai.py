@@ -11,8 +11,10 @@ import base64
 import hashlib
 import json
 import re
+import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -60,6 +62,14 @@ class Reply:
     chunk_size: int = 4  # characters per SSE chunk when the client streams
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up (a timeout test, the end of a run) is not an error here."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @dataclass
 class FakeOpenAIServer:
     replies: list[Reply] = field(default_factory=list)
@@ -67,6 +77,8 @@ class FakeOpenAIServer:
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     down: bool = False  # after stop(): kept-alive connections are dropped too
+    # answers each request once the scripted replies are used up (the claims eval)
+    responder: Callable[[dict[str, Any]], Reply] | None = None
 
     def start(self) -> FakeOpenAIServer:
         server = self
@@ -94,7 +106,12 @@ class FakeOpenAIServer:
                     return
                 server.requests.append(payload)
                 server.headers.append(dict(self.headers))
-                reply = server.replies.pop(0) if server.replies else server.default
+                if server.replies:
+                    reply = server.replies.pop(0)
+                elif server.responder is not None:
+                    reply = server.responder(payload)
+                else:
+                    reply = server.default
                 if reply.delay:
                     time.sleep(reply.delay)
                 if reply.status != 200:
@@ -167,7 +184,7 @@ class FakeOpenAIServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
