@@ -17,7 +17,7 @@ _EXPORTS = {
     "Assistant": "assistant.engine",
     "Answer": "assistant.answer",
     "Citation": "assistant.answer",
-    "PaperHit": "assistant.retrieval",
+    "PaperHit": "assistant.hits",
     "Settings": "assistant.core.settings",
     "conversation_markdown": "assistant.export",
     "cited_bibtex": "assistant.export",

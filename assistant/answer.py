@@ -161,12 +161,14 @@ class FinalAnswer:
 StreamEvent = TextPiece | FinalAnswer
 
 
-def final_answer(events: Iterable[StreamEvent]) -> Answer:
+def final_answer(events: Iterable[StreamEvent | str | Answer]) -> Answer:
     """Run a stream of events to its end and return the answer it ends with."""
     final: Answer | None = None
     for event in events:
         if isinstance(event, FinalAnswer):
             final = event.answer
+        elif isinstance(event, Answer):  # the plain form of ``Assistant.stream``
+            final = event
     if final is None:
         raise RuntimeError("the stream produced no answer")
     return final

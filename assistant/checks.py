@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 
-from assistant.answer import Citation, Verdict
+from assistant.answer import Citation, TextPiece, Verdict
 from assistant.answerers import Answerer, Draft
 from assistant.citations import CitationRewriter, marker_numbers, markers_in, tidy
 from assistant.hits import PaperHit
@@ -102,6 +102,25 @@ def screen(
             for number, original in enumerate(rewriter.order, start=1)
         ],
     )
+
+
+def as_events(pieces: Generator[str, None, Screened]) -> Generator[TextPiece, None, Screened]:
+    """The screened text pieces as stream events; returns what the screen returns."""
+    while True:
+        try:
+            piece = next(pieces)
+        except StopIteration as done:
+            return done.value
+        yield TextPiece(piece)
+
+
+def drain(pieces: Generator[str, None, Screened]) -> Screened:
+    """Screen a draft that is shown whole later (the fallback), without streaming it."""
+    while True:
+        try:
+            next(pieces)
+        except StopIteration as done:
+            return done.value
 
 
 def judge_claims(

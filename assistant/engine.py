@@ -71,6 +71,8 @@ class Assistant:
     ):
         self.settings = settings
         self.tuning = tuning or Tuning.load(settings.tuning_file)
+        if retriever.tuning != self.tuning.retrieval:  # the hash must name what ranks too
+            raise ValueError("the retriever was built with other retrieval tuning")
         self.embedder = embedder
         self.retriever = retriever
         self.store = store  # what it was loaded from; a StoreFollower reloads when it moves
@@ -127,7 +129,12 @@ class Assistant:
     def with_settings(self, **overrides: Any) -> Assistant:
         """Another engine on the same loaded index, e.g. with another LLM backend."""
         settings = self.settings.with_overrides(**overrides)
-        return type(self)(settings, self.embedder, self.retriever, self.store, self.tuning)
+        tuning = Tuning.load(settings.tuning_file) if "tuning_file" in overrides else self.tuning
+        if tuning.retrieval != self.tuning.retrieval:
+            return type(self)(settings, self.embedder, self.retriever, self.store).with_tuning(
+                tuning
+            )
+        return type(self)(settings, self.embedder, self.retriever, self.store, tuning)
 
     def with_tuning(self, tuning: Tuning) -> Assistant:
         """Another engine on the same loaded index with other tuned values (a sweep)."""
@@ -216,7 +223,7 @@ class Assistant:
         top_k = self.settings.top_k if top_k is None else paper_count(top_k, "top_k")
         search_filters = SearchFilters.coerce(filters)
         allowed = self.catalog.matching(search_filters)
-        lookups = TurnLookups(
+        state_lookups = TurnLookups(
             self.retriever, allowed, max(top_k, self.settings.top_k), self.vocabulary.terms
         )
         state = QueryState(
@@ -226,9 +233,9 @@ class Assistant:
             allowed=allowed,
             top_k=top_k,
             temperature=temperature,
-            lookups=lookups,
+            lookups=state_lookups,
         )
-        return run(self.steps, state)
+        yield from run(self.steps, state)
 
     def stream(
         self,
@@ -243,7 +250,7 @@ class Assistant:
         events = self.events(
             question, history, top_k=top_k, temperature=temperature, filters=filters
         )
-        return _plain_events(events)
+        yield from _plain_events(events)
 
 
 def _plain_events(events: Iterable[StreamEvent]) -> Iterator[str | Answer]:

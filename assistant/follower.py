@@ -61,7 +61,9 @@ class StoreFollower:
             if live == self._loaded:
                 return False
             began = time.perf_counter()
-            fresh = Assistant.from_settings(self.engine.settings, embedder=self.engine.embedder)
+            fresh = Assistant.from_settings(
+                self.engine.settings, embedder=self.engine.embedder, tuning=self.engine.tuning
+            )
             self.last_reload_seconds = time.perf_counter() - began
         except Exception as error:  # mid-swap, a server away, …: keep answering, retry
             self._log_failure(error)

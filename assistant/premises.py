@@ -4,9 +4,6 @@ A retrieval engine answers "Why does DDRNet reach 85.2% mIoU?" with DDRNet's abs
 if the figure were right. These checks run after retrieval and before any answer is
 written, and each one that fires becomes a clear reply instead of a silent answer:
 
-Detection only: each check returns :class:`PremiseFinding` data (the kind, the rule that
-fired, the papers and words involved); the compose step words them (``prompts/premise_*``).
-
 - ``figures``: numbers the question states (with their units: "99%", "100x") that no
   retrieved paper reports, or, when the question names its paper by a rare word of the
   title ("FlexiBERT-Mini"), that this paper does not report (its own figures are quoted
@@ -24,6 +21,9 @@ fired, the papers and words involved); the compose step words them (``prompts/pr
   the papers that cover each part. It is not raised on questions that ask for several
   papers (a topic is meant to span papers), nor judged on a few words ("How far did they
   scale it?": a follow-up's "far" proves nothing).
+
+Detection only: each check returns :class:`PremiseFinding` data (the kind, the rule that
+fired, the papers and words involved); the compose step words them (``prompts/premise_*``).
 """
 
 from __future__ import annotations

@@ -43,8 +43,6 @@ from assistant.text.figures import holds_figures, query_figures
 from assistant.text.phrasing import search_text
 from assistant.tuning import RetrievalTuning
 
-__all__ = ["HybridRetriever", "PaperHit", "fuse", "holds_figures", "query_figures", "search_text"]
-
 
 def _cosine_from_chroma(score: float | None) -> float:
     """llama-index's Chroma store reports exp(-cosine distance); recover the cosine."""
@@ -95,8 +93,8 @@ class HybridRetriever:
     ) -> list[PaperHit]:
         """The ``k`` best papers for ``query``, best first.
 
-        Pass ``query_embedding`` (from :meth:`query_vector`) when the caller needs the
-        vector too (the extractive answer does), so the query is embedded once.
+        Pass ``query_embedding`` (the embedding of ``search_text(query)``) when the caller
+        has it (the query state memoises it), so the query is embedded once.
         ``allowed``: the only paper ids either leg may return (``PaperCatalog.matching``);
         None searches everything, an empty set finds nothing without searching.
         """
@@ -109,10 +107,6 @@ class HybridRetriever:
         dense_hits = self.dense_retrieve(bundle, allowed)
         lexical_hits = self.lexical.retrieve(bundle, self.candidate_chunks, allowed)
         return fuse(self.catalog, dense_hits, lexical_hits, k, query_figures(query), self.tuning)
-
-    def query_vector(self, query: str) -> list[float]:
-        """The embedding :meth:`search` searches with: of ``search_text(query)``."""
-        return self.embedder.model.get_query_embedding(search_text(query))
 
     def dense_retrieve(
         self, bundle: QueryBundle, allowed: Collection[str] | None = None

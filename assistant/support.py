@@ -28,8 +28,6 @@ from assistant.text.words import names_in
 from assistant.tuning import SupportTuning
 from assistant.vocabulary import Vocabulary
 
-__all__ = ["Judgement", "SupportChecker", "plain"]
-
 
 @dataclass(frozen=True)
 class Judgement:

@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assistant.core.errors import AssistantError
 
@@ -130,6 +130,12 @@ class PremisesTuning(_Group):
         2, ge=1, description="Sentences with figures quoted back in a premise reply."
     )
 
+    @model_validator(mode="after")
+    def _phrase_range(self) -> PremisesTuning:
+        if self.phrase_papers_min > self.phrase_papers_max:
+            raise ValueError("phrase_papers_min must not exceed phrase_papers_max")
+        return self
+
 
 class AnswerTuning(_Group):
     """Which papers an extractive answer cites and which sentences it quotes
@@ -208,6 +214,8 @@ class Tuning(_Group):
 
     def with_values(self, values: dict[str, Any], source: str = "tuning") -> Tuning:
         """A copy with the given groups' fields changed (validated)."""
+        if not isinstance(values, dict):
+            raise TuningError(f"{source}: expected a JSON object of tuning groups")
         merged = self.model_dump()
         for group, fields in values.items():
             if group not in merged or not isinstance(fields, dict):

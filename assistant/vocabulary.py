@@ -14,8 +14,6 @@ import Stemmer
 
 from assistant.text.words import STOPWORDS, TOKEN, WORD
 
-__all__ = ["STOPWORDS", "Vocabulary"]
-
 
 class Vocabulary:
     """Stemmed corpus terms with their document frequencies (chunks that contain them)."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.retrieval import fuse, holds_figures, query_figures, search_text
+from assistant.retrieval import fuse
+from assistant.text.figures import holds_figures, query_figures
+from assistant.text.phrasing import search_text
 from assistant.tuning import RetrievalTuning
 from tests.units import catalog, dense_hit, lexical_hit, paper
 

@@ -24,7 +24,7 @@ def run(steps: Sequence[Step], state: QueryState) -> Iterator[StreamEvent]:
     Once a step settles the reply (a decline, a premise reply), only the steps that
     write replies still run."""
     for step in steps:
-        if state.settled is not None and not step.writes_replies:
+        if state.settled is not None and not step.runs_when_settled:
             continue
         yield from step.run(state)
         if state.answer is not None:

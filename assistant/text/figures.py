@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _DIGIT = re.compile(r"\d")
@@ -97,3 +98,114 @@ def as_written(question: str, figures: Sequence[str]) -> list[str]:
         )
         items.append(figure + (unit.group(1) or "") if unit else figure)
     return items
+
+
+# --- quantities: every number a claim states, normalised so paraphrases compare equal ------
+_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "twenty": 20,
+    "hundred": 100,
+    "thousand": 1000,
+    "twice": 2,
+    "double": 2,
+    "triple": 3,
+    "half": 0.5,
+}
+_ORDINALS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+}
+_MAGNITUDES = {
+    "k": "thousand",
+    "thousand": "thousand",
+    "m": "million",
+    "million": "million",
+    "mn": "million",
+    "b": "billion",
+    "bn": "billion",
+    "billion": "billion",
+    "t": "trillion",
+    "trillion": "trillion",
+}
+_UNIT_WORDS = {
+    "%": "%",
+    "percent": "%",
+    "per cent": "%",
+    "x": "x",
+    "×": "x",
+    "times": "x",
+    "fold": "x",
+    "-fold": "x",
+}
+_QUANTITY = re.compile(
+    r"(?<![\w.])(?P<number>\d+(?:,\d{3})*(?:\.\d+)?)"
+    r"(?P<unit>\s?(?:%|percent|per cent|×|x\b|times\b|-?fold\b)"
+    r"|\s?(?:[kKmMbBtT]|bn|mn)\b|\s(?:thousand|million|billion|trillion)\b)?"
+    r"|(?<![\w-])(?P<word>one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"twenty|hundred|thousand|twice|double|triple|half)\b(?:\s(?P<wordunit>times|fold)\b)?"
+    r"|(?<![\w-])(?P<ordinal>first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)"
+    r"(?=\s(?:place|rank|position|prize))",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number as a claim or a passage states it: value, unit ("%", "x", a magnitude,
+    "rank") or None, and where it stands."""
+
+    value: float
+    unit: str | None
+    start: int
+    end: int
+    written: str
+
+    def matches(self, other: Quantity) -> bool:
+        """Same value, and units that do not conflict (a bare number matches any)."""
+        if abs(self.value - other.value) > 1e-9 * max(1.0, abs(self.value)):
+            return False
+        return self.unit is None or other.unit is None or self.unit == other.unit
+
+
+def quantities(text: str, *, in_names: bool = True) -> list[Quantity]:
+    """Every quantity of ``text`` ("77.4%", "3x", "three", "5 times", "1.3M", "second
+    place"); ``in_names=False`` leaves out numbers inside names ("ResNet-50", "GPT-4")."""
+    found = []
+    for match in _QUANTITY.finditer(text):
+        start = match.start()
+        if match.group("number") is not None:
+            if not in_names and start > 0 and (text[start - 1].isalpha() or text[start - 1] == "-"):
+                if start < 2 or text[start - 2].isalnum():
+                    continue
+            value = float(match.group("number").replace(",", ""))
+            unit_text = (match.group("unit") or "").strip().lower().lstrip("-")
+            unit = _UNIT_WORDS.get(unit_text) or _MAGNITUDES.get(unit_text)
+            if unit_text == "fold":
+                unit = "x"
+        elif match.group("word") is not None:
+            word = match.group("word").lower()
+            value = float(_NUMBER_WORDS[word])
+            unit = "x" if match.group("wordunit") or word in ("twice", "double", "triple") else None
+        else:
+            value, unit = float(_ORDINALS[match.group("ordinal").lower()]), "rank"
+        found.append(Quantity(value, unit, start, match.end(), match.group(0)))
+    return found

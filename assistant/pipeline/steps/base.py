@@ -14,7 +14,7 @@ class Step(ABC):
     interface). ``run`` reads and writes ``state`` and yields the text it streams."""
 
     name: str
-    writes_replies: bool = False  # still runs once an earlier step settled the reply
+    runs_when_settled: bool = False  # still runs once an earlier step settled the reply
 
     @abstractmethod
     def run(self, state: QueryState) -> Iterator[StreamEvent]: ...

@@ -16,8 +16,9 @@ from collections.abc import Iterator, Sequence
 
 from assistant.answer import Answer, Citation, Claim, PremiseIssue, StreamEvent, TextPiece
 from assistant.answerers import Answerer
-from assistant.checks import PromptLeak, UnsupportedAnswer, without_markers
+from assistant.checks import UnsupportedAnswer, without_markers
 from assistant.citations import rewrite_citations
+from assistant.leak_guard import PromptLeak
 from assistant.markup import literal
 from assistant.pipeline.state import QueryState
 from assistant.pipeline.steps.base import Step
@@ -68,7 +69,7 @@ class Compose(Step):
     """The answer the user reads, from the state's findings and draft."""
 
     name = "compose"
-    writes_replies = True
+    runs_when_settled = True
 
     def __init__(self, answerer: Answerer, tuning: AnswerTuning, tuning_hash: str):
         """``answerer``: the configured one (its backend is reported on the engine's own

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from assistant.answer import StreamEvent
 from assistant.answerers import Answerer
-from assistant.checks import judge_claims, screen
+from assistant.checks import drain, judge_claims, screen
 from assistant.pipeline.state import QueryState
 from assistant.pipeline.steps.base import Step
 from assistant.support import SupportChecker
@@ -29,13 +29,8 @@ class Fallback(Step):
         log.warning("LLM failed: %s", type(state.failure).__name__)
         vector = state.lookups.query_vector(state.question)
         draft = self.extractive.draft(state.question, vector, state.hits)
-        pieces = screen(draft, self.extractive, state.hits)
-        while True:  # shown whole, after the notice, by the compose step
-            try:
-                next(pieces)
-            except StopIteration as done:
-                state.screened = done.value
-                break
+        # shown whole, after the notice, by the compose step
+        state.screened = drain(screen(draft, self.extractive, state.hits))
         state.claims = judge_claims(state.screened.text, state.screened.citations, self.support)
         state.answerer, state.draft = self.extractive, draft
         yield from ()

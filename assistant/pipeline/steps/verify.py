@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from assistant.answer import StreamEvent, TextPiece
-from assistant.checks import UnsupportedAnswer, judge_claims, screen
+from assistant.answer import StreamEvent
+from assistant.checks import UnsupportedAnswer, as_events, judge_claims, screen
 from assistant.pipeline.state import QueryState
 from assistant.pipeline.steps.base import Step
 from assistant.support import SupportChecker
@@ -24,13 +24,7 @@ class Verify(Step):
         if state.failure is not None or answerer is None or draft is None:
             return
         try:
-            pieces = screen(draft, answerer, state.hits)
-            while True:
-                try:
-                    yield TextPiece(next(pieces))
-                except StopIteration as done:
-                    state.screened = done.value
-                    break
+            state.screened = yield from as_events(screen(draft, answerer, state.hits))
             state.claims = judge_claims(state.screened.text, state.screened.citations, self.support)
             supported = any(c is not None and c.verdict == "supported" for _, c in state.claims)
             if answerer.generative and not supported:
