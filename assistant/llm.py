@@ -214,7 +214,8 @@ class GuardedTransport(httpx.BaseTransport):
 
 class _BoundedStream(httpx.SyncByteStream):
     def __init__(self, inner: Any, deadline: float, max_bytes: int, seconds: float):
-        self.inner, self.deadline, self.max_bytes, self.seconds = inner, deadline, max_bytes, seconds
+        self.inner, self.deadline, self.seconds = inner, deadline, seconds
+        self.max_bytes = max_bytes
 
     def __iter__(self) -> Iterator[bytes]:
         received = 0
