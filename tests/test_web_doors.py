@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from assistant.core.settings import Settings
-from assistant.web import doors
 from devtools.app_process import AppProcess
 from tests.conftest import launch_chromium
 from tests.fake_openai import FakeOpenAIServer, Reply
@@ -109,6 +108,8 @@ def test_other_host_names_are_refused_before_gradio(open_app):
 
 
 def test_allowed_hosts_come_from_the_bind_and_the_setting():
+    from assistant.web import doors
+
     def hosts(**values: object) -> list[str]:
         return doors.allowed_hosts(Settings(_env_file=None, **values))
 
@@ -143,6 +144,8 @@ def test_forwarded_addresses_do_not_escape_the_login_throttle(login_app):
 
 def test_forwarded_headers_are_believed_only_from_named_proxies(monkeypatch):
     import uvicorn
+
+    from assistant.web import doors
 
     monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
     doors.trust_forwarded_headers(Settings(_env_file=None))
