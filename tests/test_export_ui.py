@@ -88,3 +88,43 @@ def test_browser_downloads_markdown_and_bibtex(app_url, output_dir):
     assert entries and entries[0]["ENTRYTYPE"] == "misc"
     assert entries[0]["title"] == "{" + DDRNET + "}"
     assert len({entry["ID"] for entry in entries}) == len(entries)
+
+
+@pytest.mark.browser
+def test_browser_conversation_survives_a_reload(app_url, output_dir):
+    """Issue 22, item 15: after a reload the conversation is in the list beside the chat;
+    loaded again, its export buttons work and a follow-up still knows the paper."""
+    from playwright.sync_api import expect, sync_playwright
+
+    question = "Which network reaches 77.4% mIoU at 102 FPS on Cityscapes?"
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+        page.goto(app_url)
+        box = page.locator("textarea").first
+        box.fill(question)
+        box.press("Enter")
+        page.get_by_text("[1] " + DDRNET).first.wait_for(timeout=60000)
+        markdown_button = page.get_by_role("button", name="Conversation (Markdown)")
+        expect(markdown_button).to_be_enabled(timeout=30000)
+
+        page.reload()
+        expect(markdown_button).to_be_disabled(timeout=30000)  # a fresh session
+        page.get_by_text(question[:20]).first.click(timeout=30000)  # the saved conversation
+        page.get_by_text("[1] " + DDRNET).first.wait_for(timeout=30000)
+        expect(markdown_button).to_be_enabled(timeout=30000)
+        with page.expect_download(timeout=30000) as restored:
+            markdown_button.click()
+        markdown = Path(restored.value.path()).read_text(encoding="utf-8")
+        assert question in markdown and DDRNET in markdown
+
+        box = page.locator("textarea").first
+        box.fill("Which datasets did they evaluate on?")
+        box.press("Enter")
+        expect(page.get_by_text("[1] " + DDRNET)).to_have_count(2, timeout=60000)
+        page.screenshot(path=str(output_dir / "chat-restored.png"))
+        with page.expect_download(timeout=30000) as both:
+            markdown_button.click()
+        markdown = Path(both.value.path()).read_text(encoding="utf-8")
+        browser.close()
+    assert question in markdown and "Which datasets did they evaluate on?" in markdown
