@@ -5,7 +5,6 @@ The page is also the app's API (see the README's "API" section).
 
 from __future__ import annotations
 
-import hashlib
 import html
 import logging
 import os
@@ -20,12 +19,11 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.answer import Answer, Citation, Claim, PremiseIssue
+from assistant.answer import Answer
 from assistant.engine import Assistant
 from assistant.export import Exchange, cited_bibtex, conversation_markdown
 from assistant.filters import FilterError, SearchFilters
 from assistant.questions import QuestionError
-from assistant.retrieval import PaperHit
 from assistant.web.holder import EngineHolder, EngineUnavailable
 from assistant.web.page import CHAT_ID, CSS, JS  # noqa: F401 (served by server.launch)
 from assistant.web.render import format_answer, format_hits, plain_history
@@ -133,43 +131,6 @@ def write_private(path: Path, text: str) -> None:
         out.write(text)
 
 
-SAVED_ANSWERS_KEPT = 500  # answers the browser keeps for restored conversations' exports
-
-
-def message_key(text: str) -> str:
-    """Names a chat message by its content, so a conversation restored from the browser
-    finds the answers that were shown in it."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def restored_answer(data: dict[str, Any]) -> Answer:
-    """An :class:`Answer` back from its ``to_dict()`` (what the browser keeps): everything
-    the export reads."""
-    return Answer(
-        text=data.get("text", ""),
-        citations=[
-            Citation(c["number"], c["title"], c["paper_id"], c.get("passage", ""), c["score"])
-            for c in data.get("citations", [])
-        ],
-        related=[
-            PaperHit(h["title"], h.get("score", 0.0), "", [], h["paper_id"])
-            for h in data.get("related", [])
-        ],
-        answered=data.get("answered", True),
-        notice=data.get("notice"),
-        backend=data.get("backend"),
-        model=data.get("model"),
-        query=data.get("query", ""),
-        claims=[
-            Claim(c["text"], c["verdict"], c.get("citations", []), c.get("span"))
-            for c in data.get("claims", [])
-        ],
-        premise_issues=[
-            PremiseIssue(i["kind"], i["message"]) for i in data.get("premise_issues", [])
-        ],
-    )
-
-
 def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.Blocks:
     settings = holder.settings
     exports = exports or ExportFolders()
@@ -259,34 +220,6 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
             gr.DownloadButton(value=str(bibtex), interactive=bool(bibtex.stat().st_size)),
         )
 
-    def remember(
-        exchanges: list[Exchange] | None, messages: list[Any] | None, saved: dict | None
-    ) -> Any:
-        """Keep the newest answer in the browser (``BrowserState``) under its message's key,
-        so the export works on a conversation restored after a reload."""
-        answers = [m["content"] for m in plain_history(messages) if m["role"] == "assistant"]
-        if not exchanges or not answers:
-            return gr.skip()
-        question, answer = exchanges[-1]
-        saved = dict(saved or {})
-        saved.pop(message_key(answers[-1]), None)  # re-inserted last: the newest kept
-        saved[message_key(answers[-1])] = {"question": question, "answer": answer.to_dict()}
-        return dict(list(saved.items())[-SAVED_ANSWERS_KEPT:])
-
-    def restore(messages: list[Any] | None, exchanges: list[Exchange] | None, saved: dict | None):
-        """The session's exchanges for the conversation the chat shows: rebuilt from the
-        browser's saved answers when a saved conversation is loaded (a reload, the list)."""
-        found = [
-            (saved[key]["question"], saved[key]["answer"])
-            for message in plain_history(messages)
-            if message["role"] == "assistant"
-            and (key := message_key(message["content"])) in (saved or {})
-        ]
-        current = [answer.text for _, answer in exchanges or []]
-        if [data["text"] for _, data in found] == current:
-            return gr.skip()  # the conversation of this session (also while it streams)
-        return [(question, restored_answer(data)) for question, data in found]
-
     def no_files() -> tuple[Any, Any]:
         off = {"value": None, "interactive": False}
         return gr.DownloadButton(**off), gr.DownloadButton(**off)
@@ -365,8 +298,6 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
                     f"API key: **{key_state}**"
                 )
             exchanges = gr.State([])  # this session's (question, Answer) pairs, for the export
-            # The answers shown, kept in the browser with the saved conversations (below).
-            saved_answers = gr.BrowserState({}, storage_key="paper_assistant_answers")
             chat = gr.ChatInterface(
                 fn=chat_turn,
                 additional_inputs=[top_k, temperature, *chat_filters, exchanges],
@@ -388,9 +319,15 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
                     label="Question",
                 ),
                 api_name="chat",
-                # Conversations stay in the browser, listed beside the chat, across reloads.
-                save_history=True,
                 **work,
+            )
+            new_chat = gr.Button("New chat", variant="secondary", size="sm")
+            new_chat.click(
+                lambda: ([], []),
+                None,
+                [chat.chatbot, chat.chatbot_state],
+                api_visibility="private",
+                queue=False,
             )
             with gr.Row():
                 markdown_file = gr.DownloadButton(
@@ -399,32 +336,17 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
                 bibtex_file = gr.DownloadButton(
                     "Cited papers (BibTeX)", size="sm", interactive=False
                 )
-            # A cleared chat has nothing to export ("New chat", in the conversation list that
-            # save_history adds, empties the chatbot: ``restore`` below empties the list).
-            chat.chatbot.clear(
-                lambda: ([], *no_files()),
-                None,
-                [exchanges, markdown_file, bibtex_file],
-                api_visibility="private",
-                queue=False,
-            )
+            # A cleared chat (New chat, or the chatbot's own clear) has nothing to export.
+            for cleared in (new_chat.click, chat.chatbot.clear):
+                cleared(
+                    lambda: ([], *no_files()),
+                    None,
+                    [exchanges, markdown_file, bibtex_file],
+                    api_visibility="private",
+                    queue=False,
+                )
             exchanges.change(
                 export_files, exchanges, [markdown_file, bibtex_file], api_visibility="private"
-            )
-            exchanges.change(
-                remember,
-                [exchanges, chat.chatbot, saved_answers],
-                saved_answers,
-                api_visibility="private",
-                queue=False,
-            )
-            chat.chatbot.change(
-                restore,
-                [chat.chatbot, exchanges, saved_answers],
-                exchanges,
-                api_visibility="private",
-                queue=False,
-                show_progress="hidden",
             )
         with gr.Tab("Search papers"):
             with gr.Row():
