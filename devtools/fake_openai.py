@@ -60,6 +60,13 @@ class Reply:
     delay: float = 0.0  # seconds to wait before answering (hang past the client timeout)
     malformed: bool = False  # send a body that is not a chat completion
     chunk_size: int = 4  # characters per SSE chunk when the client streams
+    # A stream cut short: only this many content chunks, then the body ends cleanly with no
+    # finish_reason and no [DONE] (what a crashed or restarted server behind a proxy sends).
+    truncate_after: int | None = None
+    # After the first content chunk, an SSE comment (": keep-alive") every ``keepalive``
+    # seconds for ``hold`` seconds, then the rest: each read is quick, the whole call is not.
+    keepalive: float = 0.0
+    hold: float = 0.0
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -129,7 +136,14 @@ class FakeOpenAIServer:
                         reply.content[i : i + reply.chunk_size]
                         for i in range(0, len(reply.content), reply.chunk_size)
                     ]
-                    events = [self._chunk(piece) for piece in pieces]
+                    events: list[bytes | float] = [self._chunk(piece) for piece in pieces]
+                    if reply.truncate_after is not None:
+                        self._stream(events[: reply.truncate_after])
+                        return
+                    if reply.keepalive:
+                        beats = int(reply.hold / reply.keepalive)
+                        comments = [reply.keepalive, b": keep-alive\n\n"] * beats
+                        events[1:1] = comments
                     events.append(self._chunk("", finish="stop"))
                     events.append(b"data: [DONE]\n\n")
                     self._stream(events)
@@ -171,18 +185,22 @@ class FakeOpenAIServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout test)
 
-            def _stream(self, events: list[bytes]) -> None:
+            def _stream(self, events: list[bytes | float]) -> None:
+                """Each event as one HTTP chunk; a number is a pause of that many seconds."""
                 try:
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")
                     self.send_header("Transfer-Encoding", "chunked")
                     self.end_headers()
                     for event in events:
+                        if isinstance(event, float):
+                            time.sleep(event)
+                            continue
                         self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
                         self.wfile.flush()
                     self.wfile.write(b"0\r\n\r\n")
                 except (BrokenPipeError, ConnectionResetError):
-                    pass
+                    self.close_connection = True  # the client gave up (a guard stopped it)
 
         self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True

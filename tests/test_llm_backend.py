@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import pytest
 
@@ -174,6 +175,57 @@ def test_failures_become_one_message_and_the_extractive_fallback(
     assert answer.citations[0].title.startswith("Deep Dual-resolution Networks")
     dumped = answer.markdown + json.dumps(answer.to_dict())
     assert SECRET not in dumped and "Traceback" not in dumped
+
+
+def test_a_stream_cut_short_is_a_failure_not_a_complete_answer(llm_assistant, fake_llm):
+    """Two deltas, then the body ends: no finish_reason, no [DONE] (issue 22, item 4)."""
+    engine = llm_assistant()
+    fake_llm.script(
+        Reply(
+            "DDRNet-23-slim yields 77.4% mIoU at 102 FPS [1]. However, they fail completely on"
+            " every other benchmark we tried.",
+            chunk_size=40,
+            truncate_after=2,
+        )
+    )
+    answer = engine.ask(QUESTION)
+    assert "stopped before finishing its answer" in answer.notice
+    assert "extractive answer" in answer.notice and answer.backend == "extractive"
+    assert "fail completely" not in answer.text
+    assert answer.citations[0].title.startswith("Deep Dual-resolution Networks")
+
+
+def test_the_llm_timeout_is_a_deadline_for_the_whole_call(llm_assistant, fake_llm):
+    """A server that answers, then sends a keep-alive comment every 0.5 s for 12 s: every
+    read is quick, yet the question gets its answer at the 2 s deadline (issue 22, item 10;
+    the rest of the time is retrieval and the extractive answer)."""
+    engine = llm_assistant()
+    fake_llm.script(
+        Reply(
+            "DDRNet-23-slim yields 77.4% mIoU at 102 FPS [1].",
+            chunk_size=10,
+            keepalive=0.5,
+            hold=12.0,
+        )
+    )
+    began = time.monotonic()
+    answer = engine.ask(QUESTION)
+    took = time.monotonic() - began
+    assert "did not finish its answer within 2 s" in answer.notice
+    assert answer.backend == "extractive" and answer.citations
+    assert took < 7.0, took
+
+
+def test_an_llm_that_ignores_max_tokens_is_cut_off(llm_assistant, fake_llm):
+    """Half a megabyte of text for max_tokens=64: stopped at the output cap (item 10)."""
+    engine = llm_assistant(max_tokens=64)
+    fake_llm.script(Reply("lorem ipsum dolor " * 30_000, chunk_size=2000))
+    began = time.monotonic()
+    answer = engine.ask(QUESTION)
+    took = time.monotonic() - began
+    assert "far more than ASSISTANT_MAX_TOKENS (64 tokens)" in answer.notice
+    assert answer.backend == "extractive" and "lorem" not in answer.text
+    assert took < 2.0, took
 
 
 def test_condense_prompt_rewrites_follow_ups(llm_assistant, fake_llm, assistant):

@@ -110,6 +110,17 @@ class Settings(BaseSettings):
         description="Window in which failed logins are counted; a refused client waits until "
         "its oldest counted failure is this old.",
     )
+    allowed_hosts: str = Field(
+        "",
+        description="Comma-separated host names the app answers to besides the loopback names "
+        "and the bound address (a public name such as papers.example.org); any other Host "
+        "header is refused (DNS rebinding).",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For is believed; by default none is.",
+    )
     concurrency_limit: int = Field(4, ge=1)
     refresh_seconds: float = Field(
         1.0,

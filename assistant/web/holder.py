@@ -10,6 +10,7 @@ from collections.abc import Callable
 from assistant.core.settings import Settings
 from assistant.engine import Assistant
 from assistant.follower import StoreFollower
+from assistant.web.doors import WorkSlots
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ class EngineHolder:
         self.status = "Starting…"
         self.error: str | None = None
         self._settled = threading.Event()  # set once the engine is built or failed
+        # Every answering call, from the page or /v1, holds one of these while it works.
+        self.slots = WorkSlots(settings.concurrency_limit)
 
     @property
     def engine(self) -> Assistant | None:

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, Literal
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -92,6 +93,13 @@ class RequestRefused(Exception):
 
 def build_router(holder: EngineHolder) -> APIRouter:
     router = APIRouter()
+    # At most as many /v1 answers at once as the page's queue runs; each holds one of the
+    # shared WorkSlots, so the two front doors split the engine fairly under load.
+    waiting_room = anyio.CapacityLimiter(holder.slots.limit)
+
+    def answer_in_slot(engine: Assistant, body: CompletionRequest) -> Answer:
+        with holder.slots.held():
+            return answer_for(engine, body)
 
     @router.get("/v1/models")
     def models() -> dict[str, Any]:
@@ -106,7 +114,9 @@ def build_router(holder: EngineHolder) -> APIRouter:
         try:
             body = parse_request(await request.body())
             engine = await run_in_threadpool(ready_engine, holder)
-            answer = await run_in_threadpool(answer_for, engine, body)
+            answer = await anyio.to_thread.run_sync(
+                answer_in_slot, engine, body, limiter=waiting_room
+            )
         except RequestRefused as refused:
             return refused.response()
         completion = Completion(answer)

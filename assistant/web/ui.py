@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -121,6 +122,15 @@ class ExportFolders:
         self._root.cleanup()
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a new file only its owner can read (0600; Gradio's cached copy keeps
+    the mode). The folders above are 0700 (``tempfile``)."""
+    with open(
+        os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8"
+    ) as out:
+        out.write(text)
+
+
 def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.Blocks:
     settings = holder.settings
     exports = exports or ExportFolders()
@@ -185,12 +195,13 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
         """The chat's function: each turn's Answer is kept in the session for the export."""
         kept = exchanges or []
         filters = (since, until, categories, sources)
-        for part in respond(message, history, top_k, temperature, *filters):
-            if isinstance(part, Answer):
-                kept = [*kept, (message, part)]  # a new list: the State's change event fires
-                yield format_answer(part), kept
-            else:
-                yield part, kept
+        with holder.slots.held():
+            for part in respond(message, history, top_k, temperature, *filters):
+                if isinstance(part, Answer):
+                    kept = [*kept, (message, part)]  # a new list: the State's change event fires
+                    yield format_answer(part), kept
+                else:
+                    yield part, kept
 
     def export_files(exchanges: list[Exchange] | None) -> tuple[Any, Any]:
         """Both export files for the session's conversation (nothing to download when empty)."""
@@ -201,9 +212,9 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
         folder = exports.new_folder()
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         markdown = folder / f"paper-assistant-conversation-{stamp}.md"
-        markdown.write_text(conversation_markdown(exchanges, catalog), encoding="utf-8")
+        write_private(markdown, conversation_markdown(exchanges, catalog))
         bibtex = folder / f"paper-assistant-cited-papers-{stamp}.bib"
-        bibtex.write_text(cited_bibtex([a for _, a in exchanges], catalog), encoding="utf-8")
+        write_private(bibtex, cited_bibtex([a for _, a in exchanges], catalog))
         return (
             gr.DownloadButton(value=str(markdown), interactive=True),
             gr.DownloadButton(value=str(bibtex), interactive=bool(bibtex.stat().st_size)),
@@ -219,14 +230,14 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
         their support verdicts, premise issues, related papers, notice, backend and model.
         ``filters``: {"since", "until", "categories", "sources"}."""
         engine = ready_engine()
-        with api_errors("answering"):
+        with api_errors("answering"), holder.slots.held():
             return engine.ask(question, top_k=top_k, filters=filters).to_dict()
 
     def search(query: str, k: int = 10, filters: dict | None = None) -> list[dict]:
         """The k best-matching papers as JSON, best first: title, score, paper_id, abstract,
         sources, passages, listing_date, url. ``filters`` as for /ask."""
         engine = ready_engine()
-        with api_errors("searching"):
+        with api_errors("searching"), holder.slots.held():
             hits = engine.search(query, k=k, filters=filters)
             return [hit.to_dict() for hit in hits]
 
@@ -241,7 +252,8 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
         engine = ready_engine()
         try:
             filters = chosen_filters(since, until, categories, sources)
-            return format_hits(engine.search(query, k=int(k), filters=filters))
+            with holder.slots.held():
+                return format_hits(engine.search(query, k=int(k), filters=filters))
         except (QuestionError, FilterError) as error:  # empty, too long, not text; bad filter
             return f"Sorry, {error}."
         except Exception:  # never a stack trace in the page
@@ -257,6 +269,7 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
         return gr.update(choices=catalog.categories()), gr.update(choices=catalog.sources())
 
     keep = int(exports.keep_seconds)
+    work = {"concurrency_limit": settings.concurrency_limit}
     with gr.Blocks(title="Paper Assistant", delete_cache=(keep, keep)) as demo:
         gr.Markdown(
             "# Paper Assistant\nAsk about the indexed machine-learning papers. "
@@ -266,8 +279,9 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
         timer = gr.Timer(1.0)
         timer.tick(lambda: holder.status, outputs=status, api_visibility="private")
         # The API: /chat (the ChatInterface below), /ask and /search; nothing else is public.
-        gr.api(ask, api_name="ask", concurrency_limit=settings.concurrency_limit)
-        gr.api(search, api_name="search", concurrency_limit=settings.concurrency_limit)
+        # Every answering call also holds one of the holder's WorkSlots (shared with /v1).
+        gr.api(ask, api_name="ask", **work)
+        gr.api(search, api_name="search", **work)
         with gr.Tab("Chat"):
             with gr.Accordion("Settings", open=False):
                 top_k = gr.Slider(1, 15, value=settings.top_k, step=1, label="Papers to retrieve")
@@ -305,7 +319,7 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
                     label="Question",
                 ),
                 api_name="chat",
-                concurrency_limit=settings.concurrency_limit,
+                **work,
             )
             new_chat = gr.Button("New chat", variant="secondary", size="sm")
             new_chat.click(
@@ -344,8 +358,8 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
             go = gr.Button("Search", variant="primary")
             results = gr.Markdown(elem_id="pa-hits")
             inputs = [query, k, *search_filters]
-            go.click(search_page, inputs, results, api_visibility="private")
-            query.submit(search_page, inputs, results, api_visibility="private")
+            go.click(search_page, inputs, results, api_visibility="private", **work)
+            query.submit(search_page, inputs, results, api_visibility="private", **work)
         # The dropdowns' choices: filled when the page loads and refreshed on focus (the
         # engine may still be starting, or reload a changed store). Not API endpoints.
         for _, _, categories, sources in (chat_filters, search_filters):
