@@ -3,11 +3,14 @@
 The chunk ids in the store's metadata are the reference. For each one the check asks:
 
 - the vector index: can its vector be read? (every chunk: reading vectors a page at a time
-  is cheap.) Does a search with its own vector return it among the first 10 hits? Also
-  every chunk, in batched queries (about 0.3 ms a chunk here): lost vectors come in whole
-  write batches but can hit any chunk, and a sample would miss a single one.
-- the lexical (BM25) index persisted for the store's current revision: does it hold the
-  chunk, and nothing else?
+  is cheap.) Can a search return it? Every chunk is searched with its own vector, in
+  batched queries (about 0.3 ms a chunk here): lost vectors come in whole write batches but
+  can hit any chunk, and a sample would miss a single one. A chunk that approximate search
+  does not rank among its first 10 hits (near duplicates crowd it out) is searched again
+  among its own id only, so the verdict is the same on every run.
+- the ingest record: an ingest that did not reach its end (killed) is reported.
+- the lexical (BM25) index persisted for the store's current revision: do its files pass
+  their checksums and its matrices their bounds? Does it hold the chunk, and nothing else?
 
 Every difference is one line. The check holds the writer lock (an ingest running at the
 same time would show half-written states), and reads only.

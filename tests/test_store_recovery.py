@@ -197,3 +197,96 @@ def test_damaged_bm25_files_are_rebuilt_and_named_by_check(tmp_path: Path, embed
     again = ingest([papers], settings, progress=False, embedder=embedder)
     assert again.chunks_embedded == 0
     assert check_store(settings).clean
+
+
+def test_check_gives_one_verdict_on_an_intact_store_of_identical_vectors(tmp_path, embedder):
+    """Thirty chunks with one vector: a search for it returns ten of them, whichever HNSW
+    reaches first. Every chunk is still searchable, and ``--check`` must say so each time
+    (it used to call the twenty it did not rank "not found by its own vector")."""
+    from assistant.core.store import PaperStore
+    from ingest.chunking import chunk_papers
+
+    settings = make_settings(tmp_path)
+    papers = parse_paths([write_jsonl(tmp_path / "a.jsonl", synthetic(40, seed=51))]).papers
+    nodes = chunk_papers(papers, embedder.tokenize, embedder.chunk_tokens)
+    vectors = embedder.model.get_text_embedding_batch([node.get_content() for node in nodes])
+    vectors[:30] = [vectors[0]] * 30
+    PaperStore.open_for_writing(settings, embedder.info).upsert_chunks(nodes, vectors)
+    verdicts = {tuple(check_store(settings).problems) for _ in range(5)}
+    assert verdicts == {()}
+
+
+def corrupt_middle(path: Path) -> None:
+    """Scramble 40 kB from a third of the way into ``path`` (a damaged sqlite file)."""
+    raw = bytearray(path.read_bytes())
+    start = len(raw) // 3
+    for i in range(start, min(len(raw), start + 40_000)):
+        raw[i] = (raw[i] * 7 + 13) % 256
+    path.write_bytes(bytes(raw))
+
+
+def test_a_damaged_sqlite_file_is_one_line_from_each_cli(tmp_path: Path, embedder):
+    settings = make_settings(tmp_path)
+    papers = write_jsonl(tmp_path / "a.jsonl", synthetic(40, seed=61))
+    ingest([papers], settings, progress=False, embedder=embedder)
+    corrupt_middle(Path(settings.chroma_path) / "chroma.sqlite3")
+    env = clean_env(chroma_path=settings.chroma_path, cache_dir=settings.cache_dir)
+    for command in (["ingest", "--check"], ["ingest", str(papers)], ["assistant", "search", "x"]):
+        result = run_module(*command, env=env)
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr, result.stderr
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and f"Chroma at {settings.chroma_path} failed: " in errors[0]
+
+
+def wait_for(predicate, timeout: float = 60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError("condition not reached in time")
+
+
+def test_the_app_says_not_ready_while_its_chroma_server_is_down(tmp_path: Path, embedder):
+    from gradio_client.exceptions import AppError
+
+    from devtools.app_process import AppProcess
+
+    with ChromaServer(tmp_path / "data") as server:
+        port = server.port
+        settings = Settings(
+            _env_file=None, chroma_host="127.0.0.1", chroma_port=port, cache_dir=tmp_path / "c"
+        )
+        ingest(
+            [write_jsonl(tmp_path / "a.jsonl", synthetic(8, seed=71))],
+            settings,
+            progress=False,
+            embedder=embedder,
+        )
+        app = AppProcess(
+            tmp_path / "app", chroma_host="127.0.0.1", chroma_port=port, cache_dir=tmp_path / "c"
+        ).__enter__()
+        client = app.client()
+        app.wait_until_ready(client)
+    try:  # the server is stopped now; the app still runs
+        down = wait_for(lambda: (lambda s: not s["ready"] and s)(health(app.url)))
+        assert "failed" in down["status"] and down["papers"] == 8, down
+        before = app.log.count("Traceback")
+        for _ in range(5):
+            try:
+                client.predict("neural networks", api_name="/chat")
+                raise AssertionError("answered without a store")
+            except AppError as error:
+                assert "the paper store cannot answer right now" in str(error).lower()
+        time.sleep(2.5)  # a few probes more, still one log line
+        assert app.log.count("Traceback") == before
+        assert app.log.count("the paper store cannot answer:") == 1
+
+        with ChromaServer(tmp_path / "data", port=port):
+            wait_for(lambda: health(app.url)["ready"])
+            assert client.predict("neural networks", 3, api_name="/search")
+        assert app.log.count("the paper store answers again") == 1
+    finally:
+        app.__exit__()

@@ -21,16 +21,18 @@ the store as it is on disk when opened; writers hold the writer lock
 from __future__ import annotations
 
 import logging
+import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import chromadb
+import httpx
 import numpy as np
 from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import NotFoundError
+from chromadb.errors import ChromaError, NotFoundError
 from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 
@@ -59,6 +61,7 @@ PAGE_SIZE = 5000  # records per read, to bound memory spikes on large stores
 VECTOR_PAGE = 1000  # vectors per read when checking that they exist
 QUERY_BATCH = 256  # chunks searched with their own vectors per query call
 SELF_QUERY_K = 10  # a chunk must come back among this many hits for its own vector
+SELF_DISTANCE = 1e-4  # cosine distance of a vector to itself, float32 rounding included
 # How widely HNSW searches. At Chroma's default (100) a search for the 60 nearest chunks
 # (the dense leg's candidates) missed some on dev questions (mean recall 0.996, as low as
 # 0.95), and which ones changed from one process to the next, so the same question could
@@ -73,6 +76,23 @@ class StoreError(RuntimeError):
 
 class EmptyStoreError(StoreError):
     """No collection (or an empty one): ingest has not run yet."""
+
+
+# What Chroma raises when the store itself fails mid-use: a damaged or full sqlite file
+# (``InternalError``, or sqlite's own error), a server gone away (``httpx`` transport errors).
+STORE_FAILURES: tuple[type[BaseException], ...] = (
+    ChromaError,
+    httpx.TransportError,
+    sqlite3.Error,
+)
+
+
+def failure_line(settings: Settings, error: BaseException) -> str:
+    """One line for a store failure a front end caught: where, what, what to do."""
+    return (
+        f"{settings.describe_store()} failed: {_first_line(error)} (if it persists, check "
+        "the disk or the server, then run `python -m ingest --check`)"
+    )
 
 
 def open_client(settings: Settings, *, create_path: bool = False) -> Any:
@@ -281,6 +301,14 @@ class PaperStore:
             ) from error
         return _identity(live)
 
+    def probe(self) -> None:
+        """One small read of this collection (its count): :class:`StoreError` when the
+        store cannot answer (a server down, a damaged file), so a front end can say so."""
+        try:
+            self._collection.count()
+        except Exception as error:
+            raise StoreError(failure_line(self.settings, error)) from error
+
     def is_live(self) -> bool:
         """Whether this collection is still the one the live name points at."""
         return self.live_revision().split(":")[0] == str(self._collection.id)
@@ -412,8 +440,15 @@ class PaperStore:
         return self._unreadable(ids[:middle]) + self._unreadable(ids[middle:])
 
     def not_found_by_own_vector(self, ids: Sequence[str]) -> list[str]:
-        """Those of ``ids`` (chunks whose vector is readable) that a search with their own
-        vector does not return among its first ``SELF_QUERY_K`` hits."""
+        """Those of ``ids`` (chunks whose vector is readable) that a search cannot return.
+
+        A search with each chunk's own vector runs first, batched: most chunks come back
+        among its first ``SELF_QUERY_K`` hits. That search is approximate (HNSW), and near
+        duplicates (or identical vectors) can crowd a chunk out of its own first hits, more
+        or less so from one process to the next; so a chunk it misses is searched again,
+        exactly, among its own id only (:meth:`_found_by_id`), and only a chunk that search
+        cannot return is reported. The verdict no longer depends on rank.
+        """
         k = max(1, min(SELF_QUERY_K, self.count()))
         lost: list[str] = []
         for start in range(0, len(ids), QUERY_BATCH):
@@ -422,13 +457,22 @@ class PaperStore:
             )
             if not page["ids"]:
                 continue
-            found = self._collection.query(
-                query_embeddings=np.asarray(page["embeddings"], dtype=np.float32),
-                n_results=k,
-                include=[],
-            )["ids"]
-            lost += [chunk_id for chunk_id, hits in zip(page["ids"], found) if chunk_id not in hits]
+            vectors = np.asarray(page["embeddings"], dtype=np.float32)
+            found = self._collection.query(query_embeddings=vectors, n_results=k, include=[])
+            lost += [
+                chunk_id
+                for chunk_id, vector, hits in zip(page["ids"], vectors, found["ids"])
+                if chunk_id not in hits and not self._found_by_id(chunk_id, vector)
+            ]
         return lost
+
+    def _found_by_id(self, chunk_id: str, vector: np.ndarray) -> bool:
+        """Whether a search with ``vector`` restricted to ``chunk_id`` returns that chunk
+        as its own exact match (distance ~0)."""
+        hits = self._collection.query(
+            query_embeddings=vector[None, :], n_results=1, ids=[chunk_id], include=["distances"]
+        )
+        return hits["ids"][0] == [chunk_id] and hits["distances"][0][0] <= SELF_DISTANCE
 
     # --- writing -------------------------------------------------------------------
     def upsert_chunks(
