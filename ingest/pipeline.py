@@ -167,7 +167,7 @@ def ingest(
     (see :func:`assistant.core.writer_lock.writer_lock`).
     """
     began = time.perf_counter()
-    parsed = parse_paths(paths)
+    parsed = parse_paths(paths, progress=progress)
     if not parsed.papers:
         raise NothingToIngest(parsed.problems)
 
@@ -201,7 +201,7 @@ def _update(
     """The writes of one ingest, under the writer lock."""
     stored = store.chunk_metadata()
     plan = plan_writes(parsed.papers, parsed.sources, stored)
-    nodes = chunk_papers(plan.papers, embedder.tokenize, embedder.chunk_tokens)
+    nodes = chunk_papers(plan.papers, embedder.tokenize, embedder.chunk_tokens, progress)
     report = IngestReport(
         files=len(parsed.files),
         papers=len(parsed.papers),

@@ -290,3 +290,19 @@ def test_the_app_says_not_ready_while_its_chroma_server_is_down(tmp_path: Path, 
         assert app.log.count("the paper store answers again") == 1
     finally:
         app.__exit__()
+
+
+def test_a_large_file_shows_progress_while_it_is_read_and_chunked(tmp_path: Path):
+    """Reading and chunking come before the model's first batch: each has its own bar, so a
+    large file is never minutes of silence. The run is stopped once embedding starts."""
+    big = write_jsonl(tmp_path / "big.jsonl", synthetic(3000, seed=81, sentences_each=1))
+    env = clean_env(chroma_path=tmp_path / "chroma", cache_dir=tmp_path / "cache")
+    process = start_ingest(str(big), env=env)
+    try:
+        seen = wait_for_stderr(process, "embedding")
+    finally:
+        stop_process(process)
+    reading, chunking = seen.find("reading: "), seen.find("chunking: ")
+    assert 0 <= reading < chunking < seen.find("embedding"), seen[-2000:]
+    assert re.search(r"reading: \d+ record", seen), seen[-2000:]  # shown before the first
+    assert re.search(r"chunking: +\d+%.*\| *\d+/3000 ", seen), seen[-2000:]
