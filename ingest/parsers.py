@@ -102,9 +102,12 @@ class ParseResult:
         return self.records - len(self.papers)
 
 
-def source_label(path: PurePath) -> str:
-    """The file name (or relative path) papers remember; undecodable bytes become U+FFFD."""
-    text = path.as_posix() if len(path.parts) > 1 else path.name
+def source_label(path: Path) -> str:
+    """The file name papers remember; undecodable bytes in it become U+FFFD."""
+    return _printable(path.name)
+
+
+def _printable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
@@ -122,7 +125,7 @@ def source_labels(files: list[Path], named: Iterable[Path]) -> list[str]:
     for file in files:
         root = next((r for r in roots if file.is_relative_to(r)), None)
         relative.append(file.relative_to(root) if root is not None else PurePath(file.name))
-    labels = [source_label(path) for path in relative]
+    labels = [_printable(path.as_posix()) for path in relative]
     for label in {label for label in labels if labels.count(label) > 1}:
         clashing = [i for i, other in enumerate(labels) if other == label]
         paths = [files[i].resolve() for i in clashing]
@@ -130,7 +133,7 @@ def source_labels(files: list[Path], named: Iterable[Path]) -> list[str]:
             continue
         common = Path(os.path.commonpath(paths))
         for i, path in zip(clashing, paths):
-            labels[i] = source_label(path.relative_to(common))
+            labels[i] = _printable(path.relative_to(common).as_posix())
     return labels
 
 
