@@ -18,20 +18,37 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from pydantic import ValidationError  # noqa: E402
 
 from assistant.core.settings import Settings  # noqa: E402
-from assistant.core.store import EmptyStoreError  # noqa: E402
+from assistant.core.store import EmptyStoreError, PaperStore  # noqa: E402
 from assistant.engine import Assistant  # noqa: E402
 from assistant.web.exposure import LaunchRefused  # noqa: E402
 from assistant.web.server import launch  # noqa: E402
 from ingest import BUNDLED_PAPERS  # noqa: E402
-from ingest.pipeline import ingest  # noqa: E402
+from ingest.pipeline import ingest, ingest_label  # noqa: E402
+
+
+def bundled_ingest_needed(settings: Settings) -> str | None:
+    """Why the bundled corpus must be ingested before serving, or None.
+
+    An empty store gets it on a first start; a store where the app's own first-start ingest
+    was interrupted (the recorded unfinished ingest is the bundled corpus) gets it resumed,
+    since serving it would answer from part of the corpus. Any other store is left as is.
+    """
+    try:
+        store = PaperStore.open(settings, None)
+    except EmptyStoreError:
+        return "Indexing the bundled corpus for the first time…"
+    if store.unfinished_ingest() == ingest_label([BUNDLED_PAPERS]):
+        return "Resuming the interrupted indexing of the bundled corpus…"
+    return None
 
 
 def start_engine(settings: Settings, report: Callable[[str], None]) -> Assistant:
-    """The engine on the configured store, ingesting the bundled corpus into an empty one."""
-    try:
+    """The engine on the configured store, ingesting the bundled corpus into an empty one
+    (or finishing that ingest when a previous start was stopped during it)."""
+    reason = bundled_ingest_needed(settings)
+    if reason is None:
         return Assistant.from_settings(settings)
-    except EmptyStoreError:
-        report("Indexing the bundled corpus for the first time…")
+    report(reason)
 
     def progress(done: int, total: int) -> None:
         report(f"Indexing the bundled corpus: {done}/{total} chunks embedded…")

@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistant.answer import TextPiece
     from assistant.core.errors import AssistantError
+    from assistant.core.store import STORE_FAILURES, failure_line
     from assistant.engine import Assistant
     from assistant.questions import clean_question
 
@@ -127,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except AssistantError as error:  # a bad question, filter, setting or store: one line
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except STORE_FAILURES as error:  # Chroma failing mid-use: one line, not a traceback
+        print(f"error: {failure_line(settings, error)}", file=sys.stderr)
         return 2
     except ValidationError as error:  # a bad ASSISTANT_* setting
         problem = error.errors()[0]

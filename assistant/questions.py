@@ -6,7 +6,7 @@ import re
 
 from assistant.conversation import History, Turn, as_turns
 from assistant.core.errors import AssistantError
-from assistant.core.schema import invalid_text, normalize_text
+from assistant.core.schema import invalid_text, normalize_text, strip_invisible
 from assistant.core.settings import MAX_PAPERS
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -31,7 +31,7 @@ def clean_question(text: str, limit: int) -> str:
     problem = invalid_text(text)
     if problem:
         raise QuestionError(f"the question holds invalid text: {problem}")
-    text = normalize_text(_CONTROL.sub(" ", text))
+    text = normalize_text(_CONTROL.sub(" ", strip_invisible(text)))
     if not text:
         raise QuestionError("the question is empty")
     if len(text) > limit:

@@ -3,11 +3,14 @@
 The chunk ids in the store's metadata are the reference. For each one the check asks:
 
 - the vector index: can its vector be read? (every chunk: reading vectors a page at a time
-  is cheap.) Does a search with its own vector return it among the first 10 hits? Also
-  every chunk, in batched queries (about 0.3 ms a chunk here): lost vectors come in whole
-  write batches but can hit any chunk, and a sample would miss a single one.
-- the lexical (BM25) index persisted for the store's current revision: does it hold the
-  chunk, and nothing else?
+  is cheap.) Can a search return it? Every chunk is searched with its own vector, in
+  batched queries (about 0.3 ms a chunk here): lost vectors come in whole write batches but
+  can hit any chunk, and a sample would miss a single one. A chunk that approximate search
+  does not rank among its first 10 hits (near duplicates crowd it out) is searched again
+  among its own id only, so the verdict is the same on every run.
+- the ingest record: an ingest that did not reach its end (killed) is reported.
+- the lexical (BM25) index persisted for the store's current revision: do its files pass
+  their checksums and its matrices their bounds? Does it hold the chunk, and nothing else?
 
 Every difference is one line. The check holds the writer lock (an ingest running at the
 same time would show half-written states), and reads only.
@@ -19,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from assistant.core.lexical import LexicalIndex
+from assistant.core.lexical import DamagedIndex, LexicalIndex
 from assistant.core.schema import CHUNK_INDEX, TITLE
 from assistant.core.settings import Settings
 from assistant.core.store import PaperStore
@@ -97,15 +100,22 @@ def _check(store: PaperStore, settings: Settings) -> CheckReport:
         "`python -m ingest --rebuild` rebuilds the vector index",
     )
 
-    lexical = LexicalIndex.persisted(store, settings.cache_dir)
-    if lexical is None:
-        report.notes.append(
-            f"no BM25 index persisted for this revision under {settings.cache_dir}; the "
-            "engine builds it at start (not checked)"
+    folder = LexicalIndex.folder(settings.cache_dir, store)
+    try:
+        lexical = LexicalIndex.persisted(store, settings.cache_dir)
+    except DamagedIndex as error:
+        report.problems.append(
+            f"{error}; `python -m ingest` rebuilds it (so does the app, at start)"
         )
+        lexical = None
     else:
+        if lexical is None:
+            report.notes.append(
+                f"no BM25 index persisted for this revision under {settings.cache_dir}; the "
+                "engine builds it at start (not checked)"
+            )
+    if lexical is not None:
         held = lexical.chunk_ids()
-        folder = LexicalIndex.folder(settings.cache_dir, store)
         fix = f"delete {folder}; the engine and the next ingest rebuild it"
         add("missing from the BM25 index", [i for i in ids if i not in held], fix)
         extra = sorted(held - metadata.keys())
@@ -116,6 +126,12 @@ def _check(store: PaperStore, settings: Settings) -> CheckReport:
     if store.count() != len(metadata):
         report.problems.append(
             f"the collection counts {store.count()} chunks but its metadata lists {len(metadata)}"
+        )
+    pending = store.unfinished_ingest()
+    if pending:
+        report.problems.append(
+            f"an ingest of {pending} did not finish (it was interrupted): run it again; "
+            "it writes only what is missing"
         )
     for name in store.other_collections():
         report.notes.append(f"side collection {name!r} present (kept or left by --rebuild)")

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     from pydantic import ValidationError
 
     from assistant.core.embeddings import EmbeddingConfigError
-    from assistant.core.store import StoreError
+    from assistant.core.store import STORE_FAILURES, StoreError, failure_line
     from assistant.core.writer_lock import StoreBusy
     from ingest.pipeline import NothingToIngest, ingest
 
@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (StoreError, EmbeddingConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except STORE_FAILURES as error:  # Chroma failing mid-use: one line, not a traceback
+        print(f"error: {failure_line(settings, error)}", file=sys.stderr)
         return 2
     except ValidationError as error:  # a bad ASSISTANT_* setting
         problem = error.errors()[0]

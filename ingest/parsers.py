@@ -25,11 +25,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import BinaryIO
+
+from tqdm import tqdm
 
 from assistant.core.schema import Paper, normalize_text, title_key
 from ingest.records import (
@@ -67,6 +71,17 @@ LISTING_TITLE_CHARS = 300
 MIN_ABSTRACT_CHARS = 80
 
 
+# The progress bar of the :func:`parse_paths` call under way, ticked once per record read,
+# so a large file shows progress from its first record instead of silence until its end.
+_RECORD_READ: ContextVar[Callable[[int], object] | None] = ContextVar("record_read", default=None)
+
+
+def _record_read() -> None:
+    tick = _RECORD_READ.get()
+    if tick is not None:
+        tick(1)
+
+
 class UnreadableFile(Exception):
     """The file as a whole cannot be parsed (unreadable, not UTF-8, empty, wrong columns)."""
 
@@ -89,7 +104,37 @@ class ParseResult:
 
 def source_label(path: Path) -> str:
     """The file name papers remember; undecodable bytes in it become U+FFFD."""
-    return path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return _printable(path.name)
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def source_labels(files: list[Path], named: Iterable[Path]) -> list[str]:
+    """The source label of each file: its path relative to the directory it was found in
+    (just its name for a file named directly, or at the top of a directory).
+
+    Two files with one name in different folders are two sources (``a/papers.jsonl``,
+    ``b/papers.jsonl``): a paper that one of them drops is not kept alive by the other.
+    Files that still share a label (the same name given twice directly) are labelled by
+    their path below their common folder.
+    """
+    roots = [Path(path) for path in named if Path(path).is_dir()]
+    relative: list[PurePath] = []
+    for file in files:
+        root = next((r for r in roots if file.is_relative_to(r)), None)
+        relative.append(file.relative_to(root) if root is not None else PurePath(file.name))
+    labels = [_printable(path.as_posix()) for path in relative]
+    for label in {label for label in labels if labels.count(label) > 1}:
+        clashing = [i for i, other in enumerate(labels) if other == label]
+        paths = [files[i].resolve() for i in clashing]
+        if len(set(paths)) < 2:
+            continue
+        common = Path(os.path.commonpath(paths))
+        for i, path in zip(clashing, paths):
+            labels[i] = _printable(path.relative_to(common).as_posix())
+    return labels
 
 
 def _line_too_long(size: int, limit: int, unit: str = "characters") -> str:
@@ -174,6 +219,7 @@ def parse_listing(text: str, source: str) -> tuple[list[Paper], list[Problem]]:
                 listing_date=listing_date,
             )
         )
+        _record_read()
         pending_title = None
 
     if pending_title is not None:
@@ -195,6 +241,7 @@ def _collect(items: Iterable[tuple[int, object]], source: str) -> tuple[list[Pap
     problems: list[Problem] = []
     ids = SourceIds(source)
     for line, record in items:
+        _record_read()
         outcome = record if isinstance(record, Problem) else record_to_paper(record, source, line)
         if isinstance(outcome, Paper):
             outcome = ids.conflict(outcome, line) or outcome
@@ -413,17 +460,30 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     return files, problems
 
 
-def parse_paths(paths: Iterable[Path]) -> ParseResult:
-    """Parse everything named, merging papers listed more than once into one record."""
+def parse_paths(paths: Iterable[Path], progress: bool = False) -> ParseResult:
+    """Parse everything named, merging papers listed more than once into one record.
+
+    ``progress``: a bar on stderr counting records as they are read.
+    """
+    with tqdm(desc="reading", unit=" record", disable=not progress, leave=False) as bar:
+        token = _RECORD_READ.set(bar.update)
+        try:
+            return _parse_all(paths)
+        finally:
+            _RECORD_READ.reset(token)
+
+
+def _parse_all(paths: Iterable[Path]) -> ParseResult:
+    paths = list(paths)
     files, problems = expand_paths(paths)
     result = ParseResult(problems=problems)
     by_id: dict[str, Paper] = {}
-    for path in files:
+    for path, label in zip(files, source_labels(files, paths)):
         result.files.append(str(path))
-        papers, file_problems = parse_file(path)
+        papers, file_problems = parse_file(path, label)
         result.problems.extend(file_problems)
         if not any(problem.line == 0 for problem in file_problems):
-            result.sources.add(source_label(path))
+            result.sources.add(label)
         result.records += len(papers)
         for paper in papers:
             if paper.paper_id in by_id:

@@ -167,7 +167,7 @@ def ingest(
     (see :func:`assistant.core.writer_lock.writer_lock`).
     """
     began = time.perf_counter()
-    parsed = parse_paths(paths)
+    parsed = parse_paths(paths, progress=progress)
     if not parsed.papers:
         raise NothingToIngest(parsed.problems)
 
@@ -175,9 +175,17 @@ def ingest(
     with writer_lock(settings, wait=wait, on_wait=on_wait):
         embedder = embedder or build_embedder(settings)
         store = PaperStore.open_for_writing(settings, embedder.info, staging=rebuild)
-        report = _update(store, parsed, embedder, settings, rebuild, progress, on_batch)
+        report = _update(
+            store, parsed, embedder, settings, rebuild, progress, on_batch, ingest_label(paths)
+        )
     report.seconds = time.perf_counter() - began
     return report
+
+
+def ingest_label(paths: Sequence[Path]) -> str:
+    """What an unfinished ingest is recorded as (:meth:`PaperStore.begin_ingest`): the
+    paths it read, absolute, so the app can tell its own first-start ingest."""
+    return "; ".join(str(Path(path).resolve()) for path in paths)
 
 
 def _update(
@@ -188,11 +196,12 @@ def _update(
     rebuild: bool,
     progress: bool,
     on_batch: Callable[[int, int], None] | None,
+    label: str = "",
 ) -> IngestReport:
     """The writes of one ingest, under the writer lock."""
     stored = store.chunk_metadata()
     plan = plan_writes(parsed.papers, parsed.sources, stored)
-    nodes = chunk_papers(plan.papers, embedder.tokenize, embedder.chunk_tokens)
+    nodes = chunk_papers(plan.papers, embedder.tokenize, embedder.chunk_tokens, progress)
     report = IngestReport(
         files=len(parsed.files),
         papers=len(parsed.papers),
@@ -223,6 +232,9 @@ def _update(
     # Stored chunks whose vector is gone: re-embedded from their stored text (which their
     # id hashes, so it is what the inputs hold) and rewritten whole.
     lost = [cid for cid in store.missing_vectors(list(stored)) if cid not in stale_ids]
+    changes = rebuild or new_nodes or relabel or stale or lost
+    if changes and not rebuild:  # a staging collection is swapped in whole, or not at all
+        store.begin_ingest(label)
 
     for start in range(0, len(rekeyed), WRITE_BATCH):
         batch = rekeyed[start : start + WRITE_BATCH]
@@ -243,13 +255,8 @@ def _update(
     report.chunks_relabelled = len(relabel)
     report.chunks_deleted = len(stale)
 
-    if rebuild or new_nodes or relabel or stale or lost:
-        if not rebuild and not store.is_live():  # a server only: embedded writers hold the lock
-            raise StoreError(
-                f"collection {settings.collection!r} in {settings.describe_store()} was "
-                "replaced by a `--rebuild` while this ingest ran, so its writes went to the "
-                "retired copy: run this ingest again"
-            )
+    if changes:
+        _ensure_live(store, settings, rebuild)
         # BM25 first, then the revision that running engines watch: when they notice it,
         # everything they load is ready.
         revision = new_revision()
@@ -258,8 +265,20 @@ def _update(
             store.replace_live(embedder.info, revision)
         else:
             store.mark_changed(revision)
+            _ensure_live(store, settings, rebuild)  # a rebuild may have swapped meanwhile
     else:
         LexicalIndex.ensure(store, settings.cache_dir)  # built once per revision
     report.chunks_in_store = store.count()
     report.papers_in_store = store.paper_count()
     return report
+
+
+def _ensure_live(store: PaperStore, settings: Settings, rebuild: bool) -> None:
+    """Fail when a ``--rebuild`` retired the collection this ingest wrote (a Chroma server
+    only: embedded writers hold the lock), so the run never reports papers it lost."""
+    if not rebuild and not store.is_live():
+        raise StoreError(
+            f"collection {settings.collection!r} in {settings.describe_store()} was "
+            "replaced by a `--rebuild` while this ingest ran, so its writes went to the "
+            "retired copy: run this ingest again"
+        )

@@ -127,3 +127,21 @@ def test_the_web_handlers_say_sorry_without_a_traceback(assistant, caplog, capfd
         demo.close()
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_zero_width_characters_and_terminal_escapes_do_not_change_the_answer(assistant):
+    """A zero-width joiner inside a word (pasted from a web page) and a colour escape left
+    by a terminal are dropped like other control characters, so the question is answered
+    as if typed plainly."""
+    plain = "How can the key-value cache be quantized down to a single bit per channel?"
+    pasted = (
+        "How can the key-value ca\u200dche be quan\u200btized \x1b[1;31mdown\x1b[0m to a "
+        "sin\u00adgle bit per chan\u2060nel?"
+    )
+    from assistant.questions import clean_question
+
+    assert clean_question(pasted, 500) == plain
+    expected = assistant.ask(plain)
+    answer = assistant.ask(pasted)
+    assert expected.answered and answer.answered
+    assert [c.title for c in answer.citations] == [c.title for c in expected.citations]

@@ -174,3 +174,24 @@ def test_paper_ids_are_stable_and_case_insensitive():
     # Other scripts keep their own keys instead of all sharing the empty one.
     assert paper_id_for("深度学习") != paper_id_for("强化学习") != paper_id_for("")
     assert paper_id_for("Résumé") == paper_id_for("resume")
+
+
+def test_files_with_one_name_in_different_folders_are_different_sources(tmp_path: Path):
+    for folder, title in (("a", "Alpha Paper On Graphs"), ("b", "Beta Paper On Speech")):
+        (tmp_path / folder).mkdir()
+        record = {"title": title, "abstract": f"{title} studies things. " * 8}
+        (tmp_path / folder / "papers.jsonl").write_text(json.dumps(record) + "\n")
+    (tmp_path / "top.jsonl").write_text(
+        json.dumps({"title": "Gamma Top Level", "abstract": "Gamma studies things. " * 8}) + "\n"
+    )
+    result = parse_paths([tmp_path])
+    assert result.sources == {"a/papers.jsonl", "b/papers.jsonl", "top.jsonl"}
+    assert {p.title: p.sources for p in result.papers} == {
+        "Alpha Paper On Graphs": ["a/papers.jsonl"],
+        "Beta Paper On Speech": ["b/papers.jsonl"],
+        "Gamma Top Level": ["top.jsonl"],
+    }
+    # Named one by one, they are told apart by their path below their common folder.
+    named = parse_paths([tmp_path / "a" / "papers.jsonl", tmp_path / "b" / "papers.jsonl"])
+    assert named.sources == {"a/papers.jsonl", "b/papers.jsonl"}
+    assert parse_paths([tmp_path / "a" / "papers.jsonl"]).sources == {"papers.jsonl"}

@@ -4,10 +4,17 @@ BM25 (llama-index's ``BM25Retriever`` over bm25s) is built from the very chunks 
 Chroma, once per store revision, and saved under the cache directory; queries load it
 once and never rebuild it. A store changed elsewhere (another process, a shared Chroma
 server) carries a new revision id, which triggers one rebuild here.
+
+A persisted index is checked before it is used: a checksum of every file, written at
+persist, then the shapes and bounds of its matrices and its size against the store. A
+damaged one (a truncated ``corpus.jsonl``, a bit flip in a ``.npy`` matrix) would otherwise
+fail every query, or answer wrongly; it is rebuilt instead, and ``ingest --check`` names it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import shutil
 import tempfile
@@ -34,6 +41,11 @@ DEFAULT_TOP_K = 50
 # Chunks holding both words of a phrase that ``papers_with_phrase`` reads, at most: more,
 # and the phrase counts as common parlance without reading them.
 PHRASE_SCAN_LIMIT = 200
+CHECKSUMS = "checksums.json"  # sha256 of every file of a persisted index, written last
+
+
+class DamagedIndex(Exception):
+    """A persisted BM25 index that fails its checks; the message says which file or why."""
 
 
 class LexicalIndex:
@@ -59,13 +71,22 @@ class LexicalIndex:
         """(term → chunks containing it, number of chunks), terms as BM25 indexed them
         (lower-cased, stemmed): the corpus vocabulary, read from the index's postings."""
         bm25 = self._retriever.bm25
-        starts = bm25.scores["indptr"]
+        counts = np.diff(self._postings()[0])
         frequencies = {
-            term: int(starts[index + 1] - starts[index])
+            term: int(counts[index])
             for term, index in bm25.vocab_dict.items()
-            if index + 1 < len(starts)
+            if index < len(counts)
         }
         return frequencies, int(bm25.scores["num_docs"])
+
+    def _postings(self) -> tuple[np.ndarray, np.ndarray]:
+        """(indptr, indices) of the index's term × chunk matrix in CSC form.
+
+        bm25s has no call for a term's postings, so this reads the arrays it documents as
+        its saved score matrix (``BM25.load_scores``); :func:`_validate` has checked them.
+        """
+        scores = self._retriever.bm25.scores
+        return scores["indptr"], scores["indices"]
 
     def papers_with_phrase(
         self, first: str, second: str, terms: Callable[[str], list[str]], limit: int
@@ -96,12 +117,11 @@ class LexicalIndex:
 
     def _chunks_with(self, term: str) -> np.ndarray:
         """Positions of the indexed chunks that hold ``term`` (its postings)."""
-        bm25 = self._retriever.bm25
-        index = bm25.vocab_dict.get(term)
-        starts = bm25.scores["indptr"]
+        index = self._retriever.bm25.vocab_dict.get(term)
+        starts, chunks = self._postings()
         if index is None or index + 1 >= len(starts):
             return np.empty(0, dtype=np.int64)
-        return bm25.scores["indices"][starts[index] : starts[index + 1]]
+        return chunks[starts[index] : starts[index + 1]]
 
     def chunk_ids(self) -> set[str]:
         """The ids of the chunks this index was built from."""
@@ -114,14 +134,34 @@ class LexicalIndex:
 
         ``allowed``: only chunks of these paper ids are scored (a bm25s weight mask, so the
         ``top_k`` are the best allowed chunks, not the allowed few of the overall best).
+        The mask is passed per call to bm25s's ``retrieve`` (the retriever's own mask is a
+        shared attribute, and engines serve threads); scores are what llama-index's
+        ``BM25Retriever`` gives, from the same tokenizer settings.
         """
-        if allowed is None:
-            self._retriever.similarity_top_k = top_k
-            return [hit for hit in self._retriever.retrieve(query) if (hit.score or 0) > 0]
-        mask = self.mask(allowed)
-        if not mask.any():
-            return []
-        return [hit for hit in self._masked(query, top_k, mask) if (hit.score or 0) > 0]
+        mask = None
+        if allowed is not None:
+            mask = self.mask(allowed)
+            if not mask.any():
+                return []
+        retriever = self._retriever
+        tokens = bm25s.tokenize(
+            query.query_str,
+            stemmer=None if retriever.skip_stemming else retriever.stemmer,
+            token_pattern=retriever.token_pattern,
+            show_progress=False,
+        )
+        entries, scores = retriever.bm25.retrieve(
+            tokens,
+            corpus=retriever.corpus,
+            k=min(top_k, len(retriever.corpus)),
+            show_progress=False,
+            weight_mask=mask,
+        )
+        return [
+            NodeWithScore(node=metadata_dict_to_node(entry), score=float(score))
+            for entry, score in zip(entries[0], scores[0], strict=True)
+            if score > 0
+        ]
 
     def mask(self, allowed: Collection[str]) -> np.ndarray:
         """1.0 for each indexed chunk whose paper is allowed, else 0.0."""
@@ -130,27 +170,6 @@ class LexicalIndex:
                 [str(entry.get(PAPER_ID)) for entry in self._retriever.corpus]
             )
         return np.isin(self._paper_ids, list(allowed)).astype(np.float32)
-
-    def _masked(self, query: QueryBundle, top_k: int, mask: np.ndarray) -> list[NodeWithScore]:
-        """llama-index's ``BM25Retriever._retrieve`` with a weight mask for this call only
-        (its own mask is a shared attribute; engines serve threads)."""
-        retriever = self._retriever
-        tokens = bm25s.tokenize(
-            query.query_str,
-            stemmer=None if retriever.skip_stemming else retriever.stemmer,
-            token_pattern=retriever.token_pattern,
-            show_progress=False,
-        )
-        k = min(top_k, len(mask))
-        indexes, scores = retriever.bm25.retrieve(
-            tokens, k=k, show_progress=False, weight_mask=mask
-        )
-        hits = []
-        for index, score in zip(indexes[0], scores[0], strict=True):
-            # bm25s hands back the corpus entry itself when it holds the corpus
-            entry = index if isinstance(index, dict) else retriever.corpus[int(index)]
-            hits.append(NodeWithScore(node=metadata_dict_to_node(entry), score=float(score)))
-        return hits
 
     # --- persistence, one folder per store revision ----------------------------------
     @staticmethod
@@ -167,6 +186,8 @@ class LexicalIndex:
         root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
         self._retriever.persist(str(staging), show_progress=False)  # a cache write: no bar
+        digests = {file.name: _digest(file) for file in sorted(staging.iterdir())}
+        (staging / CHECKSUMS).write_text(json.dumps(digests, indent=1))
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
@@ -190,25 +211,85 @@ class LexicalIndex:
 
     @classmethod
     def ensure(cls, store: PaperStore, cache_dir: Path) -> None:
-        """Build the persisted index for this revision if it is missing; never loads it."""
-        if not cls.folder(cache_dir, store).is_dir():
+        """Build the persisted index for this revision if it is missing or damaged."""
+        if cls._usable(store, cache_dir) is None:
             cls.refresh(store, cache_dir)
 
     @classmethod
     def persisted(cls, store: PaperStore, cache_dir: Path) -> LexicalIndex | None:
-        """The persisted index for this revision as it is on disk; None when there is none."""
+        """The persisted index for this revision, checked (:class:`DamagedIndex` when its
+        files fail their checksums or its matrices their shapes and bounds); None when
+        there is none. Which chunks it holds is the caller's to compare."""
         target = cls.folder(cache_dir, store)
         if not target.is_dir():
             return None
-        return cls(BM25Retriever.from_persist_dir(str(target), show_progress=False))
+        _check_digests(target)
+        try:
+            retriever = BM25Retriever.from_persist_dir(str(target), show_progress=False)
+        except Exception as error:  # unreadable despite its checksums: written by a bug
+            raise DamagedIndex(f"BM25 index at {target} unreadable: {error}") from error
+        problem = _validate(retriever)
+        if problem:
+            raise DamagedIndex(f"BM25 index at {target} damaged: {problem}")
+        return cls(retriever)
+
+    @classmethod
+    def _usable(cls, store: PaperStore, cache_dir: Path) -> LexicalIndex | None:
+        """The persisted index if it passes its checks and indexes as many chunks as the
+        store holds; None (with a warning when one was there) otherwise."""
+        try:
+            index = cls.persisted(store, cache_dir)
+        except DamagedIndex as error:
+            log.warning("%s; rebuilding it", error)
+            return None
+        if index is not None and len(index._retriever.corpus) != store.count():
+            log.warning("BM25 index for %s does not match the store; rebuilding it", store.name)
+            return None
+        return index
 
     @classmethod
     def load(cls, store: PaperStore, cache_dir: Path) -> LexicalIndex:
-        """The persisted index for this revision, or a fresh build when missing or stale."""
-        target = cls.folder(cache_dir, store)
-        if target.is_dir():
-            try:
-                return cls(BM25Retriever.from_persist_dir(str(target), show_progress=False))
-            except Exception as error:  # a damaged cache is rebuilt, never fatal
-                log.warning("BM25 cache at %s unreadable (%s); rebuilding", target, error)
-        return cls.refresh(store, cache_dir)
+        """The persisted index for this revision, or a fresh build when missing, stale or
+        damaged (never fatal: the store holds everything it is built from)."""
+        return cls._usable(store, cache_dir) or cls.refresh(store, cache_dir)
+
+
+def _digest(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _check_digests(folder: Path) -> None:
+    """Every file of ``folder`` as :meth:`LexicalIndex.persist` wrote it."""
+    try:
+        expected = json.loads((folder / CHECKSUMS).read_text())
+    except (OSError, ValueError) as error:
+        raise DamagedIndex(
+            f"BM25 index at {folder} has no readable {CHECKSUMS} ({type(error).__name__})"
+        ) from error
+    for name, digest in sorted(expected.items()):
+        try:
+            if _digest(folder / name) != digest:
+                raise DamagedIndex(f"BM25 index at {folder} damaged: {name} fails its checksum")
+        except OSError as error:
+            raise DamagedIndex(f"BM25 index at {folder} damaged: {name} unreadable") from error
+
+
+def _validate(retriever: BM25Retriever) -> str | None:
+    """What is wrong with a loaded index's structure, or None: what the checksums cannot
+    vouch for (a file written wrong) must still never reach a query as an IndexError."""
+    scores = retriever.bm25.scores
+    indptr, indices, data = (np.asarray(scores[key]) for key in ("indptr", "indices", "data"))
+    documents = int(scores["num_docs"] or 0)
+    if len(retriever.corpus) != documents:
+        return f"corpus.jsonl holds {len(retriever.corpus)} chunks, the matrix {documents}"
+    terms = [index for term, index in retriever.bm25.vocab_dict.items() if term]  # "": padding
+    if (terms and max(terms) >= len(indptr) - 1) or len(indices) != len(data):
+        return "its matrices disagree in size"
+    if indptr[0] != 0 or indptr[-1] != len(indices) or np.any(np.diff(indptr) < 0):
+        return "its term offsets are out of order"
+    if len(indices) and (indices.min() < 0 or indices.max() >= documents):
+        return "it points at chunks that do not exist"
+    if not np.all(np.isfinite(data)):
+        return "its scores are not finite"
+    return None

@@ -46,11 +46,26 @@ SOURCE_SEPARATOR = "; "
 _WHITESPACE = re.compile(r"\s+")
 _NON_ALNUM = re.compile(r"[\W_]+")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Terminal escape sequences, and invisible characters a paste carries inside words (zero-width
+# space, (non-)joiner, word joiner, byte-order mark, soft hyphen): in a question they split
+# "trans\u200dformer" in two, or leave "[31m" behind once the ESC itself is dropped.
+_ANSI_ESCAPE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC: window titles, links
+    r"|\x1b[ -/]*[0-~]"  # the rest: ESC, intermediates, a final byte
+)
+_INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad]")
 
 
 def normalize_text(text: str) -> str:
     """NFC, with line breaks and runs of spaces collapsed (arXiv metadata is full of both)."""
     return _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without terminal escape sequences and zero-width characters: typed or pasted
+    into a question, they change no word the user meant, but break words for search."""
+    return _INVISIBLE.sub("", _ANSI_ESCAPE.sub("", text))
 
 
 def invalid_text(text: str) -> str | None:

@@ -21,15 +21,18 @@ the store as it is on disk when opened; writers hold the writer lock
 from __future__ import annotations
 
 import logging
+import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import chromadb
+import httpx
 import numpy as np
 from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError, NotFoundError
 from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 
@@ -45,11 +48,21 @@ MODEL_KEY = "embedding_model"
 DIMENSION_KEY = "embedding_dimension"
 STAGING_SUFFIX = "__rebuild"
 RETIRED_SUFFIX = "__retired"  # the live collection a rebuild replaced; dropped by the next one
+# On a staging collection: the live collection's "id:revision" when the rebuild began ("" for
+# none). The swap refuses when the live collection moved since (an ingest finished meanwhile).
+BASE_KEY = "rebuild_of"
+# On a staging collection: the swap journal. Written (holding the revision to publish) before
+# the first rename, so whoever opens the store next finishes a swap a crash cut in two.
+SWAP_KEY = "rebuild_swapping"
+# On the live collection while an ingest writes it: what that ingest read (its paths). Cleared
+# by the revision it publishes at its end; left behind by a run that was killed.
+PENDING_KEY = "ingest_pending"
 WRITE_BATCH = 256  # records per Chroma write: the unit a kill -9 can interrupt
 PAGE_SIZE = 5000  # records per read, to bound memory spikes on large stores
 VECTOR_PAGE = 1000  # vectors per read when checking that they exist
 QUERY_BATCH = 256  # chunks searched with their own vectors per query call
 SELF_QUERY_K = 10  # a chunk must come back among this many hits for its own vector
+SELF_DISTANCE = 1e-4  # cosine distance of a vector to itself, float32 rounding included
 # How widely HNSW searches. At Chroma's default (100) a search for the 60 nearest chunks
 # (the dense leg's candidates) missed some on dev questions (mean recall 0.996, as low as
 # 0.95), and which ones changed from one process to the next, so the same question could
@@ -64,6 +77,23 @@ class StoreError(AssistantError, RuntimeError):
 
 class EmptyStoreError(StoreError):
     """No collection (or an empty one): ingest has not run yet."""
+
+
+# What Chroma raises when the store itself fails mid-use: a damaged or full sqlite file
+# (``InternalError``, or sqlite's own error), a server gone away (``httpx`` transport errors).
+STORE_FAILURES: tuple[type[BaseException], ...] = (
+    ChromaError,
+    httpx.TransportError,
+    sqlite3.Error,
+)
+
+
+def failure_line(settings: Settings, error: BaseException) -> str:
+    """One line for a store failure a front end caught: where, what, what to do."""
+    return (
+        f"{settings.describe_store()} failed: {_first_line(error)} (if it persists, check "
+        "the disk or the server, then run `python -m ingest --check`)"
+    )
 
 
 def open_client(settings: Settings, *, create_path: bool = False) -> Any:
@@ -168,14 +198,15 @@ class PaperStore:
         ``info`` None skips the model check (``ingest --check`` reads no vectors it embeds).
         """
         client = open_client(settings)
+        recover_swap(client, settings)
         try:
             collection = client.get_collection(name=settings.collection, embedding_function=None)
+        except NotFoundError as error:
+            raise EmptyStoreError(
+                f"no collection {settings.collection!r} in {settings.describe_store()}"
+                f"{_side_note(client, settings)}: run `python -m ingest` first"
+            ) from error
         except Exception as error:
-            if "does not exist" in str(error) or "not found" in str(error).lower():
-                raise EmptyStoreError(
-                    f"no collection {settings.collection!r} in {settings.describe_store()}: "
-                    "run `python -m ingest` first"
-                ) from error
             raise StoreError(
                 f"cannot open collection {settings.collection!r} in "
                 f"{settings.describe_store()}: {_first_line(error)}"
@@ -202,14 +233,19 @@ class PaperStore:
         :meth:`replace_live` swaps it in when complete.
         """
         client = open_client(settings, create_path=True)
+        recover_swap(client, settings)
         name = settings.collection + (STAGING_SUFFIX if staging else "")
+        metadata = _new_metadata(info)
         if staging:
+            live = _get_collection(client, settings.collection)
+            metadata[BASE_KEY] = _identity(live)
             _delete_collection(client, name)
-            _delete_collection(client, settings.collection + RETIRED_SUFFIX)
+            if live is not None:  # never drop the only copy of the corpus
+                _delete_collection(client, settings.collection + RETIRED_SUFFIX)
         try:
             collection = client.get_or_create_collection(
                 name=name,
-                metadata=_new_metadata(info),
+                metadata=metadata,
                 configuration={"hnsw": {"space": "cosine", "ef_search": HNSW_EF_SEARCH}},
                 embedding_function=None,
             )
@@ -264,7 +300,15 @@ class PaperStore:
             raise StoreError(
                 f"cannot read the revision of {self.settings.collection!r}: {_first_line(error)}"
             ) from error
-        return f"{live.id}:{(live.metadata or {}).get(REVISION_KEY, '')}"
+        return _identity(live)
+
+    def probe(self) -> None:
+        """One small read of this collection (its count): :class:`StoreError` when the
+        store cannot answer (a server down, a damaged file), so a front end can say so."""
+        try:
+            self._collection.count()
+        except Exception as error:
+            raise StoreError(failure_line(self.settings, error)) from error
 
     def is_live(self) -> bool:
         """Whether this collection is still the one the live name points at."""
@@ -277,6 +321,10 @@ class PaperStore:
     def paper_count(self) -> int:
         """Stored papers (each has exactly one first chunk); no text or vectors are read."""
         return sum(1 for _ in self._records([], where={CHUNK_INDEX: 0}))
+
+    def unfinished_ingest(self) -> str:
+        """What an ingest that was killed before its end was reading ("" when none was)."""
+        return str(self._current_metadata().get(PENDING_KEY) or "")
 
     def other_collections(self) -> list[str]:
         """Names of the rebuild's side collections present (staging, retired)."""
@@ -393,8 +441,15 @@ class PaperStore:
         return self._unreadable(ids[:middle]) + self._unreadable(ids[middle:])
 
     def not_found_by_own_vector(self, ids: Sequence[str]) -> list[str]:
-        """Those of ``ids`` (chunks whose vector is readable) that a search with their own
-        vector does not return among its first ``SELF_QUERY_K`` hits."""
+        """Those of ``ids`` (chunks whose vector is readable) that a search cannot return.
+
+        A search with each chunk's own vector runs first, batched: most chunks come back
+        among its first ``SELF_QUERY_K`` hits. That search is approximate (HNSW), and near
+        duplicates (or identical vectors) can crowd a chunk out of its own first hits, more
+        or less so from one process to the next; so a chunk it misses is searched again,
+        exactly, among its own id only (:meth:`_found_by_id`), and only a chunk that search
+        cannot return is reported. The verdict no longer depends on rank.
+        """
         k = max(1, min(SELF_QUERY_K, self.count()))
         lost: list[str] = []
         for start in range(0, len(ids), QUERY_BATCH):
@@ -403,13 +458,22 @@ class PaperStore:
             )
             if not page["ids"]:
                 continue
-            found = self._collection.query(
-                query_embeddings=np.asarray(page["embeddings"], dtype=np.float32),
-                n_results=k,
-                include=[],
-            )["ids"]
-            lost += [chunk_id for chunk_id, hits in zip(page["ids"], found) if chunk_id not in hits]
+            vectors = np.asarray(page["embeddings"], dtype=np.float32)
+            found = self._collection.query(query_embeddings=vectors, n_results=k, include=[])
+            lost += [
+                chunk_id
+                for chunk_id, vector, hits in zip(page["ids"], vectors, found["ids"])
+                if chunk_id not in hits and not self._found_by_id(chunk_id, vector)
+            ]
         return lost
+
+    def _found_by_id(self, chunk_id: str, vector: np.ndarray) -> bool:
+        """Whether a search with ``vector`` restricted to ``chunk_id`` returns that chunk
+        as its own exact match (distance ~0)."""
+        hits = self._collection.query(
+            query_embeddings=vector[None, :], n_results=1, ids=[chunk_id], include=["distances"]
+        )
+        return hits["ids"][0] == [chunk_id] and hits["distances"][0][0] <= SELF_DISTANCE
 
     # --- writing -------------------------------------------------------------------
     def upsert_chunks(
@@ -464,13 +528,36 @@ class PaperStore:
         for start in range(0, len(ids), WRITE_BATCH):
             self._collection.delete(ids=list(ids[start : start + WRITE_BATCH]))
 
+    def _current_metadata(self) -> dict[str, Any]:
+        """The collection's metadata as stored now (the handle's copy dates from opening,
+        and a server's other writers may have published revisions since)."""
+        try:
+            fresh = self._client.get_collection(self.name, embedding_function=None)
+        except NotFoundError:  # renamed by a swap meanwhile: the handle's copy is all there is
+            return dict(self._collection.metadata or {})
+        if fresh.id != self._collection.id:
+            return dict(self._collection.metadata or {})
+        return dict(fresh.metadata or {})
+
+    def begin_ingest(self, label: str) -> None:
+        """Record, before the first write, that an ingest of ``label`` is under way.
+
+        A run killed before :meth:`mark_changed` leaves it behind: the app resumes its
+        bundled corpus from it, and ``ingest --check`` reports it instead of "clean".
+        """
+        metadata = self._current_metadata()
+        metadata[PENDING_KEY] = label
+        self._collection.modify(metadata=metadata)
+
     def mark_changed(self, revision: str | None = None) -> str:
         """Publish a new revision: running engines reload, derived caches (BM25) rebuild.
 
-        Pass the ``revision`` a cache was already built for, so readers find it ready.
+        Pass the ``revision`` a cache was already built for, so readers find it ready. It
+        also clears the mark :meth:`begin_ingest` set: the writes are complete.
         """
         revision = revision or new_revision()
-        metadata = dict(self._collection.metadata or {})
+        metadata = self._current_metadata()
+        metadata.pop(PENDING_KEY, None)
         metadata[REVISION_KEY] = revision
         self._collection.modify(metadata=metadata)
         return revision
@@ -481,17 +568,109 @@ class PaperStore:
         The live collection is renamed ``<name>__retired``, not deleted: engines still
         reading it address it by id and keep answering until they reopen the new one. The
         next rebuild drops it.
+
+        Refused (:class:`StoreError`, nothing swapped) when the live collection moved since
+        this rebuild began: an ingest that finished meanwhile would otherwise be retired
+        with it. The swap journal (``SWAP_KEY``) is written before the first rename, so a
+        crash between the two renames is completed by the next open (:func:`recover_swap`).
         """
-        live = self.settings.collection
-        retired = live + RETIRED_SUFFIX
-        _delete_collection(self._client, retired)
+        live_name = self.settings.collection
+        revision = revision or new_revision()
+        base = str((self._collection.metadata or {}).get(BASE_KEY, ""))
+        live = _get_collection(self._client, live_name)
+        if _identity(live) != base:
+            raise self._moved()
+        journal = {**(self._collection.metadata or {}), SWAP_KEY: revision}
+        self._collection.modify(metadata=journal)
+        if live is not None:
+            _delete_collection(self._client, live_name + RETIRED_SUFFIX)
+            live.modify(name=live_name + RETIRED_SUFFIX)
+        self._rename(self._collection, live_name, _new_metadata(info, revision))
+        self._collection = self._client.get_collection(live_name, embedding_function=None)
+        retired = _get_collection(self._client, live_name + RETIRED_SUFFIX)
+        if live is not None and _identity(retired).split(":")[0] == str(live.id):
+            if _identity(retired) != base:  # an ingest published in the last instant
+                self._undo_swap(retired, journal)
+                raise self._moved()
+
+    def _moved(self) -> StoreError:
+        return StoreError(
+            f"collection {self.settings.collection!r} in {self.settings.describe_store()} "
+            "changed while this --rebuild ran (another ingest finished meanwhile), so "
+            "swapping would retire its papers; nothing was replaced: run the --rebuild again"
+        )
+
+    def _undo_swap(self, retired: Any, journal: dict[str, Any]) -> None:
+        """Put the retired live collection back and this one back in staging."""
+        live_name = self.settings.collection
+        journal = {k: v for k, v in journal.items() if k != SWAP_KEY}
+        self._collection.modify(name=live_name + STAGING_SUFFIX, metadata=journal)
+        retired.modify(name=live_name)
+
+    def _rename(self, collection: Any, name: str, metadata: dict[str, Any]) -> None:
+        """Rename ``collection`` (with new metadata); a reader that finished the same swap
+        first (:func:`recover_swap`) already did it, which is no failure."""
         try:
-            self._client.get_collection(live, embedding_function=None).modify(name=retired)
-        except Exception as error:  # no live collection yet: nothing to retire
-            if "does not exist" not in str(error) and "not found" not in str(error).lower():
+            collection.modify(name=name, metadata=metadata)
+        except Exception:
+            done = _get_collection(self._client, name)
+            if done is None or done.id != collection.id:
                 raise
-        self._collection.modify(name=live, metadata=_new_metadata(info, revision))
-        self._collection = self._client.get_collection(live, embedding_function=None)
+
+
+def recover_swap(client: Any, settings: Settings) -> None:
+    """Complete or undo a ``--rebuild`` swap that a crash cut between its two renames.
+
+    With no live collection: a staging collection carrying the swap journal is complete,
+    so it becomes live (with the revision it was to publish); otherwise the retired one is
+    put back (a swap by a version that wrote no journal). Runs on every open; a live
+    collection present means there is nothing to do (one metadata read).
+    """
+    live_name = settings.collection
+    if _get_collection(client, live_name) is not None:
+        return
+    staging = _get_collection(client, live_name + STAGING_SUFFIX)
+    metadata = dict((staging.metadata if staging is not None else None) or {})
+    if staging is not None and metadata.get(SWAP_KEY):
+        metadata[REVISION_KEY] = metadata.pop(SWAP_KEY)
+        metadata.pop(BASE_KEY, None)
+        _recover_rename(client, staging, live_name, metadata)
+        log.warning("completed the swap of a --rebuild that was interrupted while swapping")
+        return
+    retired = _get_collection(client, live_name + RETIRED_SUFFIX)
+    if retired is not None:
+        _recover_rename(client, retired, live_name, None)
+        log.warning("restored %r from %r: a --rebuild was interrupted", live_name, retired.name)
+
+
+def _recover_rename(client: Any, collection: Any, name: str, metadata: dict | None) -> None:
+    try:
+        collection.modify(name=name, metadata=metadata)
+    except Exception as error:  # another process recovered it first: fine
+        if _get_collection(client, name) is None:
+            raise StoreError(f"cannot restore collection {name!r}: {_first_line(error)}") from error
+
+
+def _get_collection(client: Any, name: str) -> Any | None:
+    """The named collection, or None when there is none."""
+    try:
+        return client.get_collection(name, embedding_function=None)
+    except NotFoundError:
+        return None
+
+
+def _identity(collection: Any | None) -> str:
+    """``id:revision`` of a collection ("" for none): what followers and swaps compare."""
+    if collection is None:
+        return ""
+    return f"{collection.id}:{(collection.metadata or {}).get(REVISION_KEY, '')}"
+
+
+def _side_note(client: Any, settings: Settings) -> str:
+    """Names the rebuild's side collections, if any, for a message about a missing store."""
+    names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+    side = sorted(names & {settings.collection + s for s in (STAGING_SUFFIX, RETIRED_SUFFIX)})
+    return f" (side collections present: {', '.join(side)})" if side else ""
 
 
 def _widen_search(collection: Any) -> None:
@@ -511,5 +690,5 @@ def _widen_search(collection: Any) -> None:
 def _delete_collection(client: Any, name: str) -> None:
     try:
         client.delete_collection(name)
-    except Exception:  # nothing to delete
+    except NotFoundError:  # nothing to delete
         pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from assistant.core.settings import Settings
@@ -16,6 +17,8 @@ log = logging.getLogger(__name__)
 
 # Builds the engine; may take minutes (a first-start ingest) and reports progress lines.
 EngineStarter = Callable[[Callable[[str], None]], Assistant]
+# How long a store probe's answer stands (one count read; requests within share it).
+STORE_PROBE_SECONDS = 1.0
 
 
 class EngineUnavailable(RuntimeError):
@@ -41,6 +44,9 @@ class EngineHolder:
         self._settled = threading.Event()  # set once the engine is built or failed
         # Every answering call, from the page or /v1, holds one of these while it works.
         self.slots = WorkSlots(settings.concurrency_limit)
+        self._probe_lock = threading.Lock()
+        self._probed_at = float("-inf")
+        self._store_problem: str | None = None
 
     @property
     def engine(self) -> Assistant | None:
@@ -58,6 +64,12 @@ class EngineHolder:
         self._settled.wait(timeout=wait)
         engine = self.engine
         if engine is not None:
+            problem = self.store_problem()
+            if problem is not None:
+                raise EngineUnavailable(
+                    f"the paper store cannot answer right now, try again shortly: {problem}",
+                    retryable=True,
+                )
             return engine
         if self.error is not None:
             raise EngineUnavailable(f"the assistant cannot answer: {self.error}", retryable=False)
@@ -66,6 +78,32 @@ class EngineHolder:
             f"still starting after {wait:g} s, try again shortly",
             retryable=True,
         )
+
+    def store_problem(self) -> str | None:
+        """Why the engine's store cannot answer now (a Chroma server down, a damaged file),
+        or None. Probed with one small read, at most every ``STORE_PROBE_SECONDS``, so a
+        request during an outage gets a clear retryable refusal instead of a traceback.
+        The outage is logged once when it starts and once when it ends; answering resumes
+        by itself (the engine's store client reconnects)."""
+        engine = self.engine
+        if engine is None or engine.store is None:
+            return None
+        with self._probe_lock:
+            now = time.monotonic()
+            if now - self._probed_at < STORE_PROBE_SECONDS:
+                return self._store_problem
+            self._probed_at = now
+            try:
+                engine.store.probe()
+                problem = None
+            except Exception as error:  # StoreError, or whatever the client raised
+                problem = str(error).splitlines()[0] if str(error) else type(error).__name__
+            if problem is not None and self._store_problem is None:
+                log.warning("the paper store cannot answer: %s", problem)
+            elif problem is None and self._store_problem is not None:
+                log.warning("the paper store answers again")
+            self._store_problem = problem
+            return problem
 
     def start(self, background: bool = True) -> None:
         if background:

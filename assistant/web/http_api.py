@@ -131,11 +131,13 @@ def build_router(holder: EngineHolder) -> APIRouter:
     @router.get("/health")
     def health() -> JSONResponse:
         engine = holder.engine
-        state: dict[str, Any] = {"ready": engine is not None, "status": holder.status}
+        problem = holder.store_problem()  # not ready while the store cannot answer
+        ready = engine is not None and problem is None
+        state: dict[str, Any] = {"ready": ready, "status": problem or holder.status}
         if engine is not None:
             stats = engine.stats()
             state.update(papers=stats["papers"], chunks=stats["chunks"], backend=stats["backend"])
-        return JSONResponse(state, status_code=200 if engine is not None else 503)
+        return JSONResponse(state, status_code=200 if ready else 503)
 
     return router
 
