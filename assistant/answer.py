@@ -54,6 +54,7 @@ class Claim:
     verdict: Verdict
     citations: list[int] = field(default_factory=list)
     span: str | None = None
+    reason: str | None = None  # why it is not (fully) supported, in the reader's words
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +62,7 @@ class Claim:
             "verdict": self.verdict,
             "citations": self.citations,
             "span": self.span,
+            "reason": self.reason,
         }
 
 

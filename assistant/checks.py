@@ -23,7 +23,7 @@ from assistant.answerers import Answerer, Draft
 from assistant.citations import CitationRewriter, marker_numbers, markers_in, tidy
 from assistant.hits import PaperHit
 from assistant.leak_guard import LeakGuard, PromptLeak
-from assistant.support import SupportChecker
+from assistant.support import Reason, SupportChecker
 from assistant.text.figures import claim_figures
 from assistant.text.sentences import claim_units, plain
 from assistant.text.words import names_in
@@ -69,6 +69,7 @@ class ClaimCheck:
     verdict: Verdict
     kept: list[int] = field(default_factory=list)
     span: str | None = None
+    reason: Reason | None = None
 
 
 def screen(
@@ -143,20 +144,27 @@ def _check_claim(
     if not numbers:
         if not factual or words.endswith(":"):
             return None  # framing ("From the abstracts: …"), nothing to check
-        return ClaimCheck(unit, words, "unsupported")
-    verdicts = {}
-    spans = {}
+        return ClaimCheck(unit, words, "unsupported", reason=Reason("uncited"))
+    judgements = {}
     for number in dict.fromkeys(numbers):
         if 1 <= number <= len(citations):
             source = citations[number - 1]
-            judgement = checker.judge(unit, source.title, source.passage)
-            verdicts[number], spans[number] = judgement.verdict, judgement.span
-    keep = [n for n, verdict in verdicts.items() if verdict != "unsupported"]
+            judgements[number] = checker.judge(unit, source.title, source.passage)
+    keep = [n for n, j in judgements.items() if j.verdict != "unsupported"]
     if not keep:
-        return ClaimCheck(unit, words, "unsupported")
-    verdict = "supported" if "supported" in (verdicts[n] for n in keep) else "partial"
-    best = next((n for n in keep if verdicts[n] == verdict), keep[0])
-    return ClaimCheck(unit, words, verdict, kept=keep, span=spans[best])
+        first = next(iter(judgements.values()), None)
+        return ClaimCheck(
+            unit,
+            words,
+            "unsupported",
+            span=first.span if first else None,
+            reason=first.reason if first else Reason("uncited"),
+        )
+    verdict = "supported" if any(judgements[n].verdict == "supported" for n in keep) else "partial"
+    best = next(n for n in keep if judgements[n].verdict == verdict)
+    return ClaimCheck(
+        unit, words, verdict, kept=keep, span=judgements[best].span, reason=judgements[best].reason
+    )
 
 
 def without_markers(unit: str, kept: Sequence[int]) -> str:

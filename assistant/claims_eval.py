@@ -153,7 +153,7 @@ def evaluate_claims(engine: Any, cases: Sequence[dict[str, Any]]) -> ClaimsRepor
     from devtools.fake_openai import FakeOpenAIServer, Reply
 
     report = ClaimsReport()
-    marks = [load_prompt("unsupported_mark")]
+    marks = [load_prompt("unsupported_mark"), load_prompt("partial_mark")]
     server = FakeOpenAIServer().start()
     try:
         llm_engine = engine.with_settings(

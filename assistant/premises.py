@@ -45,7 +45,12 @@ from assistant.text.figures import (
     stated_figures,
     unit_of,
 )
-from assistant.text.phrasing import asks_for_papers, looks_like_title, quoted_passages
+from assistant.text.phrasing import (
+    asks_for_papers,
+    compares,
+    looks_like_title,
+    quoted_passages,
+)
 from assistant.text.sentences import split_sentences
 from assistant.text.words import (
     FRAMING_WORDS,
@@ -200,8 +205,8 @@ class PremiseChecker:
     def uncovered(
         self, question: str, hits: Sequence[PaperHit], lookups: Lookups | None = None
     ) -> list[PremiseFinding]:
-        if len(hits) < 2 or asks_for_papers(question):
-            return []
+        if len(hits) < 2 or asks_for_papers(question) or compares(question):
+            return []  # several papers are asked for: one paper covering all is not expected
         used = [set(self.vocabulary.terms(f"{hit.title} {hit.abstract}")) for hit in hits]
         # Figures the best match reports pin the question to it: the words around them
         # ("by a factor of", "without losing") are phrasing, not a second subject, so the

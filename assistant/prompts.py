@@ -21,6 +21,6 @@ def load_prompt(name: str) -> str:
     return (PROMPTS_DIR / f"{name}.txt").read_text(encoding="utf-8").rstrip("\n")
 
 
-def render(name: str, **values: object) -> str:
+def render(name: str, /, **values: object) -> str:
     """Fill a prompt's ``{placeholders}``; values are inserted verbatim, never re-parsed."""
     return load_prompt(name).format_map({key: str(value) for key, value in values.items()})

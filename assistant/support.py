@@ -1,38 +1,68 @@
 """Claim-level support: does the passage a sentence cites say what the sentence says?
 
-No packaged entailment model is available offline (the ones on PyPI download weights at
-run time, and the one that ships its weights cannot tell "supported" from "not mentioned"),
-so support is judged with cheap, explainable signals, all taken from the claim itself:
+No packaged entailment model is available offline, so support is judged with explainable
+detectors, each looking for a way a fluent sentence goes wrong. The claim is first aligned
+with the passage sentences that carry it (its rarest words); the detectors then read those
+sentences, not the whole passage:
 
-- figures: every number the claim states ("77.4%", "102 FPS", "3x") must appear in the
-  cited passage. An invented or misattributed figure is the costliest error an answer can
-  make, and it is exactly what this catches;
-- names: method, dataset and model names ("DDRNet", "CamVid") must appear in the cited
-  paper's title or passage: a claim about paper B cited to paper A fails here;
+- figures: every quantity the claim states ("77.4%", "3x", "4 heads", "three", "5 times",
+  "1.3M", "second place") must be stated with a compatible unit in the passage, and, when
+  the claim gives several, each next to what it measures there ("+2.1 BLEU, +3.4 ROUGE"
+  swapped is caught);
+- names: method, dataset and model names ("DDRNet", "CIFAR-10") must appear in the cited
+  paper (hyphens and "-like"/"-style" derivations folded); a claim about paper B cited to
+  paper A fails here;
+- polarity: a negation in the claim the aligned sentences do not carry, or the reverse
+  when the negated words are the claim's own ("does not need labels" vs "needs labels"),
+  and direction words turned into their opposites (higher/lower, outperforms/underperforms);
+- strength: quantifiers, superlatives and certainty the passage does not carry ("all",
+  "always", "guarantees", "first", "best");
 - wording: the share of the claim's content words (idf-weighted, stemmed) found in the
   passage. Low overlap means the passage is about something else.
 
-Verdicts: ``supported`` (figures and names present, most wording found), ``partial`` (no
-contradiction, but the passage covers the claim only in part) and ``unsupported``. The
-supporting span is the passage sentence that shares the most with the claim.
+Verdicts: ``supported``, ``partial`` (no contradiction found, but the passage covers the
+claim only in part, or less strongly) and ``unsupported``. Every verdict but ``supported``
+carries a :class:`Reason` (a code and its values), which the compose step words for the
+reader; the span is the aligned passage sentence.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from assistant.answer import Verdict
-from assistant.text.figures import claim_figures
+from assistant.text.figures import Quantity, quantities, ranges
+from assistant.text.polarity import NEGATIONS, OPPOSITES, STRENGTH, lower_words
 from assistant.text.sentences import plain, split_sentences
-from assistant.text.words import names_in
+from assistant.text.words import folded, names_in, underived
 from assistant.tuning import SupportTuning
 from assistant.vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)
+class Reason:
+    """Why a claim is not (fully) supported: a code the compose step words
+    (``prompts/reason_<code>.txt``) and the values the wording needs."""
+
+    code: str
+    values: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Judgement:
     verdict: Verdict
-    span: str | None  # the passage sentence that supports the claim best
+    span: str | None  # the passage sentence the claim was judged against
+    reason: Reason | None = None
+
+
+def _quoted(claim: str, title: str, passage: str) -> bool:
+    """Whether the claim quotes the passage word for word (after "Title:", as the
+    extractive answer writes it)."""
+    text = " ".join(claim.split())
+    if text.startswith(title):
+        text = text[len(title) :].lstrip(" :")
+    return bool(text) and text in " ".join(passage.split())
 
 
 class SupportChecker:
@@ -45,34 +75,164 @@ class SupportChecker:
     def judge(self, claim: str, title: str, passage: str) -> Judgement:
         claim = plain(claim)
         source = f"{title}. {passage}"
-        folded_source = source.casefold()
-        span = self._best_sentence(claim, passage)
-        tuning = self.tuning
-        if claim_figures(claim) - claim_figures(source.replace(",", "")):
-            return Judgement("unsupported", span)
-        missing_names = [n for n in names_in(claim) if not self._mentions(folded_source, n)]
-        overlap = self._overlap(claim, source)
-        if missing_names:
-            partial = overlap >= tuning.partial_with_missing_name
-            return Judgement("partial" if partial else "unsupported", span)
-        if overlap >= tuning.supported_overlap:
+        sentences = split_sentences(passage) or ([passage] if passage else [])
+        aligned = self._aligned(claim, sentences)
+        span = aligned[0] if aligned else None
+        if _quoted(claim, title, passage):  # the passage's own words: entailed
             return Judgement("supported", span)
-        return Judgement("partial" if overlap >= tuning.partial_overlap else "unsupported", span)
+        found = (
+            self._figures(claim, source)
+            or self._names(claim, source)
+            or self._polarity(claim, aligned)
+        )
+        if found is not None:
+            return Judgement("unsupported", span, found)
+        tuning = self.tuning
+        overlap = self._overlap(claim, source)
+        if overlap < tuning.partial_overlap:
+            return Judgement("unsupported", span, Reason("off_topic"))
+        if overlap < tuning.supported_overlap:
+            return Judgement("partial", span, Reason("in_part"))
+        stronger = self._strength(claim, source)
+        if stronger is not None:
+            return Judgement("partial", span, stronger)
+        return Judgement("supported", span)
 
-    def _mentions(self, folded_source: str, name: str) -> bool:
-        """A name counts as present whole, or as a stem ("DDRNets" for "DDRNet")."""
-        folded = name.casefold()
-        return folded in folded_source or folded.rstrip("s") in folded_source
+    # --- alignment -------------------------------------------------------------------
+    def _aligned(self, claim: str, sentences: Sequence[str]) -> list[str]:
+        """The passage sentences that carry the claim, best first: the best one and any
+        close to it (a claim may merge two sentences' facts)."""
+        if not sentences:
+            return []
+        terms = self.vocabulary.terms(claim)
+        scored = sorted(
+            ((self.vocabulary.share(terms, self.vocabulary.terms(s)), s) for s in sentences),
+            key=lambda pair: -pair[0],
+        )
+        best = scored[0][0]
+        return [s for score, s in scored if score >= self.tuning.aligned_ratio * best] or [
+            scored[0][1]
+        ]
+
+    # --- figures ---------------------------------------------------------------------
+    def _figures(self, claim: str, source: str) -> Reason | None:
+        stated = quantities(claim, in_names=False)
+        if not stated:
+            return None
+        reported = quantities(source)
+        for quantity in stated:
+            if not any(quantity.matches(other) for other in reported):
+                return Reason("figure_absent", {"figure": quantity.written.strip()})
+        if len(stated) >= 2:
+            return self._swapped(claim, stated, source, reported)
+        return None
+
+    def _swapped(
+        self,
+        claim: str,
+        stated: Sequence[Quantity],
+        source: str,
+        reported: Sequence[Quantity],
+    ) -> Reason | None:
+        """Two figures exchanged between what they measure: a figure's own neighbouring
+        words in the claim stand next to another of the claim's figures in the passage, and
+        not next to its own. A range ("4x-9x") counts as one figure."""
+        window = self.tuning.figure_context_chars
+
+        def near(text: str, start: int, end: int) -> set[str]:
+            around = f"{text[max(0, start - window) : start]} {text[end : end + window]}"
+            return set(self.vocabulary.terms(around))
+
+        def near_in_source(group: Sequence[Quantity]) -> set[str]:
+            return {
+                term
+                for q in group
+                for other in reported
+                if q.matches(other)
+                for term in near(source, other.start, other.end)
+            }
+
+        groups = ranges(claim, stated)
+        contexts = [near(claim, group[0].start, group[-1].end) for group in groups]
+        for index, group in enumerate(groups):
+            # what sets this figure apart: not the words around the claim's other figures
+            # ("hours" in "130 hours … 50 hours")
+            others = set().union(*(c for k, c in enumerate(contexts) if k != index))
+            own = contexts[index] - others
+            if not own or own & near_in_source(group):
+                continue
+            if any(own & near_in_source(other) for k, other in enumerate(groups) if k != index):
+                return Reason("figure_swapped", {"figure": group[0].written.strip()})
+        return None
+
+    # --- names -----------------------------------------------------------------------
+    def _names(self, claim: str, source: str) -> Reason | None:
+        folded_source = folded(source)
+
+        def present(part: str) -> bool:
+            word = folded(part)
+            return not word or word in folded_source or word.rstrip("s") in folded_source
+
+        for name in sorted(names_in(claim)):
+            base = underived(name)
+            # a compound of words the paper uses ("attention-SAE") is not a new name
+            if not present(base) and not all(present(part) for part in base.split("-")):
+                return Reason("name_absent", {"term": name})
+        return None
+
+    # --- polarity --------------------------------------------------------------------
+    def _polarity(self, claim: str, aligned: Sequence[str]) -> Reason | None:
+        if not aligned:
+            return None
+        claim_words = lower_words(claim)
+        span_words = [w for sentence in aligned for w in lower_words(sentence)]
+        claim_terms = set(self.vocabulary.terms(claim))
+        claim_scopes = self._negated_scopes(claim_words)
+        span_scopes = self._negated_scopes(span_words)
+        span_terms = {t for s in aligned for t in self.vocabulary.terms(s)}
+        # the claim negates what the passage states plainly, or the reverse
+        if not span_scopes and any(self._denies(scope, span_terms) for scope in claim_scopes):
+            return Reason("negation_added", {"span": aligned[0]})
+        if not claim_scopes and any(self._denies(scope, claim_terms) for scope in span_scopes):
+            return Reason("negation_dropped", {"span": aligned[0]})
+        stems = {self.vocabulary.stem(w) for w in span_words}
+        claim_stems = {self.vocabulary.stem(w): w for w in claim_words}
+        for stem, word in claim_stems.items():
+            opposite = next(
+                (o for o in OPPOSITES.get(stem, ()) if o in stems and stem not in stems), None
+            )
+            if opposite is not None:
+                return Reason("direction", {"claimed": word, "stated": opposite})
+        return None
+
+    def _negated_scopes(self, words: Sequence[str]) -> list[list[str]]:
+        """The content terms a few words after each negation cue ("not only" is no
+        negation), one list per cue."""
+        size = self.tuning.negation_scope_words
+        scopes = []
+        for i, word in enumerate(words):
+            if (word in NEGATIONS or word.endswith("n't")) and words[i + 1 : i + 2] != ["only"]:
+                terms = self.vocabulary.terms(" ".join(words[i + 1 : i + 1 + size]))
+                if terms:
+                    scopes.append(terms)
+        return scopes
+
+    @staticmethod
+    def _denies(scope: Sequence[str], stated: set[str]) -> bool:
+        """Whether a negated scope is what the other text states: its words, two of them
+        when it has two or more ("without mask tokens" does not deny "masks patches")."""
+        return len(stated.intersection(scope)) >= min(2, len(set(scope)))
+
+    # --- strength --------------------------------------------------------------------
+    def _strength(self, claim: str, source: str) -> Reason | None:
+        source_words = set(lower_words(source))
+        for word in lower_words(claim):
+            if word in STRENGTH and word not in source_words:
+                return Reason("stronger", {"word": word})
+        return None
 
     def _overlap(self, claim: str, source: str) -> float:
         terms = self.vocabulary.terms(claim)
         if not terms:
             return 1.0  # nothing to check beyond figures and names
         return self.vocabulary.share(terms, self.vocabulary.terms(source))
-
-    def _best_sentence(self, claim: str, passage: str) -> str | None:
-        sentences = split_sentences(passage) or ([passage] if passage else [])
-        if not sentences:
-            return None
-        terms = self.vocabulary.terms(claim)
-        return max(sentences, key=lambda s: self.vocabulary.share(terms, self.vocabulary.terms(s)))

@@ -186,8 +186,16 @@ class SupportTuning(_Group):
 
     supported_overlap: float = Field(0.5, description="Overlap from which a claim is supported.")
     partial_overlap: float = Field(0.25, description="Overlap from which it is partial.")
-    partial_with_missing_name: float = Field(
-        0.75, description="Overlap a claim naming something absent needs to be partial."
+    aligned_ratio: float = Field(
+        0.8,
+        description="Passage sentences within this ratio of the best one's overlap are read "
+        "with it (a claim may merge two sentences' facts); eval/claims_dev.jsonl.",
+    )
+    figure_context_chars: int = Field(
+        12, ge=1, description="Characters either side of a figure that say what it measures."
+    )
+    negation_scope_words: int = Field(
+        3, ge=1, description="Words after a negation cue that it negates."
     )
 
 

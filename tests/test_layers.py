@@ -118,7 +118,7 @@ STEP_BASE = "assistant.pipeline.steps.base"
 USER_FACING_PROMPTS = {
     path.stem
     for path in (ROOT / "prompts").glob("*.txt")
-    if path.stem.startswith("premise_")
+    if path.stem.startswith(("premise_", "reason_"))
     or path.stem
     in {
         "not_found",
@@ -127,6 +127,7 @@ USER_FACING_PROMPTS = {
         "leak_notice",
         "unsupported_notice",
         "unsupported_mark",
+        "partial_mark",
     }
 }
 # Modules outside the text toolkit that may use regular expressions, and for what: none of

@@ -22,12 +22,14 @@ def llm_assistant(assistant, fake_llm):
     """The shared engine's retriever with the LLM backend pointed at the scripted server."""
 
     def make(base_url: str | None = None, **overrides) -> Assistant:
+        # a whole-call deadline: roomy enough for a first call on a busy machine; the
+        # failure tests set the 2 s they wait for
+        overrides.setdefault("llm_timeout", 8.0)
         return assistant.with_settings(
             llm="openai-compatible",
             llm_base_url=base_url or fake_llm.base_url,
             llm_model="scripted-model",
             llm_api_key=SECRET,
-            llm_timeout=2.0,
             **overrides,
         )
 
@@ -164,9 +166,9 @@ def test_failures_become_one_message_and_the_extractive_fallback(
     llm_assistant, fake_llm, reply, expected
 ):
     if reply is None:
-        engine = llm_assistant(base_url=f"http://127.0.0.1:{closed_port()}/v1")
+        engine = llm_assistant(base_url=f"http://127.0.0.1:{closed_port()}/v1", llm_timeout=2.0)
     else:
-        engine = llm_assistant()
+        engine = llm_assistant(llm_timeout=2.0)
         fake_llm.script(reply)
     answer = engine.ask(QUESTION)
     assert expected in answer.notice
@@ -199,7 +201,7 @@ def test_the_llm_timeout_is_a_deadline_for_the_whole_call(llm_assistant, fake_ll
     """A server that answers, then sends a keep-alive comment every 0.5 s for 12 s: every
     read is quick, yet the question gets its answer at the 2 s deadline (issue 22, item 10;
     the rest of the time is retrieval and the extractive answer)."""
-    engine = llm_assistant()
+    engine = llm_assistant(llm_timeout=2.0)
     fake_llm.script(
         Reply(
             "DDRNet-23-slim yields 77.4% mIoU at 102 FPS [1].",

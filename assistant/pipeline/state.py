@@ -87,11 +87,12 @@ class Settled:
     """A finding that settles the reply before any answer is drafted.
 
     ``no_match``: the filters leave no paper; ``not_found``: nothing retrieved is relevant
-    enough (``findings``: absent papers it names); ``premise``: the question takes
+    enough (``findings``: absent papers it names); ``llm_declined``: the LLM said, citing
+    nothing, that the sources do not answer; ``premise``: the question takes
     something false for granted (``subject``: the paper it is about, ``reported``: that
     paper's own sentences with figures, quoted back when the figures are wrong)."""
 
-    kind: Literal["no_match", "not_found", "premise"]
+    kind: Literal["no_match", "not_found", "premise", "llm_declined"]
     findings: list[PremiseFinding] = field(default_factory=list)
     subject: PaperHit | None = None
     reported: str = ""

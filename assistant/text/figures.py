@@ -102,7 +102,6 @@ def as_written(question: str, figures: Sequence[str]) -> list[str]:
 
 # --- quantities: every number a claim states, normalised so paraphrases compare equal ------
 _NUMBER_WORDS = {
-    "one": 1,
     "two": 2,
     "three": 3,
     "four": 4,
@@ -160,12 +159,28 @@ _QUANTITY = re.compile(
     r"(?<![\w.])(?P<number>\d+(?:,\d{3})*(?:\.\d+)?)"
     r"(?P<unit>\s?(?:%|percent|per cent|×|x\b|times\b|-?fold\b)"
     r"|\s?(?:[kKmMbBtT]|bn|mn)\b|\s(?:thousand|million|billion|trillion)\b)?"
-    r"|(?<![\w-])(?P<word>one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"|(?<![\w-])(?P<word>two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"twenty|hundred|thousand|twice|double|triple|half)\b(?:\s(?P<wordunit>times|fold)\b)?"
     r"|(?<![\w-])(?P<ordinal>first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)"
     r"(?=\s(?:place|rank|position|prize))",
     re.IGNORECASE,
 )
+
+
+_RANGE_START = re.compile(r"\d(?:[xX×%])?\s?[-–]\s?$")
+
+
+def _in_name(text: str, start: int) -> bool:
+    """A number glued to a name ("GPT4", "ResNet-50"), not one ending a range ("4x-9x")."""
+    before = text[max(0, start - 8) : start]
+    if before[-1:].isalpha():
+        return True
+    return (
+        before.endswith("-")
+        and len(before) > 1
+        and before[-2].isalnum()
+        and not (_RANGE_START.search(before))
+    )
 
 
 @dataclass(frozen=True)
@@ -180,10 +195,12 @@ class Quantity:
     written: str
 
     def matches(self, other: Quantity) -> bool:
-        """Same value, and units that do not conflict (a bare number matches any)."""
+        """Whether ``other`` states this quantity: the same value, and this one's unit when
+        it has one ("2 million" is not "2 billion", "16%" is not "16 GB"); a bare number
+        is matched by the same number with any unit ("93" by "93%")."""
         if abs(self.value - other.value) > 1e-9 * max(1.0, abs(self.value)):
             return False
-        return self.unit is None or other.unit is None or self.unit == other.unit
+        return self.unit is None or self.unit == other.unit
 
 
 def quantities(text: str, *, in_names: bool = True) -> list[Quantity]:
@@ -193,9 +210,8 @@ def quantities(text: str, *, in_names: bool = True) -> list[Quantity]:
     for match in _QUANTITY.finditer(text):
         start = match.start()
         if match.group("number") is not None:
-            if not in_names and start > 0 and (text[start - 1].isalpha() or text[start - 1] == "-"):
-                if start < 2 or text[start - 2].isalnum():
-                    continue
+            if not in_names and _in_name(text, start):
+                continue
             value = float(match.group("number").replace(",", ""))
             unit_text = (match.group("unit") or "").strip().lower().lstrip("-")
             unit = _UNIT_WORDS.get(unit_text) or _MAGNITUDES.get(unit_text)
@@ -209,3 +225,17 @@ def quantities(text: str, *, in_names: bool = True) -> list[Quantity]:
             value, unit = float(_ORDINALS[match.group("ordinal").lower()]), "rank"
         found.append(Quantity(value, unit, start, match.end(), match.group(0)))
     return found
+
+
+_RANGE_GAP = re.compile(r"^\s*(?:-|–|to)\s*$")
+
+
+def ranges(text: str, found: Sequence[Quantity]) -> list[list[Quantity]]:
+    """The quantities grouped into ranges: "4x-9x", "10 to 20%" are one figure each."""
+    groups: list[list[Quantity]] = []
+    for quantity in found:
+        if groups and _RANGE_GAP.match(text[groups[-1][-1].end : quantity.start]):
+            groups[-1].append(quantity)
+        else:
+            groups.append([quantity])
+    return groups

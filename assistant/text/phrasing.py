@@ -58,6 +58,23 @@ _QUOTED = re.compile(
     r"(?:^|(?<=[\s(]))(?:'([^']{12,300})'|\"([^\"]{12,300})\"|“([^”]{12,300})”|‘([^’]{12,300})’)"
 )
 _WORDS = re.compile(r"\w+")
+# A question about two or more things at once ("How do X and Y differ", "Compare X with Y",
+# "what did each find"): several papers are expected, not one.
+_COMPARES = re.compile(
+    r"\b(?:compare[sd]?|comparing|comparison|versus|vs\.?|differ|differs|difference|"
+    r"differences|contrast)\b"
+    r"|\b(?:do|does|did)\b[^?,]{1,80}\band\b[^?,]{1,80}\beach\b",
+    re.IGNORECASE,
+)
+# An answer that says the sources hold no answer ("The indexed papers do not answer …").
+_DECLINE = re.compile(
+    r"\b(?:(?:do|does|did)\s+not|don't|doesn't)\s+(?:\w+\s+)?"
+    r"(?:answer|contain|mention|provide|address|cover|include|say|discuss|describe|report)"
+    r"|\b(?:cannot|can't|unable\s+to)\s+(?:be\s+)?(?:answer|find|determine|tell)"
+    r"|\bno\s+(?:information|mention|details?|evidence)\b"
+    r"|\bnot\s+(?:enough|sufficient)\s+information\b",
+    re.IGNORECASE,
+)
 
 
 def search_text(query: str) -> str:
@@ -66,6 +83,16 @@ def search_text(query: str) -> str:
     focused = _OPENING_REQUEST.sub("", query, count=1)
     words = (word.lower() for word in _WORDS.findall(focused))
     return focused if any(word not in STOPWORDS for word in words) else query
+
+
+def compares(question: str) -> bool:
+    """Whether the question asks about several things side by side (a comparison)."""
+    return bool(_COMPARES.search(question))
+
+
+def declines(answer: str) -> bool:
+    """Whether an answer says the sources do not answer the question."""
+    return bool(_DECLINE.search(answer))
 
 
 def asks_for_papers(question: str) -> bool:

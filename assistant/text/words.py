@@ -18,6 +18,8 @@ LOOSE_WORD = re.compile(r"[A-Za-z][\w-]*")
 _WORD_OR_NUMBER = re.compile(r"[\w-]+")
 _NAME = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:[-/][A-Za-z0-9]+)*\b")
 _ACRONYM = re.compile(r"^[A-Z]{2,5}s?$")
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+_DERIVED = re.compile(r"-(?:like|style|based|type|inspired|sized)$", re.IGNORECASE)
 # Inner capitals ("DDRNet") or a run of capitalised words ("Mona Lisa").
 _HAS_NAME = re.compile(
     r"\b[A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9-]*\b|\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b"
@@ -61,6 +63,16 @@ def words_of(text: str) -> list[str]:
 def loose_words(text: str) -> list[str]:
     """Words starting with a letter, digits and hyphens kept ("GPT-4o")."""
     return LOOSE_WORD.findall(text)
+
+
+def folded(text: str) -> str:
+    """Lower-case letters and digits only: "CIFAR-10" and "CIFAR10" read the same."""
+    return _NOT_ALNUM.sub("", text.casefold())
+
+
+def underived(name: str) -> str:
+    """A name without a derivation suffix: "ResNet-like" → "ResNet"."""
+    return _DERIVED.sub("", name)
 
 
 def is_acronym(word: str) -> bool:

@@ -28,6 +28,7 @@ html {scrollbar-gutter: stable; overflow-y: scroll;}
 .pa-unsupported {display: inline-block; font-size: 0.75em; font-weight: 600;
   line-height: 1.3; padding: 0 0.4em; border-radius: 0.6em; cursor: help;
   color: #8a1c1c; background: #fde2e2; border: 1px solid #f3b3b3;}
+.pa-unsupported.pa-partly {color: #6b4b00; background: #fdf1cf; border-color: #ecd58f;}
 .pa-verdict {display: inline-block; margin-left: 0.5em; font-size: 0.75em; font-weight: 500;
   padding: 0 0.4em; border-radius: 0.6em; color: #1d5b2b; background: #def5e3;}
 .pa-verdict.pa-partial {color: #6b4b00; background: #fdf1cf;}

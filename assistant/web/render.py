@@ -96,13 +96,18 @@ def _linked_text(answer: Answer, key: str) -> str:
     for citation in answer.citations:  # the sources block below names each paper, once
         text = text.replace(f"- **{literal(citation.title)}**: ", "- ")
     text = _MARKER.sub(link, text)
-    return text.replace(load_prompt("unsupported_mark"), _UNSUPPORTED_BADGE)
+    text = text.replace(load_prompt("unsupported_mark"), _UNSUPPORTED_BADGE)
+    return text.replace(load_prompt("partial_mark"), _PARTIAL_BADGE)
 
 
 _MARKER = re.compile(r"(?<![!\\])\[(\d{1,3})\](?!\()")
 _UNSUPPORTED_BADGE = (
     '<span class="pa-unsupported" title="No cited passage supports this sentence">'
     "unsupported</span>"
+)
+_PARTIAL_BADGE = (
+    '<span class="pa-unsupported pa-partly" title="The cited passage supports this sentence '
+    "only in part: see the source's fold\">partly supported</span>"
 )
 _VERDICT_LABELS = {"supported": "supported", "partial": "partly supported"}
 
@@ -145,7 +150,8 @@ def _support_lines(claims: list[Claim], citation: Citation) -> str:
             continue
         quoted = claim.span and claim.span.strip() not in citation.passage
         span = f" — “{literal(claim.span)}”" if quoted else ""
-        lines.append(f"- **{claim.verdict}**: {literal(text)}{span}")
+        reason = f" ({literal(claim.reason)})" if claim.reason else ""
+        lines.append(f"- **{claim.verdict}**: {literal(text)}{span}{reason}")
     return ("**Supports:**\n" + "\n".join(lines) + "\n\n") if lines else ""
 
 

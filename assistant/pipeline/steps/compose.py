@@ -105,7 +105,7 @@ class Compose(Step):
         if settled.kind == "no_match":
             filters = state.filters.describe() if state.filters else ""
             return Answer(text=render("no_match", filters=literal(filters)), answered=False)
-        if settled.kind == "not_found":
+        if settled.kind in ("not_found", "llm_declined"):
             lines = [load_prompt("not_found"), *(literal(i.message) for i in issues)]
             return Answer(
                 text="\n".join(lines), related=related, answered=False, premise_issues=issues
@@ -131,16 +131,24 @@ class Compose(Step):
         citations = screened.citations
         pieces: list[str] = []
         claims: list[Claim] = []
-        mark = load_prompt("unsupported_mark")
+        marks = {
+            "unsupported": load_prompt("unsupported_mark"),
+            "partial": load_prompt("partial_mark"),
+        }
         for unit, check in state.claims:
             if check is None:
                 pieces.append(unit)
                 continue
             rewritten = without_markers(unit, check.kept)
-            if check.verdict == "unsupported":
-                rewritten = _marked(rewritten, mark)
+            if check.verdict in marks:
+                rewritten = _marked(rewritten, marks[check.verdict])
             pieces.append(rewritten)
-            claims.append(Claim(check.words, check.verdict, list(check.kept), check.span))
+            reason = (
+                render(f"reason_{check.reason.code}", **check.reason.values)
+                if check.reason
+                else None
+            )
+            claims.append(Claim(check.words, check.verdict, list(check.kept), check.span, reason))
         # Renumber: a source whose every citation was dropped is no longer cited.
         text, order = rewrite_citations("".join(pieces), len(citations))
         renumber = {original: new for new, original in enumerate(order, start=1)}

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 
 from assistant.answer import StreamEvent
 from assistant.checks import UnsupportedAnswer, as_events, judge_claims, screen
-from assistant.pipeline.state import QueryState
+from assistant.pipeline.state import QueryState, Settled
 from assistant.pipeline.steps.base import Step
 from assistant.support import SupportChecker
+from assistant.text.phrasing import declines
 
 
 class Verify(Step):
@@ -25,6 +26,10 @@ class Verify(Step):
             return
         try:
             state.screened = yield from as_events(screen(draft, answerer, state.hits))
+            if answerer.generative and not state.screened.citations:
+                if declines(state.screened.text):  # as its instructions say: a decline
+                    state.settled = Settled("llm_declined")
+                    return
             state.claims = judge_claims(state.screened.text, state.screened.citations, self.support)
             supported = any(c is not None and c.verdict == "supported" for _, c in state.claims)
             if answerer.generative and not supported:

@@ -1,0 +1,110 @@
+"""The claim verifier's detectors, one kind of error each (no model, no store).
+
+Each case is a faithful sentence and the same sentence with one error a fluent model makes;
+the faithful one must stay supported and the wrong one must not."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.support import SupportChecker
+from assistant.text.phrasing import declines
+from assistant.text.sentences import claim_units
+from assistant.vocabulary import Vocabulary
+
+TITLE = "UNet++: A Nested U-Net Architecture for Medical Image Segmentation"
+PASSAGE = (
+    "UNet++ with deep supervision achieves an average IoU gain of 3.9 and 3.4 points over "
+    "U-Net and wide U-Net, respectively. It is 4x - 9x smaller and uses 13x - 42x fewer FLOPs. "
+    "We evaluate on four medical datasets, including CIFAR10 images of nuclei, and an "
+    "Alibaba production dataset with over 2 billion samples. The method does not require "
+    "manual annotation of the skip pathways. Training converges faster than U-Net and "
+    "lowers memory use."
+)
+WORDS = (PASSAGE + " " + TITLE + " annotations require requires gain").lower()
+VOCABULARY = Vocabulary({}, documents=100)
+VOCABULARY = Vocabulary(dict.fromkeys(VOCABULARY.terms(WORDS), 3), documents=100)
+CHECKER = SupportChecker(VOCABULARY)
+
+
+def verdict(claim: str) -> str:
+    return CHECKER.judge(claim, TITLE, PASSAGE).verdict
+
+
+@pytest.mark.parametrize(
+    "faithful, wrong, kind",
+    [
+        (  # a figure changed
+            "Deep supervision gives UNet++ an average IoU gain of 3.9 points over U-Net [1].",
+            "Deep supervision gives UNet++ an average IoU gain of 4.9 points over U-Net [1].",
+            "figure_absent",
+        ),
+        (  # two figures swapped between what they measure
+            "UNet++ is 4x-9x smaller and uses 13x-42x fewer FLOPs [1].",
+            "UNet++ is 13x-42x smaller and uses 4x-9x fewer FLOPs [1].",
+            "figure_swapped",
+        ),
+        (  # a magnitude changed
+            "The production dataset has over 2 billion samples [1].",
+            "The production dataset has over 2 million samples [1].",
+            "figure_absent",
+        ),
+        (  # a number word changed
+            "It is evaluated on four medical datasets [1].",
+            "It is evaluated on three medical datasets [1].",
+            "figure_absent",
+        ),
+        (  # a negation dropped
+            "The method does not require manual annotation of the skip pathways [1].",
+            "The method requires manual annotation of the skip pathways [1].",
+            "negation_dropped",
+        ),
+        (  # a direction flipped
+            "Training converges faster than U-Net and lowers memory use [1].",
+            "Training converges slower than U-Net and lowers memory use [1].",
+            "direction",
+        ),
+    ],
+)
+def test_one_error_turns_a_supported_claim_unsupported(faithful, wrong, kind):
+    assert verdict(faithful) == "supported"
+    judgement = CHECKER.judge(wrong, TITLE, PASSAGE)
+    assert judgement.verdict == "unsupported" and judgement.reason.code == kind
+
+
+def test_an_overclaim_is_partial_with_the_word_it_adds():
+    assert verdict("Training converges faster than U-Net [1].") == "supported"
+    judgement = CHECKER.judge("Training always converges faster than U-Net [1].", TITLE, PASSAGE)
+    assert judgement.verdict == "partial" and judgement.reason.values == {"word": "always"}
+
+
+def test_names_are_compared_without_hyphens_or_derivations():
+    judgement = CHECKER.judge("It is evaluated on CIFAR-10 images of nuclei [1].", TITLE, PASSAGE)
+    assert judgement.verdict != "unsupported"
+    assert verdict("A UNet++-style network is 4x-9x smaller [1].") == "supported"
+    judgement = CHECKER.judge("It is evaluated on ImageNet images of nuclei [1].", TITLE, PASSAGE)
+    assert judgement.verdict == "unsupported" and judgement.reason.values == {"term": "ImageNet"}
+
+
+def test_not_only_is_no_negation():
+    passage = "The model not only matches U-Net but also lowers memory use."
+    assert CHECKER.judge("It lowers memory use [1].", TITLE, passage).verdict == "supported"
+
+
+def test_claims_split_after_abbreviations_and_before_digits():
+    units = [u for u, is_claim in claim_units("It works [1]. 3 variants run [2].") if is_claim]
+    assert units == ["It works [1].", "3 variants run [2]."]
+
+
+@pytest.mark.parametrize(
+    "text, declined",
+    [
+        ("The indexed papers do not answer this question.", True),
+        ("The sources don't mention any hospital.", True),
+        ("There is no information about that in the sources.", True),
+        ("DDRNet reaches 77.4% mIoU [1].", False),
+        ("It does not need labels [1].", False),
+    ],
+)
+def test_a_decline_is_recognised(text, declined):
+    assert declines(text) is declined
