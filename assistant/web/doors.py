@@ -5,7 +5,6 @@ answers to (DNS rebinding), how large a request may be, the routes it refuses, w
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Iterator
@@ -16,6 +15,9 @@ from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from assistant.core.settings import Settings
+from assistant.web.exposure import send_json
+
+_CLOSE = [(b"connection", b"close")]  # the rest of a refused body is never read
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 UNSPECIFIED = ("", "0.0.0.0", "::", "[::]")
@@ -74,7 +76,7 @@ class RequestLimits:
             await self.app(scope, receive, send)
             return
         if scope.get("path", "").startswith(REFUSED_PREFIXES):
-            await _send_json(send, 403, {"detail": "This app accepts no file uploads."})
+            await send_json(send, 403, {"detail": "This app accepts no file uploads."}, _CLOSE)
             return
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
@@ -83,10 +85,10 @@ class RequestLimits:
             try:
                 declared = int(length)
             except ValueError:
-                await _send_json(send, 400, {"detail": "Invalid Content-Length."})
+                await send_json(send, 400, {"detail": "Invalid Content-Length."}, _CLOSE)
                 return
             if declared > self.max_bytes:
-                await _send_json(send, 413, too_large)
+                await send_json(send, 413, too_large, _CLOSE)
                 return
             await self.app(scope, receive, send)
             return
@@ -102,7 +104,7 @@ class RequestLimits:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > self.max_bytes:
-                await _send_json(send, 413, too_large)
+                await send_json(send, 413, too_large, _CLOSE)
                 return
         replayed = False
 
@@ -132,19 +134,3 @@ class WorkSlots:
             yield
         finally:
             self._slots.release()
-
-
-async def _send_json(send: Any, status: int, payload: dict[str, Any]) -> None:
-    body = json.dumps(payload).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

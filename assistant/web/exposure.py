@@ -139,7 +139,7 @@ class LoginThrottle:
         recent.append(now)
         if len(recent) == self.max_failures:
             self._warn(client, len(recent))
-        await _send_json(
+        await send_json(
             send,
             401,
             api_error(
@@ -208,12 +208,13 @@ def api_error(message: str, code: str, kind: str = "invalid_request_error") -> d
 async def _refuse(send: Any, wait: int, *, api: bool) -> None:
     message = f"Too many failed logins from this address; try again in {wait} s."
     body = api_error(message, "too_many_failed_logins") if api else {"detail": message}
-    await _send_json(send, 429, body, [(b"retry-after", str(wait).encode())])
+    await send_json(send, 429, body, [(b"retry-after", str(wait).encode())])
 
 
-async def _send_json(
-    send: Any, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]]
+async def send_json(
+    send: Any, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]] = ()
 ) -> None:
+    """A JSON response straight on the ASGI channel (before any app reads the request)."""
     body = json.dumps(payload).encode()
     await send(
         {
