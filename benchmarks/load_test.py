@@ -1,19 +1,34 @@
-"""Load test: N concurrent chat sessions against a running app, through gradio_client.
+"""Load test against a running app (traffic to 127.0.0.1 only; stops by itself).
 
     python benchmarks/load_test.py                   # starts the app itself on a free port
     python benchmarks/load_test.py --url http://127.0.0.1:7860/ --sessions 1 8 32
+    python benchmarks/load_test.py --mixed           # 32 clients, 60 s, /v1 and /ask
+    python benchmarks/load_test.py --mixed --clients 8 --seconds 15
 
-Each session asks a bounded number of eval questions in turn; the script prints throughput,
-latency p50/p95 and errors for each N, and stops by itself. Traffic goes to 127.0.0.1 only.
+Sessions (the default): N concurrent chat sessions through gradio_client, each asking a
+bounded number of eval questions on /chat in turn; prints throughput, latency p50/p95 and
+errors for each N.
+
+Mixed (``--mixed``): N clients for D seconds, half on the OpenAI-compatible
+``/v1/chat/completions`` (httpx, whole answers), half on the Gradio API's ``/ask``
+(gradio_client), each asking eval questions until the deadline. Both front doors share the
+app's one concurrency limit; prints, per endpoint, answers, errors by kind, throughput,
+p50/p95/max latency and the engine's own time (the rest is waiting), then the ratio of the
+p95s and a PASS/FAIL line against the target: 0 errors, /ask p95 within 2x /v1's.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 import time
+from collections import Counter
+from dataclasses import dataclass, field
 
 from common import app_url, eval_questions, percentile
+
+MIXED_RATIO_TARGET = 2.0  # /ask p95 at most this many times /v1's
 
 
 def run_sessions(url: str, sessions: int, per_session: int, questions: list[str]) -> dict:
@@ -62,14 +77,157 @@ def run_sessions(url: str, sessions: int, per_session: int, questions: list[str]
     }
 
 
+@dataclass
+class Door:
+    """What one endpoint's clients saw in a mixed run."""
+
+    name: str
+    latencies: list[float] = field(default_factory=list)  # ms, answered calls only
+    engine: list[float] = field(default_factory=list)  # ms the engine took for them
+    errors: Counter = field(default_factory=Counter)  # kind -> count
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, began: float, engine_seconds: float | None, error: str | None) -> None:
+        with self.lock:
+            if error:
+                self.errors[error[:120]] += 1
+            else:
+                self.latencies.append((time.perf_counter() - began) * 1000)
+                if engine_seconds is not None:
+                    self.engine.append(engine_seconds * 1000)
+
+    def p95(self) -> float:
+        return percentile(self.latencies, 95) if self.latencies else float("nan")
+
+    def line(self, seconds: float) -> str:
+        done = self.latencies
+        errors = sum(self.errors.values())
+        text = f"{self.name:5s} answers {len(done):4d}  {len(done) / seconds:5.2f} /s  "
+        if done:
+            text += (
+                f"p50 {percentile(done, 50):6.0f}  p95 {self.p95():6.0f}  max {max(done):6.0f} ms"
+            )
+        if self.engine:
+            text += f"  (engine p50 {percentile(self.engine, 50):4.0f} ms)"
+        text += f"  errors {errors}"
+        if errors:
+            text += "  " + "; ".join(f"{n}x {kind}" for kind, n in self.errors.most_common(3))
+        return text
+
+
+def call_v1(http, question: str) -> tuple[float | None, str | None]:
+    """One whole /v1 answer: (engine seconds, None) or (None, the error's kind)."""
+    response = http.post(
+        "v1/chat/completions",
+        json={"model": "paper-assistant", "messages": [{"role": "user", "content": question}]},
+    )
+    if response.status_code != 200:
+        return None, f"HTTP {response.status_code}: {response.text[:80]}"
+    body = response.json()
+    if not body["choices"][0]["message"]["content"].strip():
+        return None, "empty answer"
+    return body["paper_assistant"]["seconds"], None
+
+
+def call_ask(client, question: str) -> tuple[float | None, str | None]:
+    answer = client.predict(question, api_name="/ask")
+    if not isinstance(answer, dict) or not str(answer.get("text", "")).strip():
+        return None, f"unexpected reply: {str(answer)[:80]}"
+    return answer["seconds"], None
+
+
+def run_mixed(url: str, clients: int, seconds: float, questions: list[str]) -> dict:
+    """``clients`` clients, alternately /v1 and /ask, each asking until ``seconds`` have
+    passed (a call begun before the deadline is waited for); every client is connected
+    before the clock starts."""
+    import httpx
+    from gradio_client import Client
+
+    doors = {"/v1": Door("/v1"), "/ask": Door("/ask")}
+    start = threading.Barrier(clients + 1)
+    deadline = [0.0]
+
+    def client_loop(index: int) -> None:
+        name = "/v1" if index % 2 == 0 else "/ask"
+        door = doors[name]
+        try:
+            if name == "/v1":
+                session = httpx.Client(base_url=url, timeout=300)
+                call = lambda q: call_v1(session, q)  # noqa: E731
+            else:
+                session = Client(url, verbose=False)
+                call = lambda q: call_ask(session, q)  # noqa: E731
+        except Exception as error:  # noqa: BLE001 - counted and reported
+            door.record(0, None, f"connect: {type(error).__name__}")
+            start.wait()
+            return
+        start.wait()
+        turn = 0
+        while time.perf_counter() < deadline[0]:
+            question = questions[(index * 97 + turn) % len(questions)]
+            turn += 1
+            began = time.perf_counter()
+            try:
+                engine_seconds, error = call(question)
+            except Exception as failure:  # noqa: BLE001
+                engine_seconds, error = None, f"{type(failure).__name__}: {failure}"
+            door.record(began, engine_seconds, error)
+
+    threads = [threading.Thread(target=client_loop, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    deadline[0] = time.perf_counter() + 10**9  # no call starts before every client is in
+    start.wait()
+    began = time.perf_counter()
+    deadline[0] = began + seconds
+    for thread in threads:
+        thread.join(timeout=seconds + 600)
+    elapsed = time.perf_counter() - began
+    v1, ask = doors["/v1"].p95(), doors["/ask"].p95()
+    errors = sum(sum(door.errors.values()) for door in doors.values())
+    ratio = ask / v1 if v1 > 0 else float("nan")
+    return {"doors": doors, "seconds": elapsed, "ratio": ratio, "errors": errors}
+
+
+def mixed(url: str, clients: int, seconds: float, questions: list[str]) -> bool:
+    load = os.getloadavg()
+    print(
+        f"mixed: {clients} clients for {seconds:g} s; load average before "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
+        flush=True,
+    )
+    row = run_mixed(url, clients, seconds, questions)
+    for door in row["doors"].values():
+        print(door.line(row["seconds"]), flush=True)
+    ratio, errors = row["ratio"], row["errors"]
+    passed = errors == 0 and ratio <= MIXED_RATIO_TARGET
+    load = os.getloadavg()
+    print(
+        f"ratio /ask p95 / /v1 p95: {ratio:.2f}; {row['seconds']:.1f} s in all; "
+        f"load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
+    print(
+        f"{'PASS' if passed else 'FAIL'}: {errors} errors (target 0), ratio {ratio:.2f} "
+        f"(target <= {MIXED_RATIO_TARGET:g})",
+        flush=True,
+    )
+    return passed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", help="a running app; default: start one")
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--questions-per-session", type=int, default=4)
+    parser.add_argument("--mixed", action="store_true", help="/v1 and /ask clients at once")
+    parser.add_argument("--clients", type=int, default=32, help="--mixed: clients in all")
+    parser.add_argument("--seconds", type=float, default=60, help="--mixed: how long")
     args = parser.parse_args()
     questions = eval_questions()
     with app_url(args.url) as url:
+        if args.mixed:
+            passed = mixed(url, args.clients, args.seconds, questions)
+            raise SystemExit(0 if passed else 1)
         for n in args.sessions:
             row = run_sessions(url, n, args.questions_per_session, questions)
             print(
