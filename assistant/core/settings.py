@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         16, ge=1, le=4096, description="Texts per model call; 16 is fastest on a 2-core CPU."
     )
     device: str = Field("auto", description="auto, cpu, cuda, cuda:1, mps …")
+    model_cache_dir: Path | None = Field(
+        None,
+        description="Where the local model's ONNX export is kept (one per machine and user); "
+        "default $XDG_CACHE_HOME/paper-assistant/models.",
+    )
 
     # --- answering ---------------------------------------------------------------
     llm: LLMBackend | None = Field(
