@@ -16,6 +16,7 @@ DDRNET = (
     "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
 )
 QUESTION = "Which work reaches 77.4% mIoU at 102 FPS?"
+FOLLOW_UP = "Which datasets did they evaluate on?"
 # The API the page offers; the export adds no endpoint (its events are private).
 API = {"/chat", "/ask", "/search"}
 
@@ -86,6 +87,18 @@ def test_browser_downloads_markdown_and_bibtex(app_url, output_dir):
         bibtex = Path(bibtex_download.value.path()).read_text(encoding="utf-8")
         (output_dir / "export-conversation.md").write_text(markdown, encoding="utf-8")
         (output_dir / "export-cited-papers.bib").write_text(bibtex, encoding="utf-8")
+
+        # A retried answer replaces the old one in the export too (the turns follow the
+        # chat's history), so after a follow-up there are two questions, not three.
+        link = page.locator("#pa-chat a.pa-cite").first
+        shown = link.get_attribute("href")  # each answer's anchors are its own
+        page.locator("#pa-chat").get_by_role("button", name="Retry").click()
+        expect(link).not_to_have_attribute("href", shown, timeout=60000)
+        expect(box).to_be_editable(timeout=30000)
+        box.fill(FOLLOW_UP)
+        box.press("Enter")
+        after_retry = download_once(page, markdown_button, FOLLOW_UP)
+        assert after_retry.count("## Question") == 2, after_retry
 
         page.get_by_role("button", name="New chat").click()
         expect(markdown_button).to_be_disabled(timeout=30000)  # the session's list is cleared

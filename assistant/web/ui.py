@@ -255,8 +255,12 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
         turns: list[Turn] | None,
     ) -> Iterator[tuple[str, list[Turn]]]:
         """The chat's function: each turn's Answer is kept in the session for the export,
-        with the key of the message that shows it."""
-        kept = turns or []
+        with the key of the message that shows it. Turns whose answer the history no
+        longer shows (a retried answer) are dropped."""
+        shown_keys = {
+            message_key(m["content"]) for m in plain_history(history) if m["role"] == "assistant"
+        }
+        kept = [turn for turn in turns or [] if turn[2] in shown_keys]
         filters = (since, until, categories, sources)
         with holder.slots.held():
             for part in respond(message, history, top_k, temperature, *filters):
