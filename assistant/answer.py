@@ -37,6 +37,16 @@ class Citation:
             "score": round(self.score, 6),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Citation:
+        return cls(
+            int(data["number"]),
+            str(data["title"]),
+            str(data["paper_id"]),
+            str(data.get("passage") or ""),
+            float(data.get("score") or 0.0),
+        )
+
 
 Verdict = Literal["supported", "partial", "unsupported"]
 PremiseKind = Literal["figures", "absent_paper", "uncovered"]
@@ -65,6 +75,16 @@ class Claim:
             "reason": self.reason,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Claim:
+        return cls(
+            str(data["text"]),
+            data["verdict"],
+            [int(n) for n in data.get("citations") or []],
+            data.get("span"),
+            data.get("reason"),
+        )
+
 
 @dataclass
 class PremiseIssue:
@@ -80,6 +100,10 @@ class PremiseIssue:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PremiseIssue:
+        return cls(data["kind"], str(data["message"]))
 
 
 @dataclass
@@ -144,6 +168,32 @@ class Answer:
             "filters": self.filters.to_dict() if self.filters else None,
             "tuning_hash": self.tuning_hash,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """The answer back from :meth:`to_dict` (e.g. kept in the browser with a saved
+        conversation): everything it wrote, so the export reads the same; related papers
+        come back as title, paper id and score (``to_dict`` keeps no more of them).
+        Raises ``KeyError``, ``TypeError`` or ``ValueError`` on data it did not write."""
+        filters = data.get("filters")
+        return cls(
+            text=str(data["text"]),
+            citations=[Citation.from_dict(c) for c in data.get("citations") or []],
+            related=[
+                PaperHit(str(h["title"]), float(h.get("score") or 0.0), "", [], str(h["paper_id"]))
+                for h in data.get("related") or []
+            ],
+            answered=bool(data.get("answered", True)),
+            notice=data.get("notice"),
+            backend=data.get("backend"),
+            model=data.get("model"),
+            query=str(data.get("query") or ""),
+            seconds=float(data.get("seconds") or 0.0),
+            claims=[Claim.from_dict(c) for c in data.get("claims") or []],
+            premise_issues=[PremiseIssue.from_dict(i) for i in data.get("premise_issues") or []],
+            filters=SearchFilters.coerce(filters) if filters else None,
+            tuning_hash=data.get("tuning_hash"),
+        )
 
 
 @dataclass(frozen=True)

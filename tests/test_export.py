@@ -295,3 +295,70 @@ def test_export_files_are_pruned_while_running_and_removed_at_exit():
     assert not old.exists() and recent.exists() and fresh.parent == exports.root
     exports.cleanup()
     assert not exports.root.exists()
+
+
+# --- conversations restored from the browser (the web chat's saved list) -----------------
+
+
+def rich_answer() -> Answer:
+    from assistant.answer import PremiseIssue
+    from assistant.filters import SearchFilters
+    from assistant.hits import PaperHit
+
+    answer = cite(TRICKY[0], TRICKY[1])
+    answer.claims = [
+        Claim("Claim [1].", "supported", [1], "a passage"),
+        Claim("Claim [2].", "unsupported", [], None, "no passage says so"),
+    ]
+    answer.related = [PaperHit("The Linked One", 0.4, "An abstract.", ["papers.json"], "id-x")]
+    answer.notice = "the LLM failed; extractive fallback"
+    answer.premise_issues = [PremiseIssue("figures", "No paper reports 99%.")]
+    answer.filters = SearchFilters.coerce({"since": "2020", "categories": ["cs.LG"]})
+    answer.backend, answer.model, answer.query, answer.seconds = "openai", "m", "q", 1.23456
+    return answer
+
+
+def test_an_answer_comes_back_from_its_dict_and_exports_the_same():
+    answer = rich_answer()
+    declined = Answer(text="The indexed papers do not answer this.", answered=False)
+    restored = [Answer.from_dict(a.to_dict()) for a in (answer, declined)]
+    assert [a.to_dict() for a in restored] == [answer.to_dict(), declined.to_dict()]
+    before = conversation_markdown([("q1", answer), ("q2", declined)], CATALOG)
+    after = conversation_markdown([("q1", restored[0]), ("q2", restored[1])], CATALOG)
+    assert after.split("\n", 3)[3] == before.split("\n", 3)[3]  # all but the time stamp
+    assert cited_bibtex(restored, CATALOG) == cited_bibtex([answer, declined], CATALOG)
+    with pytest.raises((KeyError, TypeError, ValueError)):
+        Answer.from_dict({"citations": [{"number": 1}]})
+
+
+def gradio_message(role: str, text: str) -> dict:
+    """A chat message as Gradio's Chatbot hands it over (and saves it in the browser)."""
+    return {"role": role, "metadata": None, "content": [{"type": "text", "text": text}]}
+
+
+def test_a_saved_conversation_gets_its_turns_back():
+    from assistant.web.render import format_answer
+    from assistant.web.ui import kept_answers, message_key, saved_turns
+
+    first, second = rich_answer(), cite(TRICKY[1])
+    shown = [format_answer(first), format_answer(second)]
+    turns = [("q1", first, message_key(shown[0])), ("q2", second, message_key(shown[1]))]
+    conversation = [
+        gradio_message("user", "q1"),
+        gradio_message("assistant", shown[0]),
+        gradio_message("user", "q2"),
+        gradio_message("assistant", "Sorry, something went wrong."),  # not an Answer
+        gradio_message("assistant", shown[1]),
+    ]
+    other = [gradio_message("user", "gone"), gradio_message("assistant", "deleted answer")]
+    saved = kept_answers(turns, [], {message_key("deleted answer"): {"text": "x"}})
+    assert set(saved) == {key for *_, key in turns}  # a deleted conversation's answer goes
+    assert kept_answers([], [conversation, other], {**saved, "k": {}}).keys() == saved.keys()
+
+    back = saved_turns(conversation, saved)
+    assert [(q, a.to_dict(), key) for q, a, key in back] == [
+        (q, a.to_dict(), key) for q, a, key in turns
+    ]
+    saved[turns[1][2]] = {"text": "x", "citations": [{"number": "one"}]}  # unreadable
+    assert [q for q, *_ in saved_turns(conversation, saved)] == ["q1"]
+    assert saved_turns(conversation, None) == [] and saved_turns(None, saved) == []

@@ -8,11 +8,14 @@
   in the chat.
 * A click on an answer's ``[n]`` (``a.pa-cite``, see ``render.format_answer``) opens
   source n's fold in the same message and scrolls it into view.
+* The saved conversations listed beside the chat scroll when there are many (on a phone
+  the list sits above the chat, a few lines high).
 """
 
 from __future__ import annotations
 
 CHAT_ID = "pa-chat"
+SAVED_LIST_ID = "pa-saved"  # the saved conversations beside the chat
 
 CSS = """
 html {scrollbar-gutter: stable; overflow-y: scroll;}
@@ -34,6 +37,7 @@ html {scrollbar-gutter: stable; overflow-y: scroll;}
 .pa-verdict.pa-partial {color: #6b4b00; background: #fdf1cf;}
 mark.pa-span {background: #fff1a8; color: inherit; padding: 0 0.1em;}
 details.pa-source.pa-flash > summary {background: var(--color-accent-soft);}
+#pa-saved {max-height: max(300px, calc(100dvh - 260px)); overflow-y: auto;}
 #pa-hits .pa-hit {padding: 0.4em 0; border-bottom: 1px solid var(--border-color-primary);}
 #pa-hits .pa-hit p {margin: 0.1em 0;}
 #pa-hits .pa-hit details {margin: 0; padding: 0; border: 0;}
@@ -47,6 +51,7 @@ details.pa-source.pa-flash > summary {background: var(--color-accent-soft);}
 @media (max-width: 640px) {
   .gradio-container {padding-left: 6px !important; padding-right: 6px !important;}
   #pa-chat {height: max(320px, calc(100dvh - 170px)) !important;}
+  #pa-saved {max-height: 8.5em;}
   .gradio-container h1 {font-size: 1.4em; margin: 0.2em 0;}
 }
 """

@@ -5,6 +5,7 @@ The page is also the app's API (see the README's "API" section).
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 import os
@@ -25,7 +26,12 @@ from assistant.export import Exchange, cited_bibtex, conversation_markdown
 from assistant.filters import FilterError, SearchFilters
 from assistant.questions import QuestionError
 from assistant.web.holder import EngineHolder, EngineUnavailable
-from assistant.web.page import CHAT_ID, CSS, JS  # noqa: F401 (served by server.launch)
+from assistant.web.page import (  # noqa: F401 (CSS, JS: served by server.launch)
+    CHAT_ID,
+    CSS,
+    JS,
+    SAVED_LIST_ID,
+)
 from assistant.web.render import format_answer, format_hits, plain_history
 
 log = logging.getLogger(__name__)
@@ -131,6 +137,62 @@ def write_private(path: Path, text: str) -> None:
         out.write(text)
 
 
+# A turn of the chat as the session keeps it: the question, its Answer, and the key of the
+# answer's message (``message_key``), under which the browser keeps the answer.
+Turn = tuple[str, Answer, str]
+# Where the browser keeps the answers of its saved conversations (``gr.BrowserState``).
+SAVED_ANSWERS_KEY = "paper_assistant_answers"
+
+
+def message_key(text: str) -> str:
+    """Names a chat message by its content: a conversation loaded from the browser's list
+    finds its answers by the messages it shows. Answers that cite carry a random anchor
+    key (``render.format_answer``), so two of them never share a name; two declines worded
+    alike may, and then they are the same answer (its question is read from the chat)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def saved_turns(conversation: Any, saved_answers: Any) -> list[Turn]:
+    """The turns of a saved conversation (its chat messages) whose answers the browser
+    kept: each answer message with the question asked before it. Answers it did not keep,
+    or cannot read back, are left out."""
+    if not isinstance(saved_answers, dict):
+        return []
+    turns: list[Turn] = []
+    question = ""
+    for message in plain_history(conversation if isinstance(conversation, list) else []):
+        if message["role"] == "user":
+            question = message["content"]
+            continue
+        key = message_key(message["content"])
+        data = saved_answers.get(key) if message["role"] == "assistant" else None
+        if not isinstance(data, dict):
+            continue  # not an answer (a notice, an error) or one the browser did not keep
+        try:
+            turns.append((question, Answer.from_dict(data), key))
+        except (KeyError, TypeError, ValueError):
+            log.warning("a saved answer could not be read back; left out of the export")
+    return turns
+
+
+def kept_answers(turns: list[Turn], conversations: Any, saved_answers: Any) -> dict[str, Any]:
+    """What the browser keeps: the answers of this session's turns and of the saved
+    conversations (``ChatInterface(save_history=True)``'s list); the answers of deleted
+    conversations go."""
+    listed = {
+        message_key(message["content"])
+        for conversation in (conversations if isinstance(conversations, list) else [])
+        if isinstance(conversation, list)
+        for message in plain_history(conversation)
+        if message["role"] == "assistant"
+    }
+    old = saved_answers if isinstance(saved_answers, dict) else {}
+    kept = {key: data for key, data in old.items() if key in listed}
+    for _, answer, key in turns:
+        kept[key] = answer.to_dict()
+    return kept
+
+
 def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.Blocks:
     settings = holder.settings
     exports = exports or ExportFolders()
@@ -190,23 +252,31 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
         until: str | None,
         categories: list[str] | None,
         sources: list[str] | None,
-        exchanges: list[Exchange] | None,
-    ) -> Iterator[tuple[str, list[Exchange]]]:
-        """The chat's function: each turn's Answer is kept in the session for the export."""
-        kept = exchanges or []
+        turns: list[Turn] | None,
+    ) -> Iterator[tuple[str, list[Turn]]]:
+        """The chat's function: each turn's Answer is kept in the session for the export,
+        with the key of the message that shows it. Turns whose answer the history no
+        longer shows (a retried answer) are dropped."""
+        shown_keys = {
+            message_key(m["content"]) for m in plain_history(history) if m["role"] == "assistant"
+        }
+        kept = [turn for turn in turns or [] if turn[2] in shown_keys]
         filters = (since, until, categories, sources)
         with holder.slots.held():
             for part in respond(message, history, top_k, temperature, *filters):
                 if isinstance(part, Answer):
-                    kept = [*kept, (message, part)]  # a new list: the State's change event fires
-                    yield format_answer(part), kept
+                    shown = format_answer(part)
+                    # a new list: the State's change event fires
+                    kept = [*kept, (message, part, message_key(shown))]
+                    yield shown, kept
                 else:
                     yield part, kept
 
-    def export_files(exchanges: list[Exchange] | None) -> tuple[Any, Any]:
+    def export_files(turns: list[Turn] | None) -> tuple[Any, Any]:
         """Both export files for the session's conversation (nothing to download when empty)."""
-        if not exchanges:
+        if not turns:
             return no_files()
+        exchanges: list[Exchange] = [(question, answer) for question, answer, _ in turns]
         engine = holder.engine
         catalog = engine.catalog if engine is not None else None
         folder = exports.new_folder()
@@ -223,6 +293,27 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
     def no_files() -> tuple[Any, Any]:
         off = {"value": None, "interactive": False}
         return gr.DownloadButton(**off), gr.DownloadButton(**off)
+
+    def remember(turns: list[Turn] | None, conversations: Any, saved_answers: Any) -> Any:
+        """After each answer: keep the session's answers in the browser beside its saved
+        conversations, so one loaded from the list after a reload can be exported."""
+        if not turns:
+            # A new or cleared chat adds nothing. Pruning only here, when an answer is added,
+            # also means a New chat clicked before Gradio has saved the conversation cannot
+            # drop its answers.
+            return gr.skip()
+        kept = kept_answers(turns, conversations, saved_answers)
+        return gr.skip() if kept == saved_answers else kept
+
+    def restore(index: Any, conversations: Any, saved_answers: Any) -> tuple[Any, Any, Any]:
+        """A conversation chosen in the list: its turns, from the answers the browser kept,
+        and its export files (the chat shows its messages; the engine reads its history
+        from them)."""
+        turns: list[Turn] = []
+        if isinstance(index, int) and isinstance(conversations, list):
+            if 0 <= index < len(conversations):
+                turns = saved_turns(conversations[index], saved_answers)
+        return (turns, *export_files(turns))
 
     def ask(question: str, top_k: int | None = None, filters: dict | None = None) -> dict:
         """Answer one stand-alone question (no conversation state) as JSON: text with [n]
@@ -297,13 +388,18 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
                     f"Backend: **{settings.llm}** · model: **{settings.llm_model or '—'}** · "
                     f"API key: **{key_state}**"
                 )
-            exchanges = gr.State([])  # this session's (question, Answer) pairs, for the export
+            turns = gr.State([])  # this session's turns (see Turn), for the export
+            # The answers of the saved conversations, kept in the browser beside them.
+            saved_answers = gr.BrowserState({}, storage_key=SAVED_ANSWERS_KEY)
             chat = gr.ChatInterface(
                 fn=chat_turn,
-                additional_inputs=[top_k, temperature, *chat_filters, exchanges],
-                additional_outputs=[exchanges],
+                additional_inputs=[top_k, temperature, *chat_filters, turns],
+                additional_outputs=[turns],
                 examples=[[q] for q in EXAMPLES],  # shown as cards in the empty chat
                 cache_examples=False,
+                # A card puts its question in the box, to send as typed: only that path
+                # saves the conversation in the list (Gradio saves none begun by a card).
+                run_examples_on_click=False,
                 chatbot=gr.Chatbot(  # the page's script scrolls it (see web/page.py)
                     label="Assistant",
                     show_label=False,
@@ -319,16 +415,12 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
                     label="Question",
                 ),
                 api_name="chat",
+                # Conversations stay in the browser (localStorage), listed beside the chat
+                # with a "New chat" button; one chosen from the list comes back whole.
+                save_history=True,
                 **work,
             )
-            new_chat = gr.Button("New chat", variant="secondary", size="sm")
-            new_chat.click(
-                lambda: ([], []),
-                None,
-                [chat.chatbot, chat.chatbot_state],
-                api_visibility="private",
-                queue=False,
-            )
+            chat.chat_history_dataset.elem_id = SAVED_LIST_ID  # styled in web/page.py
             with gr.Row():
                 markdown_file = gr.DownloadButton(
                     "Conversation (Markdown)", size="sm", interactive=False
@@ -336,17 +428,39 @@ def build_ui(holder: EngineHolder, exports: ExportFolders | None = None) -> gr.B
                 bibtex_file = gr.DownloadButton(
                     "Cited papers (BibTeX)", size="sm", interactive=False
                 )
-            # A cleared chat (New chat, or the chatbot's own clear) has nothing to export.
-            for cleared in (new_chat.click, chat.chatbot.clear):
+            # A cleared chat (New chat, or the chatbot's own clear, which also deletes it
+            # from the list) has nothing to export.
+            for cleared in (chat.new_chat_button.click, chat.chatbot.clear):
                 cleared(
                     lambda: ([], *no_files()),
                     None,
-                    [exchanges, markdown_file, bibtex_file],
+                    [turns, markdown_file, bibtex_file],
                     api_visibility="private",
                     queue=False,
                 )
-            exchanges.change(
-                export_files, exchanges, [markdown_file, bibtex_file], api_visibility="private"
+            turns.change(
+                export_files, turns, [markdown_file, bibtex_file], api_visibility="private"
+            )
+            # Each answer is kept in the browser as it arrives (the session's turns know its
+            # message's key: no need to read the chat, whose value may lag behind), and a
+            # conversation chosen from the list gets its turns back from there. A State's
+            # change event fires only after queued events (the chat's), so whatever sets
+            # the turns without the queue also sets the export buttons itself.
+            turns.change(
+                remember,
+                [turns, chat.saved_conversations, saved_answers],
+                saved_answers,
+                api_visibility="private",
+                queue=False,
+                show_progress="hidden",
+            )
+            chat.chat_history_dataset.click(
+                restore,
+                [chat.chat_history_dataset, chat.saved_conversations, saved_answers],
+                [turns, markdown_file, bibtex_file],
+                api_visibility="private",
+                queue=False,
+                show_progress="hidden",
             )
         with gr.Tab("Search papers"):
             with gr.Row():
