@@ -38,7 +38,9 @@ class Citation:
         }
 
 
-Verdict = Literal["supported", "partial", "unsupported"]
+# ``unverified``: the deterministic checks found the claim supported, but the LLM
+# verification that was to confirm it failed (timed out, malformed) or gave no usable verdict.
+Verdict = Literal["supported", "partial", "unsupported", "unverified"]
 PremiseKind = Literal["figures", "absent_paper", "uncovered"]
 
 

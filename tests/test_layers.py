@@ -128,6 +128,7 @@ USER_FACING_PROMPTS = {
         "unsupported_notice",
         "unsupported_mark",
         "partial_mark",
+        "unverified_mark",
     }
 }
 # Modules outside the text toolkit that may use regular expressions, and for what: none of
@@ -225,4 +226,4 @@ def test_only_the_compose_step_writes_what_the_user_reads():
             writers[name] = facing
     assert compose in writers and set(writers) <= {compose, *mark_readers}, writers
     for reader in mark_readers:
-        assert writers.get(reader, set()) <= {"unsupported_mark", "partial_mark"}
+        assert writers.get(reader, set()) <= {"unsupported_mark", "partial_mark", "unverified_mark"}
