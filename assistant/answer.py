@@ -48,7 +48,10 @@ class Citation:
         )
 
 
-Verdict = Literal["supported", "partial", "unsupported"]
+# ``unverified``: the deterministic checks found the claim supported, but the LLM
+# verification that was to confirm it failed (timed out, malformed) or gave no usable verdict.
+Verdict = Literal["supported", "partial", "unsupported", "unverified"]
+LLMCheckStatus = Literal["off", "skipped", "done", "failed"]
 PremiseKind = Literal["figures", "absent_paper", "uncovered"]
 
 
@@ -84,6 +87,23 @@ class Claim:
             data.get("span"),
             data.get("reason"),
         )
+
+
+@dataclass(frozen=True)
+class LLMCheck:
+    """Whether the LLM verification pass ran on an LLM's answer.
+
+    ``status``: ``off`` (``ASSISTANT_VERIFY_WITH_LLM=false``), ``skipped`` (no claim was left
+    for it to check), ``done`` (verdicts came back; a claim it gave none for is unverified)
+    or ``failed`` (every claim sent is unverified); ``problem``: why it failed, as a code
+    (``timeout``, ``malformed``, ``call_failed``), never a message from the server."""
+
+    status: LLMCheckStatus
+    claims: int = 0  # claims sent to it
+    problem: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "claims": self.claims, "problem": self.problem}
 
 
 @dataclass
@@ -123,6 +143,7 @@ class Answer:
     premise_issues: list[PremiseIssue] = field(default_factory=list)
     filters: SearchFilters | None = None  # what the search was limited to, if anything
     tuning_hash: str | None = None  # the tuning values that produced it (Tuning.hash)
+    llm_check: LLMCheck | None = None  # the LLM verification pass (None: not an LLM's answer)
 
     @property
     def footer_markdown(self) -> str:
@@ -167,6 +188,7 @@ class Answer:
             "premise_issues": [issue.to_dict() for issue in self.premise_issues],
             "filters": self.filters.to_dict() if self.filters else None,
             "tuning_hash": self.tuning_hash,
+            "llm_check": self.llm_check.to_dict() if self.llm_check else None,
         }
 
     @classmethod

@@ -40,6 +40,16 @@ class Draft:
     passages: list[str]
 
 
+def source_chars(settings: Settings, tuning: AnswerTuning, sources: int) -> int:
+    """Characters of each of ``sources`` sources that fit an LLM prompt in the model's
+    context window (with room for its answer and the prompt's own text)."""
+    budget_tokens = (
+        settings.llm_context_window - settings.max_tokens - tuning.prompt_overhead_tokens
+    )
+    chars_per_token = 3  # a safe floor for English text in common tokenizers
+    return max(tuning.min_source_chars, budget_tokens * chars_per_token // max(1, sources))
+
+
 class Answerer(ABC):
     """Writes an answer from numbered sources."""
 
@@ -149,17 +159,10 @@ class LLMAnswerer(Answerer):
 
     def _sources(self, hits: Sequence[PaperHit]) -> str:
         """Numbered sources for the prompt, trimmed to fit the model's context window."""
-        settings, tuning = self.settings, self.tuning
-        budget_tokens = (
-            settings.llm_context_window - settings.max_tokens - tuning.prompt_overhead_tokens
-        )
-        chars_per_token = 3  # a safe floor for English text in common tokenizers
-        per_source_chars = max(
-            tuning.min_source_chars, budget_tokens * chars_per_token // max(1, len(hits))
-        )
+        per_source_chars = source_chars(self.settings, self.tuning, len(hits))
         blocks = []
         for number, hit in enumerate(hits, start=1):
-            passages = "\n".join(hit.passages[: tuning.passages_per_source]) or hit.abstract
+            passages = "\n".join(hit.passages[: self.tuning.passages_per_source]) or hit.abstract
             blocks.append(
                 render(
                     "source", number=number, title=hit.title, passages=passages[:per_source_chars]

@@ -6,7 +6,8 @@ Each case is an answer a capable LLM could write (``{"id", "question", "papers":
 LLM: it answers the engine's request with the case's answer, its markers renumbered to the
 numbers the engine gave those papers in the prompt. The engine then checks the answer
 exactly as it would a real model's (``openai-compatible`` backend), and each labelled claim
-is matched to the engine's verdict on it.
+is matched to the engine's verdict on it. The LLM verification pass is off
+(``verify_with_llm=False``): the figures measure the deterministic checks alone, offline.
 
 Reported: faithful claims kept as supported; wrong claims a reader can see (marked in the
 text, or their citation removed), overall and per kind; answers replaced by the fallback;
@@ -153,11 +154,18 @@ def evaluate_claims(engine: Any, cases: Sequence[dict[str, Any]]) -> ClaimsRepor
     from devtools.fake_openai import FakeOpenAIServer, Reply
 
     report = ClaimsReport()
-    marks = [load_prompt("unsupported_mark"), load_prompt("partial_mark")]
+    marks = [
+        load_prompt("unsupported_mark"),
+        load_prompt("partial_mark"),
+        load_prompt("unverified_mark"),
+    ]
     server = FakeOpenAIServer().start()
     try:
         llm_engine = engine.with_settings(
-            llm="openai-compatible", llm_base_url=server.base_url, llm_model="scripted"
+            llm="openai-compatible",
+            llm_base_url=server.base_url,
+            llm_model="scripted",
+            verify_with_llm=False,  # the scripted server plays the answering LLM only
         )
         for case in cases:
             current: dict[str, Any] = {"case": case, "missing": False}

@@ -1,11 +1,12 @@
 """The query engine behind every front end: ``Assistant`` (Python API, CLI and web UI).
 
 It builds the components once (retriever, relevance gate, conversation, premise checker,
-answerers, support checker) and the pipeline's steps over them; each question is then one
-:class:`~assistant.pipeline.state.QueryState` run through the steps
+answerers, support checker, LLM verifier) and the pipeline's steps over them; each question
+is then one :class:`~assistant.pipeline.state.QueryState` run through the steps
 (:func:`assistant.pipeline.run`):
 
-``condense → retrieve → gate → premises → caution → draft → verify → fallback → compose``
+``condense → retrieve → gate → premises → caution → draft → verify → llm_verify → fallback →
+compose``
 
 :meth:`Assistant.events` streams typed events (:class:`TextPiece`, then
 :class:`FinalAnswer`); :meth:`Assistant.stream` is the same as plain text pieces then the
@@ -31,6 +32,7 @@ from assistant.extractive import SentenceRanker
 from assistant.filters import SearchFilters
 from assistant.hits import PaperHit
 from assistant.llm import build_llm
+from assistant.llm_verifier import LLMVerifier
 from assistant.pipeline import run
 from assistant.pipeline.state import QueryState, TurnLookups
 from assistant.pipeline.steps.base import Step
@@ -39,6 +41,7 @@ from assistant.pipeline.steps.condense import Condense
 from assistant.pipeline.steps.draft import Draft
 from assistant.pipeline.steps.fallback import Fallback
 from assistant.pipeline.steps.gate import Gate
+from assistant.pipeline.steps.llm_verify import LLMVerify
 from assistant.pipeline.steps.premises import Premises
 from assistant.pipeline.steps.retrieve import Retrieve
 from assistant.pipeline.steps.verify import Verify
@@ -89,6 +92,12 @@ class Assistant:
         self.answerer: Answerer = (
             self.extractive if self.llm is None else LLMAnswerer(self.llm, settings, tuning.answer)
         )
+        # the LLM verification pass: through the answering LLM's endpoint, when it answers
+        self.verifier = (
+            LLMVerifier(self.llm, settings, tuning.answer)
+            if self.llm is not None and settings.verify_with_llm
+            else None
+        )
         self.steps: list[Step] = [
             Condense(self.conversation, self.gate),
             Retrieve(),
@@ -97,6 +106,7 @@ class Assistant:
             Caution(),
             Draft(self.answerer),
             Verify(self.support),
+            LLMVerify(self.verifier),
             Fallback(self.extractive, self.support),
             Compose(self.answerer, tuning.answer, tuning.hash),
         ]

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from assistant.answer import Answer, Citation
+from assistant.answer import Answer, Citation, Claim
 from assistant.core.schema import Paper
 from assistant.markup import literal
 from assistant.text.words import TITLE_KEY_STOPWORDS
@@ -109,7 +109,8 @@ def conversation_markdown(
     """The conversation as Markdown: a title and date line, then for each (question,
     :class:`Answer`) the question, the answer with its ``[n]`` markers, and its numbered
     sources (title, link when known, year when known). A notice or a decline shows as
-    such, and claims nothing supports are listed. ``catalog`` supplies links and years."""
+    such; claims nothing supports, claims supported in part and claims no check could verify
+    are listed, with the reason when there is one. ``catalog`` supplies links and years."""
     exchanges = list(exchanges)
     when = (exported or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M %Z").strip()
     count = f"{len(exchanges)} question{'s' if len(exchanges) != 1 else ''}"
@@ -135,12 +136,10 @@ def _answer_blocks(answer: Answer, catalog: PaperCatalog | None) -> list[str]:
     if not answer.answered:
         blocks.append("*Declined: the indexed papers do not answer this question.*")
     blocks.append(answer.text.strip() or "*(no answer text)*")
-    unsupported = [claim for claim in answer.claims if claim.verdict == "unsupported"]
-    if unsupported:
-        blocks.append(
-            "**Not supported by the cited passages:**\n"
-            + "\n".join(f"- {literal(claim.text)}" for claim in unsupported)
-        )
+    for verdict, heading in _VERDICT_HEADINGS.items():
+        listed = [claim for claim in answer.claims if claim.verdict == verdict]
+        if listed:
+            blocks.append(f"**{heading}:**\n" + "\n".join(_claim_line(c) for c in listed))
     if answer.citations:
         blocks.append(
             "**Sources**\n"
@@ -152,6 +151,18 @@ def _answer_blocks(answer: Answer, catalog: PaperCatalog | None) -> list[str]:
             + "\n".join(f"- {literal(hit.title)}" for hit in answer.related)
         )
     return blocks
+
+
+_VERDICT_HEADINGS = {
+    "unsupported": "Not supported by the cited passages",
+    "partial": "Supported only in part",
+    "unverified": "Not verified (no check could decide)",
+}
+
+
+def _claim_line(claim: Claim) -> str:
+    reason = f" ({literal(claim.reason)})" if claim.reason else ""
+    return f"- {literal(claim.text)}{reason}"
 
 
 def _source_line(citation: Citation, catalog: PaperCatalog | None) -> str:

@@ -197,7 +197,8 @@ class GuardedTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         guard = _CALL.get()
-        deadline = guard.deadline if guard else time.monotonic() + self.seconds
+        seconds = guard.seconds if guard else self.seconds
+        deadline = guard.deadline if guard else time.monotonic() + seconds
         response = self.inner.handle_request(request)
         stream = response.extensions.get("network_stream")
         if guard is not None and stream is not None:
@@ -205,7 +206,7 @@ class GuardedTransport(httpx.BaseTransport):
         return httpx.Response(
             status_code=response.status_code,
             headers=response.headers,
-            stream=_BoundedStream(response.stream, deadline, self.max_bytes, self.seconds),
+            stream=_BoundedStream(response.stream, deadline, self.max_bytes, seconds),
             extensions=response.extensions,
         )
 
@@ -249,6 +250,21 @@ class _Guarded:
         guard = self._guard()
         stream = super().stream_chat(messages, **kwargs)  # type: ignore[misc]
         return guard.stream(lambda: stream)
+
+    def chat_within(self, messages: Any, seconds: float, **kwargs: Any) -> ChatResponse:
+        """A whole chat response within ``seconds`` instead of the backend's timeout."""
+        call = super().chat  # type: ignore[misc]
+        guard = CallGuard(seconds, output_cap(self.max_tokens))
+        return guard.one(lambda: call(messages, **kwargs))
+
+
+def chat_within(llm: LLM, messages: Any, seconds: float, **kwargs: Any) -> ChatResponse:
+    """One whole chat call with its own whole-call deadline (the claim verification's time
+    box): past it, :class:`LLMDeadlineExceeded`, whatever the server does."""
+    if isinstance(llm, _Guarded):
+        return llm.chat_within(messages, seconds, **kwargs)
+    guard = CallGuard(seconds, output_cap(getattr(llm, "max_tokens", None)))
+    return guard.one(lambda: llm.chat(messages, **kwargs))
 
 
 def guarded_http_client(settings: Settings) -> httpx.Client:

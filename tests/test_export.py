@@ -277,6 +277,22 @@ def test_markdown_notice_decline_and_unsupported_sections():
     assert links == ["https://arxiv.org/abs/1706.03762v5"]
 
 
+def test_markdown_lists_partial_and_unverified_claims_with_their_reasons():
+    answer = cite(TRICKY[1])
+    answer.text = "It is fast [1] [unverified]. It always wins [1] [partly supported]."
+    answer.claims = [
+        Claim("It is fast.", "unverified", [1], reason="the check could not be completed"),
+        Claim("It always wins.", "partial", [1], reason="the paper does not say “always”"),
+        Claim("Fine.", "supported", [1]),
+    ]
+    texts = inline_texts(conversation_markdown([("q", answer)], CATALOG))
+    assert "Supported only in part:" in texts
+    assert "It always wins. (the paper does not say “always”)" in texts
+    assert "Not verified (no check could decide):" in texts
+    assert "It is fast. (the check could not be completed)" in texts
+    assert "Fine." not in texts and "Not supported by the cited passages:" not in texts
+
+
 def test_export_files_are_pruned_while_running_and_removed_at_exit():
     """Each export gets its own folder under the app's one; an hour-old one is removed
     at the next export, and the whole folder when the app exits."""

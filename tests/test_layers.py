@@ -128,6 +128,7 @@ USER_FACING_PROMPTS = {
         "unsupported_notice",
         "unsupported_mark",
         "partial_mark",
+        "unverified_mark",
     }
 }
 # Modules outside the text toolkit that may use regular expressions, and for what: none of
@@ -146,7 +147,16 @@ REGEX_ALLOWED = {
 
 def test_the_pipeline_has_its_steps():
     names = {name.rsplit(".", 1)[-1] for name in STEPS}
-    assert {"condense", "retrieve", "gate", "premises", "draft", "verify", "compose"} <= names
+    assert {
+        "condense",
+        "retrieve",
+        "gate",
+        "premises",
+        "draft",
+        "verify",
+        "llm_verify",
+        "compose",
+    } <= names
 
 
 def test_no_step_imports_another_step():
@@ -225,4 +235,4 @@ def test_only_the_compose_step_writes_what_the_user_reads():
             writers[name] = facing
     assert compose in writers and set(writers) <= {compose, *mark_readers}, writers
     for reader in mark_readers:
-        assert writers.get(reader, set()) <= {"unsupported_mark", "partial_mark"}
+        assert writers.get(reader, set()) <= {"unsupported_mark", "partial_mark", "unverified_mark"}

@@ -25,6 +25,9 @@ def llm_assistant(assistant, fake_llm):
         # a whole-call deadline: roomy enough for a first call on a busy machine; the
         # failure tests set the 2 s they wait for
         overrides.setdefault("llm_timeout", 8.0)
+        # these tests are about the answering call; the verification pass, a second call to
+        # the same server, has its own (tests/test_llm_verification.py)
+        overrides.setdefault("verify_with_llm", False)
         return assistant.with_settings(
             llm="openai-compatible",
             llm_base_url=base_url or fake_llm.base_url,

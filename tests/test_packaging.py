@@ -21,6 +21,7 @@ from assistant.prompts import PROMPTS_DIR
 answer = Assistant.from_settings().ask("Which work reaches 77.4% mIoU at 102 FPS?")
 print(json.dumps({"package": assistant.__file__, "prompts": str(PROMPTS_DIR),
                   "text": answer.text, "backend": answer.backend,
+                  "verdicts": [c.verdict for c in answer.claims],
                   "titles": [c.title for c in answer.citations]}))
 """
 
@@ -55,7 +56,13 @@ def test_wheel_installed_outside_the_checkout_answers(tmp_path, corpus_store, fa
     )
 
     settings, _ = corpus_store
-    fake_llm.script(Reply("DDRNet-23-slim reaches 77.4% mIoU at 102 FPS [1]."))
+    # the answer, then the verification pass's verdict (its prompts come from the wheel too)
+    fake_llm.script(
+        Reply("DDRNet-23-slim reaches 77.4% mIoU at 102 FPS [1]."),
+        Reply(
+            '{"verdicts": [{"claim": 1, "verdict": "entailed", "span": "77.4% mIoU at 102 FPS"}]}'
+        ),
+    )
     env = clean_env(
         chroma_path=settings.chroma_path,
         cache_dir=settings.cache_dir,
@@ -79,6 +86,10 @@ def test_wheel_installed_outside_the_checkout_answers(tmp_path, corpus_store, fa
     assert result["backend"] == "openai-compatible"
     assert result["text"] == "DDRNet-23-slim reaches 77.4% mIoU at 102 FPS [1]."
     assert result["titles"][0].startswith("Deep Dual-resolution Networks")
-    system = fake_llm.requests[-1]["messages"][0]["content"]
-    assert system == (ROOT / "prompts" / "qa_system.txt").read_text().rstrip("\n")
+    assert result["verdicts"] == ["supported"]  # confirmed by the verification call
+    systems = [request["messages"][0]["content"] for request in fake_llm.requests]
+    assert systems == [
+        (ROOT / "prompts" / f"{name}.txt").read_text().rstrip("\n")
+        for name in ("qa_system", "verify_system")
+    ]
     assert not os.path.exists(site / "prompts")  # shipped inside the package, not beside it

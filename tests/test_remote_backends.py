@@ -71,12 +71,15 @@ def test_openai_backend_with_key_from_openai_api_key(assistant, fake_llm, monkey
     )
     assert settings.llm_model == "gpt-4o-mini"  # OpenAI's default model, resolved once
     engine = Assistant(settings, assistant.embedder, assistant.retriever)
-    fake_llm.script(Reply("It is DDRNet [1]."))
+    # the answer, then the verification pass's verdict: both calls carry the key
+    verdict = '{"verdicts": [{"claim": 1, "verdict": "entailed", "span": "DDRNets"}]}'
+    fake_llm.script(Reply("It is DDRNet [1]."), Reply(verdict))
     answer = engine.ask("Which work reaches 77.4% mIoU at 102 FPS?")
     assert answer.text == "It is DDRNet [1]." and answer.backend == "openai"
+    assert answer.claims[0].verdict == "supported" and answer.llm_check.status == "done"
     assert answer.citations[0].title.startswith("Deep Dual-resolution Networks")
-    assert fake_llm.headers[-1]["Authorization"] == "Bearer sk-from-env"
-    assert fake_llm.requests[-1]["model"] == "gpt-4o-mini"
+    assert [h["Authorization"] for h in fake_llm.headers] == ["Bearer sk-from-env"] * 2
+    assert [r["model"] for r in fake_llm.requests] == ["gpt-4o-mini"] * 2
     explicit = settings.with_overrides(llm_api_key=SecretStr("sk-explicit"))
     assert explicit.llm_key == "sk-explicit"
     monkeypatch.setenv("ASSISTANT_LLM_API_KEY", "sk-own")  # the project's own variable wins

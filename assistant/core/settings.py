@@ -83,6 +83,15 @@ class Settings(BaseSettings):
     )
     llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM call gives up.")
     llm_context_window: int = Field(8192, ge=512)
+    verify_with_llm: bool = Field(
+        True,
+        description="With an LLM backend, one more call through the same endpoint checks the "
+        "claims the deterministic checks found supported (no effect on the extractive "
+        "backend); off for offline measurement.",
+    )
+    verify_timeout: float = Field(
+        20.0, gt=0, description="Deadline in seconds for that whole verification call."
+    )
     temperature: float = Field(0.1, ge=0.0, le=2.0)
     max_tokens: int = Field(512, ge=16)
     top_k: int = Field(5, ge=1, le=MAX_PAPERS, description="Papers retrieved per question.")

@@ -1,11 +1,12 @@
 """A question's path as one pipeline over one state.
 
-``condense → retrieve → gate → premises → caution → draft → verify → fallback → compose``
+``condense → retrieve → gate → premises → caution → draft → verify → llm_verify → fallback →
+compose``
 
 Each step (:mod:`assistant.pipeline.steps`) reads and writes only the
 :class:`~assistant.pipeline.state.QueryState`; none imports or calls another. Checks
-(gate, premises, verify) record typed findings; the compose step alone turns findings
-into the words a user reads (with ``prompts/``) and builds the :class:`Answer`, once.
+(gate, premises, verify, llm_verify) record typed findings; the compose step alone turns
+findings into the words a user reads (with ``prompts/``) and builds the :class:`Answer`, once.
 :func:`run` is the whole loop.
 """
 

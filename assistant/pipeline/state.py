@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Literal
 
-from assistant.answer import Answer
+from assistant.answer import Answer, LLMCheck
 from assistant.answerers import Answerer, Draft
 from assistant.checks import ClaimCheck, Screened
 from assistant.conversation import Turn
@@ -118,5 +118,6 @@ class QueryState:
     draft: Draft | None = None
     screened: Screened | None = None
     claims: list[tuple[str, ClaimCheck | None]] = field(default_factory=list)
+    llm_check: LLMCheck | None = None  # the LLM verification pass, on an LLM's answer
     failure: BaseException | None = None  # why an LLM's draft was replaced
     answer: Answer | None = None

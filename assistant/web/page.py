@@ -32,9 +32,11 @@ html {scrollbar-gutter: stable; overflow-y: scroll;}
   line-height: 1.3; padding: 0 0.4em; border-radius: 0.6em; cursor: help;
   color: #8a1c1c; background: #fde2e2; border: 1px solid #f3b3b3;}
 .pa-unsupported.pa-partly {color: #6b4b00; background: #fdf1cf; border-color: #ecd58f;}
+.pa-unsupported.pa-unverified {color: #3d4451; background: #e9ecf1; border-color: #c3c9d3;}
 .pa-verdict {display: inline-block; margin-left: 0.5em; font-size: 0.75em; font-weight: 500;
   padding: 0 0.4em; border-radius: 0.6em; color: #1d5b2b; background: #def5e3;}
 .pa-verdict.pa-partial {color: #6b4b00; background: #fdf1cf;}
+.pa-verdict.pa-unverified {color: #3d4451; background: #e9ecf1;}
 mark.pa-span {background: #fff1a8; color: inherit; padding: 0 0.1em;}
 details.pa-source.pa-flash > summary {background: var(--color-accent-soft);}
 #pa-saved {max-height: max(300px, calc(100dvh - 260px)); overflow-y: auto;}

@@ -43,7 +43,8 @@ def format_answer(answer: Answer, key: str | None = None) -> str:
     """The answer as the web chat shows it: the answer text first, then one sources block.
 
     Every ``[n]`` in the text links to source ``n`` (the page's script opens its fold); a
-    claim the checks found unsupported carries a visible badge where it stands. Each cited
+    claim the checks found unsupported, partly supported or could not verify carries a
+    visible badge where it stands. Each cited
     paper appears once, numbered, as a fold holding its support verdict, the claims it
     stands behind (with their spans), the passage used (supporting spans highlighted) and
     the abstract. Papers retrieved but not cited are folded apart; a declined answer lists
@@ -79,7 +80,7 @@ def anchor(key: str, number: int) -> str:
 
 
 def _linked_text(answer: Answer, key: str) -> str:
-    """The answer text with each ``[n]`` a link to its source and each unsupported mark a
+    """The answer text with each ``[n]`` a link to its source and each verdict's mark a
     badge. The text is the model's already disarmed markdown; only titles are added, as
     the links' tooltips. The extractive answer's bullet labels ("**Title**: quote [n]") are
     dropped: the [n] link and the sources block under it name the paper, once."""
@@ -97,6 +98,7 @@ def _linked_text(answer: Answer, key: str) -> str:
         text = text.replace(f"- **{literal(citation.title)}**: ", "- ")
     text = _MARKER.sub(link, text)
     text = text.replace(load_prompt("unsupported_mark"), _UNSUPPORTED_BADGE)
+    text = text.replace(load_prompt("unverified_mark"), _UNVERIFIED_BADGE)
     return text.replace(load_prompt("partial_mark"), _PARTIAL_BADGE)
 
 
@@ -109,7 +111,15 @@ _PARTIAL_BADGE = (
     '<span class="pa-unsupported pa-partly" title="The cited passage supports this sentence '
     "only in part: see the source's fold\">partly supported</span>"
 )
-_VERDICT_LABELS = {"supported": "supported", "partial": "partly supported"}
+_UNVERIFIED_BADGE = (
+    '<span class="pa-unsupported pa-unverified" title="No check could decide whether the '
+    "cited passage supports this sentence: see the source's fold\">unverified</span>"
+)
+_VERDICT_LABELS = {
+    "supported": "supported",
+    "partial": "partly supported",
+    "unverified": "unverified",
+}
 
 
 def _source_fold(answer: Answer, citation: Citation, key: str) -> str:
@@ -117,7 +127,7 @@ def _source_fold(answer: Answer, citation: Citation, key: str) -> str:
     list) and a fold with the verdict, the claims, the passage used and the abstract."""
     claims = [claim for claim in answer.claims if citation.number in claim.citations]
     verdicts = {claim.verdict for claim in claims}
-    verdict = next((v for v in ("supported", "partial") if v in verdicts), None)
+    verdict = next((v for v in _VERDICT_LABELS if v in verdicts), None)
     badge = (
         f'<span class="pa-verdict pa-{verdict}">{_VERDICT_LABELS[verdict]}</span>'
         if verdict

@@ -1,9 +1,10 @@
 """Compose: the one writer of what the user reads.
 
 Every sentence the engine writes itself comes from here, worded by ``prompts/``: declines,
-premise replies and cautions, the notice above a fallback, the mark on an unsupported
-claim. It also applies the verification's findings to the draft (citations that do not
-support their claim removed, the rest renumbered) and builds the :class:`Answer`, once.
+premise replies and cautions, the notice above a fallback, the mark on a claim that is not
+(fully) supported or could not be verified. It also applies the verification's findings to
+the draft (citations that do not support their claim removed, the rest renumbered) and
+builds the :class:`Answer`, once.
 
 Two steps live here: :class:`Caution`, which shows a premise caution before the answer
 streams, and :class:`Compose`, the last step.
@@ -134,6 +135,7 @@ class Compose(Step):
         marks = {
             "unsupported": load_prompt("unsupported_mark"),
             "partial": load_prompt("partial_mark"),
+            "unverified": load_prompt("unverified_mark"),
         }
         for unit, check in state.claims:
             if check is None:
@@ -167,6 +169,7 @@ class Compose(Step):
             backend=answerer.backend,
             model=answerer.model,
             claims=claims,
+            llm_check=state.llm_check,
         )
 
     def _notice(self, failure: BaseException) -> str:
@@ -181,7 +184,7 @@ class Compose(Step):
 
 
 def _marked(unit: str, mark: str) -> str:
-    """Put the unsupported mark before the claim's closing punctuation."""
+    """Put a verdict's mark before the claim's closing punctuation."""
     body = unit.rstrip()
     trailing = unit[len(body) :]
     stop = body[-1] if body and body[-1] in ".!?;:" else ""
