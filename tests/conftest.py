@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import pickle
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -95,13 +97,32 @@ def embedder():
 
 @pytest.fixture(scope="session")
 def corpus_store(tmp_path_factory: pytest.TempPathFactory, embedder):
-    """The bundled corpus ingested once into a temporary embedded Chroma."""
+    """The bundled corpus ingested into a temporary embedded Chroma: once per test run.
+
+    Under pytest-xdist the first worker to get here ingests into a folder all workers share
+    (beside their own temporary roots) and the others wait for it; each worker then works
+    on its own copy, so no two processes ever open one embedded store.
+    """
+    from filelock import FileLock
+
     from ingest.pipeline import ingest
 
-    root = tmp_path_factory.mktemp("corpus-store")
-    settings = make_settings(root)
-    report = ingest([BUNDLED_PAPERS], settings, progress=False, embedder=embedder)
-    return settings, report
+    run_root = tmp_path_factory.getbasetemp()  # an xdist worker's is inside the run's own
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run_root = run_root.parent
+    shared = run_root / "bundled-corpus-store"
+    with FileLock(f"{shared}.lock"):
+        report_file = shared / "report.pickle"
+        if not report_file.exists():
+            report = ingest(
+                [BUNDLED_PAPERS], make_settings(shared), progress=False, embedder=embedder
+            )
+            report_file.write_bytes(pickle.dumps(report))
+        report = pickle.loads(report_file.read_bytes())
+        root = tmp_path_factory.mktemp("corpus-store")
+        for folder in ("chroma", "cache"):
+            shutil.copytree(shared / folder, root / folder)
+    return make_settings(root), report
 
 
 @pytest.fixture(scope="session")
