@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from assistant.answer import Verdict
 from assistant.text.figures import Quantity, quantities, ranges
-from assistant.text.polarity import NEGATIONS, OPPOSITES, STRENGTH, lower_words
+from assistant.text.polarity import OPPOSITES, STRENGTH, lower_words, negation_cues, phrased
 from assistant.text.sentences import plain, split_sentences
 from assistant.text.words import folded, names_in, underived
 from assistant.tuning import SupportTuning
@@ -184,16 +184,21 @@ class SupportChecker:
     def _polarity(self, claim: str, aligned: Sequence[str]) -> Reason | None:
         if not aligned:
             return None
-        claim_words = lower_words(claim)
-        span_words = [w for sentence in aligned for w in lower_words(sentence)]
-        claim_terms = set(self.vocabulary.terms(claim))
+        claim_words = phrased(lower_words(claim))
+        span_words = [w for sentence in aligned for w in phrased(lower_words(sentence))]
         claim_scopes = self._negated_scopes(claim_words)
         span_scopes = self._negated_scopes(span_words)
-        span_terms = {t for s in aligned for t in self.vocabulary.terms(s)}
+        # what each side states plainly: its terms outside every negation's scope
+        claim_free = set(self.vocabulary.terms(claim)).difference(
+            *(terms for terms, _ in claim_scopes)
+        )
+        span_free = {t for s in aligned for t in self.vocabulary.terms(s)}.difference(
+            *(terms for terms, _ in span_scopes)
+        )
         # the claim negates what the passage states plainly, or the reverse
-        if not span_scopes and any(self._denies(scope, span_terms) for scope in claim_scopes):
+        if any(self._denies(scope, span_free) for scope in claim_scopes):
             return Reason("negation_added", {"span": aligned[0]})
-        if not claim_scopes and any(self._denies(scope, claim_terms) for scope in span_scopes):
+        if any(self._denies(scope, claim_free) for scope in span_scopes):
             return Reason("negation_dropped", {"span": aligned[0]})
         stems = {self.vocabulary.stem(w) for w in span_words}
         claim_stems = {self.vocabulary.stem(w): w for w in claim_words}
@@ -205,23 +210,26 @@ class SupportChecker:
                 return Reason("direction", {"claimed": word, "stated": opposite})
         return None
 
-    def _negated_scopes(self, words: Sequence[str]) -> list[list[str]]:
-        """The content terms a few words after each negation cue ("not only" is no
-        negation), one list per cue."""
+    def _negated_scopes(self, words: Sequence[str]) -> list[tuple[list[str], bool]]:
+        """The content terms each negation cue negates (the next few), and whether its
+        first is a verb the cue negates on its own ("fails to generalize")."""
         size = self.tuning.negation_scope_words
         scopes = []
-        for i, word in enumerate(words):
-            if (word in NEGATIONS or word.endswith("n't")) and words[i + 1 : i + 2] != ["only"]:
-                terms = self.vocabulary.terms(" ".join(words[i + 1 : i + 1 + size]))
-                if terms:
-                    scopes.append(terms)
+        for start, verb_led in negation_cues(list(words)):
+            terms = self.vocabulary.terms(" ".join(words[start : start + 2 * size]))[:size]
+            if terms:
+                scopes.append((terms, verb_led))
         return scopes
 
     @staticmethod
-    def _denies(scope: Sequence[str], stated: set[str]) -> bool:
+    def _denies(scope: tuple[list[str], bool], stated: set[str]) -> bool:
         """Whether a negated scope is what the other text states: its words, two of them
-        when it has two or more ("without mask tokens" does not deny "masks patches")."""
-        return len(stated.intersection(scope)) >= min(2, len(set(scope)))
+        when it has two or more ("without mask tokens" does not deny "masks patches"), or
+        the verb a verb cue negates ("fails to generalize" denies "generalizes well")."""
+        terms, verb_led = scope
+        if verb_led and terms[0] in stated:
+            return True
+        return len(stated.intersection(terms)) >= min(2, len(set(terms)))
 
     # --- strength --------------------------------------------------------------------
     def _strength(self, claim: str, source: str) -> Reason | None:
