@@ -137,8 +137,7 @@ def negation_judgement(claim: str):
         (  # "instead of X" negates X: a claim that does X drops the negation
             "It minimizes a layer-wise reconstruction loss rather than retraining the entire "
             "network [1].",
-            "It retrains the entire network after minimizing a layer-wise reconstruction "
-            "loss [1].",
+            "It retrains the entire network after minimizing a layer-wise reconstruction loss [1].",
             "negation_dropped",
         ),
         (  # a privative ("removing") negates what follows it
