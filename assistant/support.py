@@ -33,9 +33,17 @@ from dataclasses import dataclass, field
 
 from assistant.answer import Verdict
 from assistant.text.figures import Quantity, quantities, ranges
-from assistant.text.polarity import OPPOSITES, STRENGTH, lower_words, negation_cues, phrased
+from assistant.text.polarity import (
+    OPPOSITES,
+    PARITY,
+    STRENGTH,
+    SUPERIORITY,
+    lower_words,
+    negation_cues,
+    phrased,
+)
 from assistant.text.sentences import plain, split_sentences
-from assistant.text.words import folded, names_in, underived
+from assistant.text.words import folded, loose_words, names_in, underived
 from assistant.tuning import SupportTuning
 from assistant.vocabulary import Vocabulary
 
@@ -84,6 +92,7 @@ class SupportChecker:
             self._figures(claim, source)
             or self._names(claim, source)
             or self._polarity(claim, aligned)
+            or self._roles_swapped(claim, aligned)
         )
         if found is not None:
             return Judgement("unsupported", span, found)
@@ -93,7 +102,7 @@ class SupportChecker:
             return Judgement("unsupported", span, Reason("off_topic"))
         if overlap < tuning.supported_overlap:
             return Judgement("partial", span, Reason("in_part"))
-        stronger = self._strength(claim, source)
+        stronger = self._strength(claim, source) or self._parity(claim, aligned)
         if stronger is not None:
             return Judgement("partial", span, stronger)
         return Judgement("supported", span)
@@ -231,6 +240,66 @@ class SupportChecker:
             return True
         return len(stated.intersection(terms)) >= min(2, len(set(terms)))
 
+    # --- roles -----------------------------------------------------------------------
+    def _anchor(self, word: str) -> str | None:
+        """The key of a word that names a thing a sentence says something about: a name
+        ("E4M3"), a hyphenated technical term ("decoder-only", "bi-encoders") or one side
+        of an opposite pair ("top", "forward"); None for any other word."""
+        key = folded(word).removesuffix("s")
+        if not key:
+            return None
+        if "-" in word.strip("-") or names_in(word) or self.vocabulary.stem(word) in OPPOSITES:
+            return key
+        return None
+
+    def _role_contexts(self, words: Sequence[str]) -> dict[str, set[str]]:
+        """For each anchor of the words, the content terms within a few content words of
+        it (other anchors left out)."""
+        window = self.tuning.role_context_words
+        content = [(w, self._anchor(w)) for w in words if self.vocabulary.terms(w)]
+        contexts: dict[str, set[str]] = {}
+        for i, (_, key) in enumerate(content):
+            if key is None:
+                continue
+            near = content[max(0, i - window) : i] + content[i + 1 : i + window + 1]
+            terms = self.vocabulary.terms(" ".join(w for w, k in near if k is None))
+            contexts.setdefault(key, set()).update(terms)
+        return contexts
+
+    def _roles_swapped(self, claim: str, aligned: Sequence[str]) -> Reason | None:
+        """Two things the claim and the passage both name, with what is said of them
+        exchanged ("the top layer of the decoder to the bottom layer of the encoder" for
+        "the bottom layer of the decoder to the top layer of the encoder"; "bi-encoders
+        perform best" where cross-encoders do): the words that set one apart in the claim
+        stand next to the other in the passage, and not next to it."""
+        claimed = self._role_contexts(loose_words(claim))
+        stated = self._role_contexts([w for s in aligned for w in loose_words(s)])
+        shared = [key for key in claimed if key in stated]
+        if len(shared) < 2:
+            return None
+
+        def own(key: str) -> set[str]:  # what sets it apart in the claim
+            return claimed[key] - set().union(*(claimed[k] for k in shared if k != key))
+
+        for key in shared:
+            mine = own(key)
+            if not mine or mine & stated[key]:
+                continue
+            # an exchange: its words stand next to the other, and the other's (if it has
+            # any of its own) next to it
+            swapped = next(
+                (
+                    k
+                    for k in shared
+                    if k != key and mine & stated[k] and (not own(k) or own(k) & stated[key])
+                ),
+                None,
+            )
+            if swapped is not None:
+                word = next(w for w in loose_words(claim) if self._anchor(w) == key)
+                return Reason("roles_swapped", {"term": word})
+        return None
+
     # --- strength --------------------------------------------------------------------
     def _strength(self, claim: str, source: str) -> Reason | None:
         source_words = set(lower_words(source))
@@ -238,6 +307,19 @@ class SupportChecker:
             if word in STRENGTH and word not in source_words:
                 return Reason("stronger", {"word": word})
         return None
+
+    @staticmethod
+    def _parity(claim: str, aligned: Sequence[str]) -> Reason | None:
+        """A win ("outperforms") where the sentences carrying the claim state only a tie
+        ("comparable to", "competitive with")."""
+        span_words = {w for sentence in aligned for w in lower_words(sentence)}
+        ties = [w for sentence in aligned for w in lower_words(sentence) if w in PARITY]
+        if not ties or span_words & SUPERIORITY:
+            return None
+        win = next((w for w in lower_words(claim) if w in SUPERIORITY), None)
+        if win is None:
+            return None
+        return Reason("direction", {"claimed": win, "stated": ties[0]})
 
     def _overlap(self, claim: str, source: str) -> float:
         terms = self.vocabulary.terms(claim)

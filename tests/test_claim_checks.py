@@ -182,3 +182,56 @@ def test_skip_connections_are_no_negation():
     passage = "The re-designed skip pathways reduce the semantic gap between the feature maps."
     claim = "The redesigned pathways reduce the semantic gap between the feature maps [1]."
     assert NEGATION_CHECKER.judge(claim, NEGATION_TITLE, passage).verdict == "supported"
+
+
+# --- a tie stated as a win; roles exchanged between two things ----------------------------
+ROLES_TITLE = "A Benchmark of Retrieval Architectures"
+ROLES_PASSAGE = (
+    "Our attention mechanism connects the bottom layer of the decoder to the top layer of "
+    "the encoder. Cross-encoders attend jointly to the pair, while bi-encoders encode each "
+    "side separately. On translation benchmarks the system achieves "
+    "results competitive with the state of the art."
+)
+ROLES_CHECKER = SupportChecker(
+    Vocabulary(
+        dict.fromkeys(VOCABULARY.terms((ROLES_PASSAGE + " " + ROLES_TITLE).lower()), 3),
+        documents=100,
+    )
+)
+
+
+def roles_judgement(claim: str):
+    return ROLES_CHECKER.judge(claim, ROLES_TITLE, ROLES_PASSAGE)
+
+
+def test_a_tie_stated_as_a_win_is_partial():
+    faithful = "On translation benchmarks the system is competitive with the state of the art [1]."
+    assert roles_judgement(faithful).verdict == "supported"
+    judgement = roles_judgement(
+        "On translation benchmarks the system outperforms the state of the art [1]."
+    )
+    assert judgement.verdict == "partial" and judgement.reason.code == "direction"
+    assert judgement.reason.values == {"claimed": "outperforms", "stated": "competitive"}
+
+
+@pytest.mark.parametrize(
+    "faithful, wrong",
+    [
+        (
+            "Its attention connects the bottom layer of the decoder to the top layer of the "
+            "encoder [1].",
+            "Its attention connects the top layer of the decoder to the bottom layer of the "
+            "encoder [1].",
+        ),
+        (
+            "Cross-encoders attend jointly to the pair, while bi-encoders encode each side "
+            "separately [1].",
+            "Bi-encoders attend jointly to the pair, while cross-encoders encode each side "
+            "separately [1].",
+        ),
+    ],
+)
+def test_roles_swapped_between_two_named_things(faithful, wrong):
+    assert roles_judgement(faithful).verdict == "supported"
+    judgement = roles_judgement(wrong)
+    assert judgement.verdict == "unsupported" and judgement.reason.code == "roles_swapped"

@@ -109,7 +109,20 @@ for _a, _b in _OPPOSITES:
 STRENGTH = frozenset(
     """all every always any entire entirely completely fully universally never guarantee
     guarantees guaranteed prove proves proven eliminate eliminates eliminated best first
-    only sole solely optimal perfect perfectly must unique uniquely definitively""".split()
+    only sole solely optimal perfect perfectly must unique uniquely definitively clearly
+    decisively""".split()
+)
+
+# A result stated as a tie ("comparable to", "competitive with", "on par with") and the
+# same result stated as a win: a claim with the second where the passage has only the first
+# is stronger than the paper.
+PARITY = frozenset(
+    """comparable comparably competitive par similar matches match matching favorable
+    favourable""".split()
+)
+SUPERIORITY = frozenset(
+    """outperform outperforms outperformed outperforming surpass surpasses surpassed
+    surpassing beat beats beating exceed exceeds exceeded exceeding superior better""".split()
 )
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z']*")
