@@ -36,6 +36,7 @@ from assistant.text.figures import Quantity, quantities, ranges
 from assistant.text.polarity import (
     OPPOSITES,
     PARITY,
+    SLOT_WORDS,
     STRENGTH,
     SUPERIORITY,
     lower_words,
@@ -213,11 +214,30 @@ class SupportChecker:
         claim_stems = {self.vocabulary.stem(w): w for w in claim_words}
         for stem, word in claim_stems.items():
             opposite = next(
-                (o for o in OPPOSITES.get(stem, ()) if o in stems and stem not in stems), None
+                (
+                    o
+                    for o in OPPOSITES.get(stem, ())
+                    if o in stems
+                    and stem not in stems
+                    and (
+                        stem not in SLOT_WORDS
+                        or self._before(stem, claim_words) & self._before(o, span_words)
+                    )
+                ),
+                None,
             )
             if opposite is not None:
                 return Reason("direction", {"claimed": word, "stated": opposite})
         return None
+
+    def _before(self, stem: str, words: Sequence[str]) -> set[str]:
+        """The content terms that directly follow a word of this stem: the noun it
+        modifies ("resolution" after "high")."""
+        return {
+            next(iter(self.vocabulary.terms(words[i + 1])), "")
+            for i in range(len(words) - 1)
+            if self.vocabulary.stem(words[i]) == stem
+        } - {""}
 
     def _negated_scopes(self, words: Sequence[str]) -> list[tuple[list[str], bool]]:
         """The content terms each negation cue negates (the next few), and whether its

@@ -235,3 +235,19 @@ def test_roles_swapped_between_two_named_things(faithful, wrong):
     assert roles_judgement(faithful).verdict == "supported"
     judgement = roles_judgement(wrong)
     assert judgement.verdict == "unsupported" and judgement.reason.code == "roles_swapped"
+
+
+def test_position_and_degree_opposites_count_only_before_the_same_word():
+    passage = (
+        "The module fuses multi-scale context on low-resolution feature maps. It runs at low "
+        "latency with strong accuracy."
+    )
+    checker = SupportChecker(
+        Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower() + " high"), 3), 100)
+    )
+    judged = checker.judge(
+        "The module fuses multi-scale context on high-resolution feature maps [1].", "M", passage
+    )
+    assert judged.verdict == "unsupported" and judged.reason.code == "direction"
+    faithful = "It keeps accuracy high at low latency [1]."
+    assert checker.judge(faithful, "M", passage).verdict != "unsupported"

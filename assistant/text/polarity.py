@@ -90,15 +90,22 @@ _OPPOSITES = [
     ("include", "exclude"),
     ("supervised", "unsupervised"),
     ("linear", "nonlinear"),
-    ("top", "bottom"),
-    ("high", "low"),
-    ("first", "last"),
-    ("forward", "backward"),
     ("static", "dynamic"),
     ("explicit", "implicit"),
     ("global", "local"),
     ("dense", "sparse"),
 ]
+# Positions and degrees that modify a noun ("top layer", "high-resolution maps", "forward
+# pass"): "high accuracy at low cost" holds both in different places, so they are opposed
+# only in the same place, before the same word ("low-resolution" vs "high-resolution").
+_SLOT_OPPOSITES = [
+    ("top", "bottom"),
+    ("high", "low"),
+    ("first", "last"),
+    ("forward", "backward"),
+]
+SLOT_WORDS = frozenset(word for pair in _SLOT_OPPOSITES for word in pair)
+_OPPOSITES += _SLOT_OPPOSITES
 OPPOSITES: dict[str, set[str]] = {}
 for _a, _b in _OPPOSITES:
     OPPOSITES.setdefault(_a, set()).add(_b)
