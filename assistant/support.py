@@ -33,9 +33,18 @@ from dataclasses import dataclass, field
 
 from assistant.answer import Verdict
 from assistant.text.figures import Quantity, quantities, ranges
-from assistant.text.polarity import NEGATIONS, OPPOSITES, STRENGTH, lower_words
+from assistant.text.polarity import (
+    OPPOSITES,
+    PARITY,
+    SLOT_WORDS,
+    STRENGTH,
+    SUPERIORITY,
+    lower_words,
+    negation_cues,
+    phrased,
+)
 from assistant.text.sentences import plain, split_sentences
-from assistant.text.words import folded, names_in, underived
+from assistant.text.words import folded, loose_words, names_in, underived
 from assistant.tuning import SupportTuning
 from assistant.vocabulary import Vocabulary
 
@@ -84,6 +93,7 @@ class SupportChecker:
             self._figures(claim, source)
             or self._names(claim, source)
             or self._polarity(claim, aligned)
+            or self._roles_swapped(claim, aligned)
         )
         if found is not None:
             return Judgement("unsupported", span, found)
@@ -93,7 +103,7 @@ class SupportChecker:
             return Judgement("unsupported", span, Reason("off_topic"))
         if overlap < tuning.supported_overlap:
             return Judgement("partial", span, Reason("in_part"))
-        stronger = self._strength(claim, source)
+        stronger = self._strength(claim, source) or self._parity(claim, aligned)
         if stronger is not None:
             return Judgement("partial", span, stronger)
         return Judgement("supported", span)
@@ -184,44 +194,131 @@ class SupportChecker:
     def _polarity(self, claim: str, aligned: Sequence[str]) -> Reason | None:
         if not aligned:
             return None
-        claim_words = lower_words(claim)
-        span_words = [w for sentence in aligned for w in lower_words(sentence)]
-        claim_terms = set(self.vocabulary.terms(claim))
+        claim_words = phrased(lower_words(claim))
+        span_words = [w for sentence in aligned for w in phrased(lower_words(sentence))]
         claim_scopes = self._negated_scopes(claim_words)
         span_scopes = self._negated_scopes(span_words)
-        span_terms = {t for s in aligned for t in self.vocabulary.terms(s)}
+        # what each side states plainly: its terms outside every negation's scope
+        claim_free = set(self.vocabulary.terms(claim)).difference(
+            *(terms for terms, _ in claim_scopes)
+        )
+        span_free = {t for s in aligned for t in self.vocabulary.terms(s)}.difference(
+            *(terms for terms, _ in span_scopes)
+        )
         # the claim negates what the passage states plainly, or the reverse
-        if not span_scopes and any(self._denies(scope, span_terms) for scope in claim_scopes):
+        if any(self._denies(scope, span_free) for scope in claim_scopes):
             return Reason("negation_added", {"span": aligned[0]})
-        if not claim_scopes and any(self._denies(scope, claim_terms) for scope in span_scopes):
+        if any(self._denies(scope, claim_free) for scope in span_scopes):
             return Reason("negation_dropped", {"span": aligned[0]})
         stems = {self.vocabulary.stem(w) for w in span_words}
         claim_stems = {self.vocabulary.stem(w): w for w in claim_words}
         for stem, word in claim_stems.items():
             opposite = next(
-                (o for o in OPPOSITES.get(stem, ()) if o in stems and stem not in stems), None
+                (
+                    o
+                    for o in OPPOSITES.get(stem, ())
+                    if o in stems
+                    and stem not in stems
+                    and (
+                        stem not in SLOT_WORDS
+                        or self._before(stem, claim_words) & self._before(o, span_words)
+                    )
+                ),
+                None,
             )
             if opposite is not None:
                 return Reason("direction", {"claimed": word, "stated": opposite})
         return None
 
-    def _negated_scopes(self, words: Sequence[str]) -> list[list[str]]:
-        """The content terms a few words after each negation cue ("not only" is no
-        negation), one list per cue."""
+    def _before(self, stem: str, words: Sequence[str]) -> set[str]:
+        """The content terms that directly follow a word of this stem: the noun it
+        modifies ("resolution" after "high")."""
+        return {
+            next(iter(self.vocabulary.terms(words[i + 1])), "")
+            for i in range(len(words) - 1)
+            if self.vocabulary.stem(words[i]) == stem
+        } - {""}
+
+    def _negated_scopes(self, words: Sequence[str]) -> list[tuple[list[str], bool]]:
+        """The content terms each negation cue negates (the next few), and whether its
+        first is a verb the cue negates on its own ("fails to generalize")."""
         size = self.tuning.negation_scope_words
         scopes = []
-        for i, word in enumerate(words):
-            if (word in NEGATIONS or word.endswith("n't")) and words[i + 1 : i + 2] != ["only"]:
-                terms = self.vocabulary.terms(" ".join(words[i + 1 : i + 1 + size]))
-                if terms:
-                    scopes.append(terms)
+        for start, verb_led in negation_cues(list(words)):
+            terms = self.vocabulary.terms(" ".join(words[start : start + 2 * size]))[:size]
+            if terms:
+                scopes.append((terms, verb_led))
         return scopes
 
     @staticmethod
-    def _denies(scope: Sequence[str], stated: set[str]) -> bool:
+    def _denies(scope: tuple[list[str], bool], stated: set[str]) -> bool:
         """Whether a negated scope is what the other text states: its words, two of them
-        when it has two or more ("without mask tokens" does not deny "masks patches")."""
-        return len(stated.intersection(scope)) >= min(2, len(set(scope)))
+        when it has two or more ("without mask tokens" does not deny "masks patches"), or
+        the verb a verb cue negates ("fails to generalize" denies "generalizes well")."""
+        terms, verb_led = scope
+        if verb_led and terms[0] in stated:
+            return True
+        return len(stated.intersection(terms)) >= min(2, len(set(terms)))
+
+    # --- roles -----------------------------------------------------------------------
+    def _anchor(self, word: str) -> str | None:
+        """The key of a word that names a thing a sentence says something about: a name
+        ("E4M3"), a hyphenated technical term ("decoder-only", "bi-encoders") or one side
+        of an opposite pair ("top", "forward"); None for any other word."""
+        key = folded(word).removesuffix("s")
+        if not key:
+            return None
+        if "-" in word.strip("-") or names_in(word) or self.vocabulary.stem(word) in OPPOSITES:
+            return key
+        return None
+
+    def _role_contexts(self, words: Sequence[str]) -> dict[str, set[str]]:
+        """For each anchor of the words, the content terms within a few content words of
+        it (other anchors left out)."""
+        window = self.tuning.role_context_words
+        content = [(w, self._anchor(w)) for w in words if self.vocabulary.terms(w)]
+        contexts: dict[str, set[str]] = {}
+        for i, (_, key) in enumerate(content):
+            if key is None:
+                continue
+            near = content[max(0, i - window) : i] + content[i + 1 : i + window + 1]
+            terms = self.vocabulary.terms(" ".join(w for w, k in near if k is None))
+            contexts.setdefault(key, set()).update(terms)
+        return contexts
+
+    def _roles_swapped(self, claim: str, aligned: Sequence[str]) -> Reason | None:
+        """Two things the claim and the passage both name, with what is said of them
+        exchanged ("the top layer of the decoder to the bottom layer of the encoder" for
+        "the bottom layer of the decoder to the top layer of the encoder"; "bi-encoders
+        perform best" where cross-encoders do): the words that set one apart in the claim
+        stand next to the other in the passage, and not next to it."""
+        claimed = self._role_contexts(loose_words(claim))
+        stated = self._role_contexts([w for s in aligned for w in loose_words(s)])
+        shared = [key for key in claimed if key in stated]
+        if len(shared) < 2:
+            return None
+
+        def own(key: str) -> set[str]:  # what sets it apart in the claim
+            return claimed[key] - set().union(*(claimed[k] for k in shared if k != key))
+
+        for key in shared:
+            mine = own(key)
+            if not mine or mine & stated[key]:
+                continue
+            # an exchange: its words stand next to the other, and the other's (if it has
+            # any of its own) next to it
+            swapped = next(
+                (
+                    k
+                    for k in shared
+                    if k != key and mine & stated[k] and (not own(k) or own(k) & stated[key])
+                ),
+                None,
+            )
+            if swapped is not None:
+                word = next(w for w in loose_words(claim) if self._anchor(w) == key)
+                return Reason("roles_swapped", {"term": word})
+        return None
 
     # --- strength --------------------------------------------------------------------
     def _strength(self, claim: str, source: str) -> Reason | None:
@@ -230,6 +327,19 @@ class SupportChecker:
             if word in STRENGTH and word not in source_words:
                 return Reason("stronger", {"word": word})
         return None
+
+    @staticmethod
+    def _parity(claim: str, aligned: Sequence[str]) -> Reason | None:
+        """A win ("outperforms") where the sentences carrying the claim state only a tie
+        ("comparable to", "competitive with")."""
+        span_words = {w for sentence in aligned for w in lower_words(sentence)}
+        ties = [w for sentence in aligned for w in lower_words(sentence) if w in PARITY]
+        if not ties or span_words & SUPERIORITY:
+            return None
+        win = next((w for w in lower_words(claim) if w in SUPERIORITY), None)
+        if win is None:
+            return None
+        return Reason("direction", {"claimed": win, "stated": ties[0]})
 
     def _overlap(self, claim: str, source: str) -> float:
         terms = self.vocabulary.terms(claim)

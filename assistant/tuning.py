@@ -195,7 +195,13 @@ class SupportTuning(_Group):
         12, ge=1, description="Characters either side of a figure that say what it measures."
     )
     negation_scope_words: int = Field(
-        3, ge=1, description="Words after a negation cue that it negates."
+        3, ge=1, description="Content words after a negation cue that it negates."
+    )
+    role_context_words: int = Field(
+        1,
+        ge=1,
+        description="Content words either side of a named thing that say what is said of it (roles "
+        "swapped between two things); eval/claims_dev.jsonl.",
     )
 
 

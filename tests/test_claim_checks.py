@@ -108,3 +108,146 @@ def test_claims_split_after_abbreviations_and_before_digits():
 )
 def test_a_decline_is_recognised(text, declined):
     assert declines(text) is declined
+
+
+# --- paraphrased negations --------------------------------------------------------------
+NEGATION_TITLE = "A Study of Compressed Caches"
+NEGATION_PASSAGE = (
+    "To reduce training costs, we minimize a layer-wise reconstruction loss instead of "
+    "retraining the entire network. The design lowers memory demands, yet retains global "
+    "attention capability. It outperforms the baseline despite removing input tokenization. "
+    "Here we find that the searched cells fail to generalize to larger datasets. With "
+    "8-bit activations, the binary models match or outperform the best existing 8-bit "
+    "models. The authors "
+    "call for improving the backbone instead of focusing on the mixer modules."
+)
+NEGATION_WORDS = (NEGATION_PASSAGE + " " + NEGATION_TITLE).lower()
+NEGATION_CHECKER = SupportChecker(
+    Vocabulary(dict.fromkeys(VOCABULARY.terms(NEGATION_WORDS), 3), documents=100)
+)
+
+
+def negation_judgement(claim: str):
+    return NEGATION_CHECKER.judge(claim, NEGATION_TITLE, NEGATION_PASSAGE)
+
+
+@pytest.mark.parametrize(
+    "faithful, wrong, code",
+    [
+        (  # "instead of X" negates X: a claim that does X drops the negation
+            "It minimizes a layer-wise reconstruction loss rather than retraining the entire "
+            "network [1].",
+            "It retrains the entire network after minimizing a layer-wise reconstruction loss [1].",
+            "negation_dropped",
+        ),
+        (  # a privative ("removing") negates what follows it
+            "It outperforms the baseline without input tokenization [1].",
+            "It outperforms the baseline while still relying on input tokenization [1].",
+            "negation_dropped",
+        ),
+        (  # "fail to V": the negation falls on the verb alone
+            "The searched cells do not generalize to larger datasets [1].",
+            "The searched cells generalize well, beating the larger datasets [1].",
+            "negation_dropped",
+        ),
+        (  # the alternatives of "X instead of Y" exchanged, both sides negating
+            "The authors ask for research on improving the backbone rather than on the "
+            "mixer modules [1].",
+            "The authors ask for research on the mixer modules rather than on improving "
+            "the backbone [1].",
+            "negation_added",
+        ),
+        (  # a two-word verb read as its one-word sense ("give up" is "lose")
+            "The design lowers memory demands while keeping global attention capability [1].",
+            "The design lowers memory demands at the price of giving up global attention "
+            "capability [1].",
+            "direction",
+        ),
+        (  # "falls short of" is "underperforms"
+            "With 8-bit activations, the binary models outperform the best existing 8-bit "
+            "models [1].",
+            "With 8-bit activations, the binary models fall short of the best existing "
+            "8-bit models [1].",
+            "direction",
+        ),
+    ],
+)
+def test_paraphrased_negations(faithful, wrong, code):
+    assert negation_judgement(faithful).verdict == "supported"
+    judgement = negation_judgement(wrong)
+    assert judgement.verdict == "unsupported" and judgement.reason.code == code
+
+
+def test_skip_connections_are_no_negation():
+    passage = "The re-designed skip pathways reduce the semantic gap between the feature maps."
+    claim = "The redesigned pathways reduce the semantic gap between the feature maps [1]."
+    assert NEGATION_CHECKER.judge(claim, NEGATION_TITLE, passage).verdict == "supported"
+
+
+# --- a tie stated as a win; roles exchanged between two things ----------------------------
+ROLES_TITLE = "A Benchmark of Retrieval Architectures"
+ROLES_PASSAGE = (
+    "Our attention mechanism connects the bottom layer of the decoder to the top layer of "
+    "the encoder. Cross-encoders attend jointly to the pair, while bi-encoders encode each "
+    "side separately. On translation benchmarks the system achieves "
+    "results competitive with the state of the art."
+)
+ROLES_CHECKER = SupportChecker(
+    Vocabulary(
+        dict.fromkeys(VOCABULARY.terms((ROLES_PASSAGE + " " + ROLES_TITLE).lower()), 3),
+        documents=100,
+    )
+)
+
+
+def roles_judgement(claim: str):
+    return ROLES_CHECKER.judge(claim, ROLES_TITLE, ROLES_PASSAGE)
+
+
+def test_a_tie_stated_as_a_win_is_partial():
+    faithful = "On translation benchmarks the system is competitive with the state of the art [1]."
+    assert roles_judgement(faithful).verdict == "supported"
+    judgement = roles_judgement(
+        "On translation benchmarks the system outperforms the state of the art [1]."
+    )
+    assert judgement.verdict == "partial" and judgement.reason.code == "direction"
+    assert judgement.reason.values == {"claimed": "outperforms", "stated": "competitive"}
+
+
+@pytest.mark.parametrize(
+    "faithful, wrong",
+    [
+        (
+            "Its attention connects the bottom layer of the decoder to the top layer of the "
+            "encoder [1].",
+            "Its attention connects the top layer of the decoder to the bottom layer of the "
+            "encoder [1].",
+        ),
+        (
+            "Cross-encoders attend jointly to the pair, while bi-encoders encode each side "
+            "separately [1].",
+            "Bi-encoders attend jointly to the pair, while cross-encoders encode each side "
+            "separately [1].",
+        ),
+    ],
+)
+def test_roles_swapped_between_two_named_things(faithful, wrong):
+    assert roles_judgement(faithful).verdict == "supported"
+    judgement = roles_judgement(wrong)
+    assert judgement.verdict == "unsupported" and judgement.reason.code == "roles_swapped"
+
+
+def test_position_and_degree_opposites_count_only_before_the_same_word():
+    passage = (
+        "The module fuses multi-scale context on low-resolution feature maps. It runs at low "
+        "latency with strong accuracy."
+    )
+    checker = SupportChecker(
+        Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower() + " high"), 3), 100)
+    )
+    judged = checker.judge(
+        "The module fuses multi-scale context on high-resolution feature maps [1].", "M", passage
+    )
+    assert judged.verdict == "unsupported" and judged.reason.code == "direction"
+    faithful = "It keeps accuracy high at low latency [1]."
+    assert checker.judge(faithful, "M", passage).verdict != "unsupported"

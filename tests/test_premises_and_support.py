@@ -10,6 +10,7 @@ from assistant.pipeline.steps.premises import Premises
 from assistant.premises import Lookups, PremiseChecker
 from assistant.support import SupportChecker
 from assistant.text.figures import stated_figures
+from assistant.text.phrasing import compares
 from assistant.text.phrasing import sub_questions as split_questions
 from assistant.tuning import AnswerTuning, PremisesTuning
 from assistant.vocabulary import Vocabulary
@@ -222,6 +223,25 @@ def test_uncovered_is_not_judged_on_a_few_words_nor_on_a_topic_question():
     assert checker.check(topic, [hit(SAMBA, 0.8), hit(VSA, 0.7)]) == []
     single = "Which paper applies hyperdimensional computing to remote sensing?"
     assert checker.check(single, [hit(SAMBA, 0.8), hit(VSA, 0.7)])[0].kind == "uncovered"
+
+
+def test_a_question_about_two_subjects_taken_up_again_is_no_caution():
+    """Two subjects joined after the auxiliary and referred to again as several ("what
+    did each find", "do they") ask about two papers; one subject, or "each" as a
+    determiner, does not."""
+    two = [hit(SAMBA, 0.8), hit(VSA, 0.7)]
+    for question in (
+        "How do hyperdimensional computing and remote sensing models encode data, and what "
+        "did each find?",
+        "What do Samba and VSA encode to segment images, and how accurate are they?",
+    ):
+        assert compares(question) and CHECKER.check(question, two) == []
+    for question in (
+        "How do Sparse Transformers cut the cost of attention on long sequences, and what "
+        "results did they report?",
+        "How many parameters does each Gaussian carry and what speed does the codec reach?",
+    ):
+        assert not compares(question)
 
 
 def test_the_rest_of_a_question_about_another_paper_is_a_caution():

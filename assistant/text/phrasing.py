@@ -59,11 +59,15 @@ _QUOTED = re.compile(
 )
 _WORDS = re.compile(r"\w+")
 # A question about two or more things at once ("How do X and Y differ", "Compare X with Y",
-# "what did each find"): several papers are expected, not one.
+# "what did each find"): several papers are expected, not one. Two subjects joined by
+# "and" right after the auxiliary ("How do CQ and CSKV exploit …") and taken up again as
+# several ("…, and what did each find?", "…, and how much do they reach?") ask about both.
 _COMPARES = re.compile(
     r"\b(?:compare[sd]?|comparing|comparison|versus|vs\.?|differ|differs|difference|"
     r"differences|contrast)\b"
-    r"|\b(?:do|does|did)\b[^?,]{1,80}\band\b[^?,]{1,80}\beach\b",
+    r"|\b(?:do|does|did)\b[^?]{1,80}\band\b[^?]{1,80}\beach\b"
+    r"|\b(?:do|did|are|were|have)\s+(?:[\w()'-]+\s+){1,4}and\s+[^?]{1,160}"
+    r"\b(?:they|each|both)\b",
     re.IGNORECASE,
 )
 # An answer that says the sources hold no answer ("The indexed papers do not answer …").
