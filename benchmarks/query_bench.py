@@ -1,13 +1,16 @@
 """Query latency on the bundled corpus: search and extractive answers over every eval question.
 
-    python benchmarks/query_bench.py
+    python benchmarks/query_bench.py [--questions N]
 
-Ingests the bundled corpus into a temporary store first (unless ASSISTANT_CHROMA_PATH
-names an existing one), warms up once, then times each question.
+Ingests the bundled corpus into a temporary store first (into ASSISTANT_CHROMA_PATH instead
+when it is set: a no-op when that store already holds it), warms up once, then times each
+question. ``--questions N`` times N of them, evenly spread (a short run).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -21,11 +24,20 @@ from ingest.pipeline import ingest
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--questions", type=int, metavar="N", help="time N questions only")
+    args = parser.parse_args()
     questions = eval_questions()
+    if args.questions and args.questions < len(questions):
+        step = len(questions) / args.questions
+        questions = [questions[int(i * step)] for i in range(args.questions)]
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            _env_file=None, chroma_path=Path(tmp) / "chroma", cache_dir=Path(tmp) / "cache"
-        )
+        if os.environ.get("ASSISTANT_CHROMA_PATH"):
+            settings = Settings(_env_file=None)
+        else:
+            settings = Settings(
+                _env_file=None, chroma_path=Path(tmp) / "chroma", cache_dir=Path(tmp) / "cache"
+            )
         ingest([BUNDLED_PAPERS], settings, progress=False)
         began = time.perf_counter()
         engine = Assistant.from_settings(settings)

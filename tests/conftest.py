@@ -40,6 +40,7 @@ UNIT = {
     "test_parsers",
     "test_premises_and_support",
     "test_relevance",
+    "test_sentences",
 }
 E2E = {"test_api", "test_export_ui", "test_security_and_faults", "test_ui"}
 
