@@ -42,14 +42,34 @@ def test_export_adds_no_api_endpoint(app_url):
     assert isinstance(answer, str) and f"[1] {DDRNET}" in answer
 
 
+def export_page(playwright, app_url: str):
+    """Headless Chromium on the chat page: the browser, the page and its two export buttons
+    (Markdown, BibTeX)."""
+    browser = launch_chromium(playwright)
+    page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    page.goto(app_url)
+    markdown_button = page.get_by_role("button", name="Conversation (Markdown)")
+    bibtex_button = page.get_by_role("button", name="Cited papers (BibTeX)")
+    return browser, page, markdown_button, bibtex_button
+
+
+def download(page, button):
+    """The file the button serves (a Playwright ``Download``)."""
+    with page.expect_download(timeout=30000) as started:
+        button.click()
+    return started.value
+
+
+def downloaded_text(page, button) -> str:
+    return Path(download(page, button).path()).read_text(encoding="utf-8")
+
+
 def download_once(page, button, wanted: str, timeout: float = 30) -> str:
     """The text of the button's file once it holds ``wanted`` (the files follow the turns,
     a moment after each answer shows)."""
     deadline = time.monotonic() + timeout
     while True:
-        with page.expect_download(timeout=30000) as download:
-            button.click()
-        text = Path(download.value.path()).read_text(encoding="utf-8")
+        text = downloaded_text(page, button)
         if wanted in text or time.monotonic() > deadline:
             return text
         page.wait_for_timeout(500)
@@ -64,11 +84,7 @@ def test_browser_downloads_markdown_and_bibtex(app_url, output_dir):
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
-        page.goto(app_url)
-        markdown_button = page.get_by_role("button", name="Conversation (Markdown)")
-        bibtex_button = page.get_by_role("button", name="Cited papers (BibTeX)")
+        browser, page, markdown_button, bibtex_button = export_page(playwright, app_url)
         expect(markdown_button).to_be_disabled()  # nothing to export yet
         box = page.locator("textarea").first
         box.fill(QUESTION)
@@ -77,14 +93,12 @@ def test_browser_downloads_markdown_and_bibtex(app_url, output_dir):
         expect(markdown_button).to_be_enabled(timeout=30000)
         expect(bibtex_button).to_be_enabled(timeout=30000)
 
-        with page.expect_download(timeout=30000) as markdown_download:
-            markdown_button.click()
-        with page.expect_download(timeout=30000) as bibtex_download:
-            bibtex_button.click()
-        markdown_name = markdown_download.value.suggested_filename
-        bibtex_name = bibtex_download.value.suggested_filename
-        markdown = Path(markdown_download.value.path()).read_text(encoding="utf-8")
-        bibtex = Path(bibtex_download.value.path()).read_text(encoding="utf-8")
+        markdown_download = download(page, markdown_button)
+        bibtex_download = download(page, bibtex_button)
+        markdown_name = markdown_download.suggested_filename
+        bibtex_name = bibtex_download.suggested_filename
+        markdown = Path(markdown_download.path()).read_text(encoding="utf-8")
+        bibtex = Path(bibtex_download.path()).read_text(encoding="utf-8")
         (output_dir / "export-conversation.md").write_text(markdown, encoding="utf-8")
         (output_dir / "export-cited-papers.bib").write_text(bibtex, encoding="utf-8")
 
@@ -108,7 +122,7 @@ def test_browser_downloads_markdown_and_bibtex(app_url, output_dir):
     assert re.fullmatch(r"paper-assistant-cited-papers-\d{8}-\d{6}\.bib", bibtex_name)
 
     tokens = MarkdownIt("commonmark").parse(markdown)
-    texts = [token.content for token in tokens if token.type == "inline"]
+    texts = inline_texts(markdown)
     assert texts[0] == "Paper Assistant conversation" and texts[1].startswith("Exported ")
     assert QUESTION in texts
     assert any("[1]" in text and "77.4" in text for text in texts)
@@ -132,11 +146,7 @@ def test_browser_conversation_survives_a_reload(app_url, output_dir):
     follow_up = "Which datasets did they evaluate on?"
     other = "Which papers study binary neural networks?"
     with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
-        page.goto(app_url)
-        markdown_button = page.get_by_role("button", name="Conversation (Markdown)")
-        bibtex_button = page.get_by_role("button", name="Cited papers (BibTeX)")
+        browser, page, markdown_button, bibtex_button = export_page(playwright, app_url)
         saved = page.locator("#pa-saved")  # the list beside the chat
         cited = page.locator("#pa-chat").get_by_text("[1] " + DDRNET)
         box = page.locator("textarea").first
@@ -153,12 +163,8 @@ def test_browser_conversation_survives_a_reload(app_url, output_dir):
         expect(cited).to_have_count(1, timeout=30000)
         expect(markdown_button).to_be_enabled(timeout=30000)
         expect(bibtex_button).to_be_enabled()
-        with page.expect_download(timeout=30000) as restored:
-            markdown_button.click()
-        restored_markdown = Path(restored.value.path()).read_text(encoding="utf-8")
-        with page.expect_download(timeout=30000) as restored_bib:
-            bibtex_button.click()
-        restored_bibtex = Path(restored_bib.value.path()).read_text(encoding="utf-8")
+        restored_markdown = downloaded_text(page, markdown_button)
+        restored_bibtex = downloaded_text(page, bibtex_button)
 
         box.fill(follow_up)
         box.press("Enter")
