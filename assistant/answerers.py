@@ -50,6 +50,19 @@ def source_chars(settings: Settings, tuning: AnswerTuning, sources: int) -> int:
     return max(tuning.min_source_chars, budget_tokens * chars_per_token // max(1, sources))
 
 
+def numbered_sources(
+    settings: Settings, tuning: AnswerTuning, sources: Sequence[tuple[int, str, str]]
+) -> str:
+    """The prompt's sources block: each ``(number, title, text)`` as ``prompts/source.txt``,
+    its text trimmed so that all of them fit the model's context window. The answering
+    prompt and the verification prompt show sources the same way."""
+    per_source = source_chars(settings, tuning, len(sources))
+    return "\n\n".join(
+        render("source", number=number, title=title, passages=text[:per_source])
+        for number, title, text in sources
+    )
+
+
 class Answerer(ABC):
     """Writes an answer from numbered sources."""
 
@@ -159,16 +172,18 @@ class LLMAnswerer(Answerer):
 
     def _sources(self, hits: Sequence[PaperHit]) -> str:
         """Numbered sources for the prompt, trimmed to fit the model's context window."""
-        per_source_chars = source_chars(self.settings, self.tuning, len(hits))
-        blocks = []
-        for number, hit in enumerate(hits, start=1):
-            passages = "\n".join(hit.passages[: self.tuning.passages_per_source]) or hit.abstract
-            blocks.append(
-                render(
-                    "source", number=number, title=hit.title, passages=passages[:per_source_chars]
+        return numbered_sources(
+            self.settings,
+            self.tuning,
+            [
+                (
+                    number,
+                    hit.title,
+                    "\n".join(hit.passages[: self.tuning.passages_per_source]) or hit.abstract,
                 )
-            )
-        return "\n\n".join(blocks)
+                for number, hit in enumerate(hits, start=1)
+            ],
+        )
 
     def describe_failure(self, error: BaseException) -> str:
         return describe_failure(error, self.settings)

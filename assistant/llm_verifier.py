@@ -30,7 +30,7 @@ from llama_index.core.llms import LLM, ChatMessage, MessageRole
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from assistant.answer import Citation, LLMCheck
-from assistant.answerers import source_chars
+from assistant.answerers import numbered_sources
 from assistant.checks import ClaimCheck
 from assistant.core.settings import Settings
 from assistant.llm import LLMOutputTooLong, chat_within
@@ -151,15 +151,10 @@ class LLMVerifier:
 
     def _ask(self, sent: Sequence[_Sent], citations: Sequence[Citation]) -> str:
         cited = sorted({n for item in sent for n in item.check.kept})
-        per_source = source_chars(self.settings, self.tuning, len(cited))
-        sources = "\n\n".join(
-            render(
-                "source",
-                number=n,
-                title=citations[n - 1].title,
-                passages=citations[n - 1].passage[:per_source],
-            )
-            for n in cited
+        sources = numbered_sources(
+            self.settings,
+            self.tuning,
+            [(n, citations[n - 1].title, citations[n - 1].passage) for n in cited],
         )
         claims = "\n".join(
             render(
