@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import tempfile
-import threading
 import warnings
 from pathlib import Path
 
@@ -135,9 +134,10 @@ def _export(model_dir: Path, path: Path) -> None:
 class OnnxSentenceEncoder:
     """Mean-pooled, normalised sentence vectors from an exported BERT graph.
 
-    Thread-safe: ONNX Runtime sessions may be run concurrently, and the tokenizer is
-    copied per call site under a lock (a shared fast tokenizer fails with "Already
-    borrowed" when two threads change its padding at once).
+    Thread-safe: ONNX Runtime sessions may be run concurrently, and the two tokenizers
+    (one counting whole texts, one cutting and padding batches) are configured once and
+    never changed afterwards; "Already borrowed" comes only from changing a tokenizer's
+    settings while another thread encodes with it.
     """
 
     def __init__(self, model_dir: Path, cache: Path, threads: int | None = None):
@@ -158,20 +158,17 @@ class OnnxSentenceEncoder:
         self.session = onnxruntime.InferenceSession(
             str(graph), options, providers=["CPUExecutionProvider"]
         )
-        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self._tokenizer.enable_truncation(self.window)
-        self._tokenizer.enable_padding()
-        self._lock = threading.Lock()
+        self._counter = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._counter.no_truncation()
+        self._counter.no_padding()  # tokenizer.json pads to a fixed length
+        self._batcher = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._batcher.enable_truncation(self.window)
+        self._batcher.enable_padding()
         self.dimension = int(self.encode(["dimension"]).shape[1])
 
     def tokenize(self, text: str) -> list[int]:
         """Word-piece ids without [CLS]/[SEP] and without truncation (for chunk budgets)."""
-        with self._lock:
-            self._tokenizer.no_truncation()
-            try:
-                return self._tokenizer.encode(text, add_special_tokens=False).ids
-            finally:
-                self._tokenizer.enable_truncation(self.window)
+        return self._counter.encode(text, add_special_tokens=False).ids
 
     def encode(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
         parts = [
@@ -181,8 +178,7 @@ class OnnxSentenceEncoder:
         return np.vstack(parts) if parts else np.zeros((0, 0), dtype=np.float32)
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            encodings = self._tokenizer.encode_batch(texts)
+        encodings = self._batcher.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         hidden = self.session.run(
