@@ -41,10 +41,11 @@ ABBREVIATIONS = frozenset(
 SENTENCE_STARTERS = frozenset({"we", "our"})
 
 _PUNKT_MODEL = "tokenizers/punkt_tab/english/"
-_MARKERS = re.compile(r"(?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+")
-_MARKER_ENDS = re.compile(r"[.!?]\s*(?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+(?=[A-Z])")
+_MARKER = r"\[\d+(?:\s*[,;]\s*\d+)*\]"  # a citation marker: [1], [1, 2], [3; 4]
+_MARKERS = re.compile(rf"(?:{_MARKER}\s*)+")
+_MARKER_ENDS = re.compile(rf"[.!?]\s*(?:{_MARKER}\s*)+(?=[A-Z])")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
-_MARKUP = re.compile(r"\*\*|__|\\(?=[\[\]])|^\s*[-*]\s+|\[\d+(?:\s*[,;]\s*\d+)*\]", re.MULTILINE)
+_MARKUP = re.compile(rf"\*\*|__|\\(?=[\[\]])|^\s*[-*]\s+|{_MARKER}", re.MULTILINE)
 
 
 def _bundled_nltk_data() -> list[str]:
