@@ -5,6 +5,7 @@ answers to (DNS rebinding), how large a request may be, the routes it refuses, w
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from collections.abc import Iterator
@@ -17,7 +18,13 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from assistant.core.settings import Settings
 from assistant.web.exposure import send_json
 
-_CLOSE = [(b"connection", b"close")]  # the rest of a refused body is never read
+_CLOSE = [(b"connection", b"close")]  # the rest of a refused body is never handed on
+# A refused request's connection is closed only after the client has stopped sending (a
+# "lingering close", as nginx does): closing with unread bytes in the socket makes the kernel
+# reset it, which can destroy the refusal before the client reads it. Bounded both ways.
+LINGER_IDLE_SECONDS = 1.0
+LINGER_MAX_SECONDS = 5.0
+LINGER_MAX_BYTES = 16 << 20
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 UNSPECIFIED = ("", "0.0.0.0", "::", "[::]")
@@ -76,7 +83,7 @@ class RequestLimits:
             await self.app(scope, receive, send)
             return
         if scope.get("path", "").startswith(REFUSED_PREFIXES):
-            await send_json(send, 403, {"detail": "This app accepts no file uploads."}, _CLOSE)
+            await refuse(send, receive, 403, {"detail": "This app accepts no file uploads."})
             return
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
@@ -85,10 +92,10 @@ class RequestLimits:
             try:
                 declared = int(length)
             except ValueError:
-                await send_json(send, 400, {"detail": "Invalid Content-Length."}, _CLOSE)
+                await refuse(send, receive, 400, {"detail": "Invalid Content-Length."})
                 return
             if declared > self.max_bytes:
-                await send_json(send, 413, too_large, _CLOSE)
+                await refuse(send, receive, 413, too_large)
                 return
             await self.app(scope, receive, send)
             return
@@ -104,7 +111,7 @@ class RequestLimits:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > self.max_bytes:
-                await send_json(send, 413, too_large, _CLOSE)
+                await refuse(send, receive, 413, too_large)
                 return
         replayed = False
 
@@ -116,6 +123,27 @@ class RequestLimits:
             return {"type": "http.request", "body": bytes(body), "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+async def refuse(send: Any, receive: Any, status: int, payload: dict[str, Any]) -> None:
+    """Send a refusal whole, then read and drop what the client still sends (until it pauses
+    for ``LINGER_IDLE_SECONDS``, stops, or passes the time and byte bounds) before the
+    server closes the connection, so the refusal reaches the client instead of a reset."""
+    await send_json(send, status, payload, _CLOSE, more_body=True)
+    loop = asyncio.get_running_loop()
+    deadline, drained = loop.time() + LINGER_MAX_SECONDS, 0
+    while drained <= LINGER_MAX_BYTES:
+        wait = min(LINGER_IDLE_SECONDS, deadline - loop.time())
+        if wait <= 0:
+            break
+        try:
+            message = await asyncio.wait_for(receive(), wait)
+        except TimeoutError:
+            break
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+        drained += len(message.get("body", b""))
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 class WorkSlots:

@@ -212,9 +212,16 @@ async def _refuse(send: Any, wait: int, *, api: bool) -> None:
 
 
 async def send_json(
-    send: Any, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]] = ()
+    send: Any,
+    status: int,
+    payload: dict[str, Any],
+    headers: list[tuple[bytes, bytes]] = (),
+    *,
+    more_body: bool = False,
 ) -> None:
-    """A JSON response straight on the ASGI channel (before any app reads the request)."""
+    """A JSON response straight on the ASGI channel (before any app reads the request).
+    ``more_body`` leaves the response open (its whole body is sent, Content-Length says so)
+    for a caller that still has to drain the request before the server may close."""
     body = json.dumps(payload).encode()
     await send(
         {
@@ -227,4 +234,4 @@ async def send_json(
             ],
         }
     )
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": body, "more_body": more_body})
