@@ -36,12 +36,15 @@ from assistant.text.figures import Quantity, quantities, ranges
 from assistant.text.polarity import (
     OPPOSITES,
     PARITY,
+    ROLE_OPPOSITES,
     SLOT_WORDS,
     STRENGTH,
     SUPERIORITY,
+    clauses,
     lower_words,
     negation_cues,
     phrased,
+    prefix_base,
 )
 from assistant.text.sentences import plain, split_sentences
 from assistant.text.words import folded, loose_words, names_in, underived
@@ -80,6 +83,12 @@ class SupportChecker:
     def __init__(self, vocabulary: Vocabulary, tuning: SupportTuning | None = None):
         self.vocabulary = vocabulary
         self.tuning = tuning or SupportTuning()
+        # the direction opposites by stem, as words are compared ("increases" / "reduced")
+        stem = vocabulary.stem
+        self._opposite_stems: dict[str, set[str]] = {}
+        for word, opposites in OPPOSITES.items():
+            self._opposite_stems.setdefault(stem(word), set()).update(map(stem, opposites))
+        self._slot_stems = {stem(word) for word in SLOT_WORDS}
 
     def judge(self, claim: str, title: str, passage: str) -> Judgement:
         claim = plain(claim)
@@ -196,8 +205,8 @@ class SupportChecker:
             return None
         claim_words = phrased(lower_words(claim))
         span_words = [w for sentence in aligned for w in phrased(lower_words(sentence))]
-        claim_scopes = self._negated_scopes(claim_words)
-        span_scopes = self._negated_scopes(span_words)
+        claim_scopes = self._negated_scopes(claim)
+        span_scopes = [scope for sentence in aligned for scope in self._negated_scopes(sentence)]
         # what each side states plainly: its terms outside every negation's scope
         claim_free = set(self.vocabulary.terms(claim)).difference(
             *(terms for terms, _ in claim_scopes)
@@ -210,25 +219,53 @@ class SupportChecker:
             return Reason("negation_added", {"span": aligned[0]})
         if any(self._denies(scope, claim_free) for scope in span_scopes):
             return Reason("negation_dropped", {"span": aligned[0]})
-        stems = {self.vocabulary.stem(w) for w in span_words}
-        claim_stems = {self.vocabulary.stem(w): w for w in claim_words}
-        for stem, word in claim_stems.items():
-            opposite = next(
-                (
-                    o
-                    for o in OPPOSITES.get(stem, ())
-                    if o in stems
-                    and stem not in stems
-                    and (
-                        stem not in SLOT_WORDS
-                        or self._before(stem, claim_words) & self._before(o, span_words)
-                    )
-                ),
-                None,
-            )
-            if opposite is not None:
-                return Reason("direction", {"claimed": word, "stated": opposite})
+        return self._opposed(claim_words, span_words)
+
+    def _opposed(self, claim_words: Sequence[str], span_words: Sequence[str]) -> Reason | None:
+        """A direction word of the claim whose opposite the aligned sentences use instead
+        ("lower" for "higher", "unstable" for "stable"), said of the same thing: the two
+        share a content word close by ("lower latency" / "higher latency"). Position and
+        degree words must modify the same next word ("high-resolution" / "low-resolution")."""
+        stem = self.vocabulary.stem
+        stems = {stem(w) for w in span_words}
+        claim_stems = {stem(w) for w in claim_words}
+        for word in dict.fromkeys(claim_words):
+            own = stem(word)
+            if own in stems:
+                continue
+            for other in self._opposites(word, span_words):
+                if own in self._slot_stems:
+                    related = self._before(own, claim_words) & self._before(other, span_words)
+                else:
+                    related = self._around(own, claim_words) & self._around(other, span_words)
+                if related and other not in claim_stems:
+                    stated = next(w for w in span_words if stem(w) == other)
+                    return Reason("direction", {"claimed": word, "stated": stated})
         return None
+
+    def _opposites(self, word: str, other_words: Sequence[str]) -> list[str]:
+        """The stems of the other text's words that are the word's opposites: a listed
+        antonym, or the same word with or without a negative prefix."""
+        stem = self.vocabulary.stem
+        other_stems = {stem(w) for w in other_words}
+        found = sorted(self._opposite_stems.get(stem(word), set()) & other_stems)
+        base = prefix_base(word)
+        if base is not None and stem(base) in other_stems:
+            found.append(stem(base))
+        found += [stem(w) for w in other_words if (b := prefix_base(w)) and stem(b) == stem(word)]
+        return list(dict.fromkeys(found))
+
+    def _around(self, own: str, words: Sequence[str]) -> set[str]:
+        """The content terms within a few content words of each word of this stem."""
+        window = self.tuning.opposite_context_words
+        found: set[str] = set()
+        for i, word in enumerate(words):
+            if self.vocabulary.stem(word) != own:
+                continue
+            before = [t for w in words[:i] for t in self.vocabulary.terms(w)]
+            after = [t for w in words[i + 1 :] for t in self.vocabulary.terms(w)]
+            found.update(before[-window:] + after[:window])
+        return found - {own} - self._opposite_stems.get(own, set())
 
     def _before(self, stem: str, words: Sequence[str]) -> set[str]:
         """The content terms that directly follow a word of this stem: the noun it
@@ -239,15 +276,18 @@ class SupportChecker:
             if self.vocabulary.stem(words[i]) == stem
         } - {""}
 
-    def _negated_scopes(self, words: Sequence[str]) -> list[tuple[list[str], bool]]:
-        """The content terms each negation cue negates (the next few), and whether its
-        first is a verb the cue negates on its own ("fails to generalize")."""
+    def _negated_scopes(self, text: str) -> list[tuple[list[str], bool]]:
+        """The content terms each negation cue negates (the next few, within its clause),
+        and whether its first is a verb the cue negates on its own ("fails to
+        generalize")."""
         size = self.tuning.negation_scope_words
         scopes = []
-        for start, verb_led in negation_cues(list(words)):
-            terms = self.vocabulary.terms(" ".join(words[start : start + 2 * size]))[:size]
-            if terms:
-                scopes.append((terms, verb_led))
+        for clause in clauses(text):
+            words = phrased(lower_words(clause))
+            for start, verb_led in negation_cues(words):
+                terms = self.vocabulary.terms(" ".join(words[start : start + 2 * size]))[:size]
+                if terms:
+                    scopes.append((terms, verb_led))
         return scopes
 
     @staticmethod
@@ -268,7 +308,7 @@ class SupportChecker:
         key = folded(word).removesuffix("s")
         if not key:
             return None
-        if "-" in word.strip("-") or names_in(word) or self.vocabulary.stem(word) in OPPOSITES:
+        if "-" in word.strip("-") or names_in(word) or self.vocabulary.stem(word) in ROLE_OPPOSITES:
             return key
         return None
 

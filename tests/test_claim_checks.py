@@ -251,3 +251,65 @@ def test_position_and_degree_opposites_count_only_before_the_same_word():
     assert judged.verdict == "unsupported" and judged.reason.code == "direction"
     faithful = "It keeps accuracy high at low latency [1]."
     assert checker.judge(faithful, "M", passage).verdict != "unsupported"
+
+
+# --- precision and reach of the polarity checks -----------------------------------------
+POLARITY_TITLE = "Sparse Routing for Streaming Speech Recognition"
+POLARITY_PASSAGE = (
+    "The router does not use speaker labels, but the encoder is trained on accented speech. "
+    "Routing increases throughput on long recordings. "
+    "Training remains stable at large batch sizes. The decoder keeps the same vocabulary "
+    "as the teacher."
+)
+POLARITY_CHECKER = SupportChecker(
+    Vocabulary(
+        dict.fromkeys(
+            VOCABULARY.terms((POLARITY_PASSAGE + " " + POLARITY_TITLE).lower() + " raises"), 3
+        ),
+        documents=100,
+    )
+)
+
+
+def polarity_judgement(claim: str):
+    return POLARITY_CHECKER.judge(claim, POLARITY_TITLE, POLARITY_PASSAGE)
+
+
+def test_a_negation_does_not_reach_past_its_clause():
+    # "not" negates "use speaker labels", not the encoder's training after "but"
+    claim = "The encoder is trained on accented speech [1]."
+    assert polarity_judgement(claim).verdict == "supported"
+
+
+@pytest.mark.parametrize(
+    "faithful, wrong",
+    [
+        (  # inflected antonyms compared by stem ("reduced" / "increases")
+            "Routing raises throughput on long recordings [1].",
+            "Routing reduces throughput on long recordings [1].",
+        ),
+        (  # a negative prefix: "unstable" is the opposite of "stable"
+            "Training stays stable at large batch sizes [1].",
+            "Training becomes unstable at large batch sizes [1].",
+        ),
+        (  # a listed antonym pair ("same" / "different")
+            "The decoder keeps the same vocabulary as the teacher [1].",
+            "The decoder uses a different vocabulary from the teacher [1].",
+        ),
+    ],
+)
+def test_opposites_said_of_the_same_thing(faithful, wrong):
+    assert polarity_judgement(faithful).verdict == "supported"
+    judgement = polarity_judgement(wrong)
+    assert judgement.verdict == "unsupported" and judgement.reason.code == "direction"
+
+
+def test_an_opposite_said_of_something_else_is_no_contradiction():
+    # the passage "reduces" the error rate; the claim's "increases" is about throughput,
+    # which the passage says in other words: no shared neighbour, no contradiction
+    passage = "The router lifts throughput. Separately, it reduces the memory footprint."
+    checker = SupportChecker(
+        Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower() + " increases"), 3), 100)
+    )
+    claim = "The router increases throughput [1]."
+    assert checker.judge(claim, "R", passage).verdict != "unsupported"

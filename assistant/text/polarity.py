@@ -95,6 +95,58 @@ _OPPOSITES = [
     ("global", "local"),
     ("dense", "sparse"),
 ]
+# More antonyms of the kind results and designs are stated in (what a method keeps or needs,
+# how it compares, what it makes easier or harder); direction only: unlike the pairs above
+# they do not mark the things roles are said of (``ROLE_OPPOSITES``).
+_ANTONYMS = [
+    ("same", "different"),
+    ("similar", "different"),
+    ("mimic", "differ"),
+    ("raise", "lower"),
+    ("grow", "shrink"),
+    ("widen", "narrow"),
+    ("expand", "shrink"),
+    ("help", "hurt"),
+    ("benefit", "harm"),
+    ("enable", "prevent"),
+    ("allow", "prevent"),
+    ("robust", "fragile"),
+    ("robust", "brittle"),
+    ("simple", "complex"),
+    ("easy", "difficult"),
+    ("easy", "hard"),
+    ("cheap", "expensive"),
+    ("cheaper", "costlier"),
+    ("strong", "weak"),
+    ("accept", "reject"),
+    ("confirm", "refute"),
+    ("support", "contradict"),
+    ("sequential", "parallel"),
+    ("serial", "parallel"),
+    ("online", "offline"),
+    ("deterministic", "stochastic"),
+    ("discrete", "continuous"),
+    ("shallow", "deep"),
+    ("overestimate", "underestimate"),
+    ("maximum", "minimum"),
+    ("exact", "approximate"),
+    ("lossless", "lossy"),
+    ("manual", "automatic"),
+    ("fixed", "adaptive"),
+    ("fixed", "learned"),
+    ("absolute", "relative"),
+    ("single", "multiple"),
+    ("seen", "unseen"),
+    ("early", "late"),
+    ("earlier", "later"),
+    ("positive", "negative"),
+    ("majority", "minority"),
+    ("upper", "lower"),
+    ("inside", "outside"),
+    ("necessary", "unnecessary"),
+    ("crucial", "unimportant"),
+    ("crucial", "irrelevant"),
+]
 # Positions and degrees that modify a noun ("top layer", "high-resolution maps", "forward
 # pass"): "high accuracy at low cost" holds both in different places, so they are opposed
 # only in the same place, before the same word ("low-resolution" vs "high-resolution").
@@ -106,10 +158,82 @@ _SLOT_OPPOSITES = [
 ]
 SLOT_WORDS = frozenset(word for pair in _SLOT_OPPOSITES for word in pair)
 _OPPOSITES += _SLOT_OPPOSITES
+# The words of opposite pairs that name one of two things ("top" layer, "forward" pass).
+ROLE_OPPOSITES = frozenset(word for pair in _OPPOSITES for word in pair)
 OPPOSITES: dict[str, set[str]] = {}
-for _a, _b in _OPPOSITES:
+for _a, _b in _OPPOSITES + _ANTONYMS:
     OPPOSITES.setdefault(_a, set()).add(_b)
     OPPOSITES.setdefault(_b, set()).add(_a)
+
+# Negative prefixes of adjectives and participles ("unstable", "non-linear", "inconsistent",
+# "disagree"): the prefixed word is the opposite of its base. The base must be a word of its
+# own (five letters or more) that the other text uses; the words below only look prefixed.
+NEGATIVE_PREFIXES = ("non", "un", "in", "im", "ir", "il", "dis")
+_NOT_PREFIXED = frozenset(
+    """improve improves improved improving improvement discover discovers discovered
+    discovering inform informs informed informing information impose imposes imposed
+    display displays dispose invest inspect inspects install instance instances intend
+    intends intended unite united uniform uniformly unique uniquely universal universally
+    dissolve dissolves discount discounts""".split()
+)
+_MIN_BASE_LETTERS = 5
+
+
+def prefix_base(word: str) -> str | None:
+    """The base of a word with a negative prefix ("unsupervised" → "supervised",
+    "non-linear" → "linear"), None for any other word."""
+    word = word.lower()
+    if word in _NOT_PREFIXED:
+        return None
+    for prefix in NEGATIVE_PREFIXES:
+        if word.startswith(prefix):
+            base = word[len(prefix) :].lstrip("-")
+            if len(base) >= _MIN_BASE_LETTERS and base.isalpha():
+                return base
+    return None
+
+
+# A gap said to be closed ("closes the gap", "bridging the accuracy gap"): the claim that a
+# result reaches another, as strong as "on par with".
+_GAP_CLOSED = re.compile(
+    r"\b(?:clos|bridg|eliminat)\w*\s+(?:the\s+|this\s+|that\s+|a\s+)?(?:[\w-]+\s+){0,2}?gaps?\b",
+    re.IGNORECASE,
+)
+# The words of a claim that a result reaches another's level (a tie); "similar" is left out,
+# as "a similar architecture" says nothing of results.
+PARITY_CLAIMS = frozenset(
+    """comparable comparably competitive par matches match matching""".split()
+)
+# What in a passage bears a claim of parity out: a tie, a win, or a loss said to be small.
+PARITY_SUPPORT = frozenset(
+    """negligible marginal marginally minimal minor little slight slightly lossless same
+    equal equals equivalent nearly close closely closes closed closing bridge bridges
+    bridged retains retain preserves preserve maintains maintain""".split()
+)
+
+
+def parity_claimed(text: str) -> str | None:
+    """The words by which a text claims a tie or a closed gap ("on par", "closes the
+    gap"), None when it claims none."""
+    gap = _GAP_CLOSED.search(text)
+    if gap:
+        return " ".join(gap.group().split())
+    return next((w for w in lower_words(text) if w in PARITY_CLAIMS), None)
+
+
+# Where a clause ends: a negation's scope does not reach past it ("does not converge, but
+# the loss still falls": "falls" is not negated).
+_CLAUSE_BREAK = re.compile(
+    r"[,;:()\[\]\u2014\u2013]|\s-\s|\b(?:but|while|whereas|although|though|yet|however)\b",
+    re.IGNORECASE,
+)
+
+
+def clauses(text: str) -> list[str]:
+    """The text cut where one clause ends and the next begins (punctuation, "but",
+    "while", "whereas", …)."""
+    return [part for part in _CLAUSE_BREAK.split(text) if part.strip()]
+
 
 # Quantifiers, superlatives and certainty: a claim that carries one the paper does not is
 # stronger than the paper.
