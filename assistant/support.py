@@ -36,6 +36,7 @@ from assistant.text.figures import Quantity, quantities, ranges
 from assistant.text.polarity import (
     OPPOSITES,
     PARITY,
+    PARITY_SUPPORT,
     ROLE_OPPOSITES,
     SLOT_WORDS,
     STRENGTH,
@@ -43,6 +44,7 @@ from assistant.text.polarity import (
     clauses,
     lower_words,
     negation_cues,
+    parity_claimed,
     phrased,
     prefix_base,
 )
@@ -112,7 +114,11 @@ class SupportChecker:
             return Judgement("unsupported", span, Reason("off_topic"))
         if overlap < tuning.supported_overlap:
             return Judgement("partial", span, Reason("in_part"))
-        stronger = self._strength(claim, source) or self._parity(claim, aligned)
+        stronger = (
+            self._strength(claim, source)
+            or self._parity(claim, aligned)
+            or self._tie_claimed(claim, aligned)
+        )
         if stronger is not None:
             return Judgement("partial", span, stronger)
         return Judgement("supported", span)
@@ -380,6 +386,19 @@ class SupportChecker:
         if win is None:
             return None
         return Reason("direction", {"claimed": win, "stated": ties[0]})
+
+    @staticmethod
+    def _tie_claimed(claim: str, aligned: Sequence[str]) -> Reason | None:
+        """A tie or a closed gap ("on par with", "closes the gap to") where the sentences
+        carrying the claim state neither a tie, nor a win, nor a loss called small: the
+        passage gives a gap (or only figures) and the claim says it is gone."""
+        claimed = parity_claimed(claim)
+        if claimed is None:
+            return None
+        span_words = {w for sentence in aligned for w in lower_words(sentence)}
+        if span_words & (PARITY | SUPERIORITY | PARITY_SUPPORT):
+            return None
+        return Reason("stronger", {"word": claimed})
 
     def _overlap(self, claim: str, source: str) -> float:
         terms = self.vocabulary.terms(claim)

@@ -313,3 +313,19 @@ def test_an_opposite_said_of_something_else_is_no_contradiction():
     )
     claim = "The router increases throughput [1]."
     assert checker.judge(claim, "R", passage).verdict != "unsupported"
+
+
+def test_a_gap_said_closed_where_the_passage_gives_one_is_partial():
+    passage = (
+        "The distilled tagger reaches 88.1 F1 on the news test set, against 91.4 for its "
+        "teacher. On clinical notes it matches the teacher within 0.2 points."
+    )
+    checker = SupportChecker(Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower()), 3), 100))
+    for wrong in (
+        "On the news test set the distilled tagger closes the gap to its teacher [1].",
+        "The distilled tagger is on par with its teacher on the news test set, at 88.1 F1 [1].",
+    ):
+        judged = checker.judge(wrong, "T", passage)
+        assert judged.verdict == "partial" and judged.reason.code == "stronger"
+    faithful = "On clinical notes the distilled tagger matches its teacher within 0.2 points [1]."
+    assert checker.judge(faithful, "T", passage).verdict == "supported"
