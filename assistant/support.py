@@ -49,7 +49,16 @@ from assistant.text.polarity import (
     prefix_base,
 )
 from assistant.text.sentences import plain, split_sentences
-from assistant.text.words import folded, loose_words, names_in, underived
+from assistant.text.words import (
+    NOUN_PHRASE_OPENERS,
+    REFERENTIAL_ADJECTIVES,
+    STOPWORDS,
+    folded,
+    loose_words,
+    may_modify,
+    names_in,
+    underived,
+)
 from assistant.tuning import SupportTuning
 from assistant.vocabulary import Vocabulary
 
@@ -105,6 +114,7 @@ class SupportChecker:
             or self._names(claim, source)
             or self._polarity(claim, aligned)
             or self._roles_swapped(claim, aligned)
+            or self._modifier_swapped(claim, aligned, source)
         )
         if found is not None:
             return Judgement("unsupported", span, found)
@@ -364,6 +374,71 @@ class SupportChecker:
             if swapped is not None:
                 word = next(w for w in loose_words(claim) if self._anchor(w) == key)
                 return Reason("roles_swapped", {"term": word})
+        return None
+
+    # --- a modifier exchanged ------------------------------------------------------------
+    def _modified(self, text: str) -> list[tuple[str, str, tuple[str, ...]]]:
+        """Each word that opens a noun phrase (after a determiner, preposition or
+        conjunction) and modifies the noun after it, within a clause: (the modifier as
+        written, the head as written, the head's terms)."""
+        pairs = []
+        for clause in clauses(text):
+            words = loose_words(clause)
+            for before, modifier, head in zip(words, words[1:], words[2:], strict=False):
+                head_terms = tuple(self.vocabulary.terms(head))
+                if (
+                    head_terms
+                    and before.lower() in NOUN_PHRASE_OPENERS
+                    and modifier.lower() not in STOPWORDS | STRENGTH
+                    and self.vocabulary.terms(modifier)
+                    and not head.endswith("ly")
+                ):
+                    pairs.append((modifier, head, head_terms))
+        return pairs
+
+    def _specific(self, word: str) -> bool:
+        """Whether every term of the word is rarer than the general words a paraphrase
+        swaps freely ("previous", "multiple")."""
+        terms = self.vocabulary.terms(word)
+        return bool(terms) and min(map(self.vocabulary.idf, terms)) >= (
+            self.tuning.swapped_modifier_idf
+        )
+
+    def _modifier_swapped(self, claim: str, aligned: Sequence[str], source: str) -> Reason | None:
+        """A thing the passage names with one modifier named in the claim with another the
+        paper never uses ("self-attention across the spatial dimensions" where the passage
+        has "channel dimensions"; "change-point detection" for "anomaly detection"): both
+        modifiers are specific words (idf), the claim's is absent from the whole source,
+        and the head is the same."""
+        source_terms = set(self.vocabulary.terms(source))
+        folded_source = folded(source)
+        claimed = self._modified(claim)
+        claim_pairs = {(tuple(self.vocabulary.terms(m)), h) for m, _, h in claimed}
+        stated = [pair for sentence in aligned for pair in self._modified(sentence)]
+        for modifier, head, head_terms in claimed:
+            if (
+                not may_modify(modifier)
+                or names_in(modifier)
+                or folded(modifier) in folded_source
+                or source_terms.intersection(self.vocabulary.terms(modifier))
+                or not self._specific(modifier)
+            ):
+                continue
+            other = next(
+                (
+                    m
+                    for m, _, h in stated
+                    if h == head_terms
+                    and self._specific(m)
+                    and m.lower() not in REFERENTIAL_ADJECTIVES
+                    and (tuple(self.vocabulary.terms(m)), h) not in claim_pairs
+                ),
+                None,
+            )
+            if other is not None:
+                return Reason(
+                    "term_swapped", {"claimed": f"{modifier} {head}", "stated": f"{other} {head}"}
+                )
         return None
 
     # --- strength --------------------------------------------------------------------

@@ -329,3 +329,27 @@ def test_a_gap_said_closed_where_the_passage_gives_one_is_partial():
         assert judged.verdict == "partial" and judged.reason.code == "stronger"
     faithful = "On clinical notes the distilled tagger matches its teacher within 0.2 points [1]."
     assert checker.judge(faithful, "T", passage).verdict == "supported"
+
+
+def test_a_modifier_exchanged_for_one_the_paper_never_uses():
+    passage = (
+        "The tracker fuses radar returns with lidar sweeps and applies gating across "
+        "temporal windows. It is evaluated on pedestrian tracking and vehicle detection."
+    )
+    checker = SupportChecker(
+        Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower() + " spectral lane"), 3), 100)
+    )
+    for wrong, claimed in (
+        ("The tracker applies gating across the spectral windows [1].", "spectral windows"),
+        ("It is evaluated on pedestrian tracking and lane detection [1].", "lane detection"),
+    ):
+        judged = checker.judge(wrong, "T", passage)
+        assert judged.verdict == "unsupported" and judged.reason.code == "term_swapped"
+        assert judged.reason.values["claimed"] == claimed
+    for faithful in (
+        "The tracker applies gating across temporal windows [1].",
+        # a referential adjective ("previous") and a verb after "to" are no swapped kind
+        "Unlike the previous windows, gating is applied across temporal windows [1].",
+        "The tracker fuses radar returns with lidar sweeps to track pedestrians [1].",
+    ):
+        assert checker.judge(faithful, "T", passage).verdict != "unsupported", faithful
