@@ -32,7 +32,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.answer import Verdict
-from assistant.text.figures import Quantity, quantities, ranges
+from assistant.text.figures import (
+    Quantity,
+    coordinated,
+    quantities,
+    ranges,
+    respective_items,
+)
 from assistant.text.polarity import (
     OPPOSITES,
     PARITY,
@@ -178,18 +184,29 @@ class SupportChecker:
             around = f"{text[max(0, start - window) : start]} {text[end : end + window]}"
             return set(self.vocabulary.terms(around))
 
+        # figures the passage states as one list share the words around the list: those
+        # words say nothing of which figure measures what
+        lists = coordinated(source, reported)
+        list_of = {id(q): group for group in lists for q in group}
+
         def near_in_source(group: Sequence[Quantity]) -> set[str]:
             return {
                 term
                 for q in group
                 for other in reported
                 if q.matches(other)
-                for term in near(source, other.start, other.end)
+                for member in list_of[id(other)]
+                for term in near(source, member.start, member.end)
             }
 
         groups = ranges(claim, stated)
         contexts = [near(claim, group[0].start, group[-1].end) for group in groups]
         for index, group in enumerate(groups):
+            paired = self._respective(claim, groups, index, source, lists)
+            if paired is not None:
+                if paired:
+                    return Reason("figure_swapped", {"figure": group[0].written.strip()})
+                continue
             # what sets this figure apart: not the words around the claim's other figures
             # ("hours" in "130 hours … 50 hours")
             others = set().union(*(c for k, c in enumerate(contexts) if k != index))
@@ -198,6 +215,39 @@ class SupportChecker:
                 continue
             if any(own & near_in_source(other) for k, other in enumerate(groups) if k != index):
                 return Reason("figure_swapped", {"figure": group[0].written.strip()})
+        return None
+
+    def _respective(
+        self,
+        claim: str,
+        groups: Sequence[Sequence[Quantity]],
+        index: int,
+        source: str,
+        lists: Sequence[Sequence[Quantity]],
+    ) -> bool | None:
+        """For a claim figure the passage states in a two-figure list paired in order with
+        what each measures ("3.9 and 3.4 points over U-Net and wide U-Net, respectively"):
+        whether the claim gives it the other item's measure (what sets the other item
+        apart follows it, nothing that sets its own apart does). None when the passage
+        pairs no items with it."""
+        figure = groups[index]
+        for group in lists:
+            position = next(
+                (i for i, q in enumerate(group) if len(figure) == 1 and figure[0].matches(q)),
+                None,
+            )
+            items = respective_items(source, group) if position is not None else None
+            if items is None or position is None:
+                continue
+            terms = [set(self.vocabulary.terms(item)) for item in items]
+            own, other = (
+                terms[position] - terms[1 - position],
+                terms[1 - position] - terms[position],
+            )
+            following = groups[index + 1][0].start if index + 1 < len(groups) else len(claim)
+            after = clauses(claim[figure[-1].end : following])
+            said = set(self.vocabulary.terms(after[0])) if after else set()
+            return bool(said & other) and not said & own
         return None
 
     # --- names -----------------------------------------------------------------------

@@ -353,3 +353,23 @@ def test_a_modifier_exchanged_for_one_the_paper_never_uses():
         "The tracker fuses radar returns with lidar sweeps to track pedestrians [1].",
     ):
         assert checker.judge(faithful, "T", passage).verdict != "unsupported", faithful
+
+
+def test_figures_stated_as_one_list_are_paired_in_order():
+    passage = (
+        "The pruned encoder brings 12.5 times and 7.8 times savings in energy and memory "
+        "traffic. Recall rises by 2.4 and 1.6 points on the forum and the news corpus, "
+        "respectively."
+    )
+    checker = SupportChecker(Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower()), 3), 100))
+    for faithful in (
+        "It saves 12.5 times in energy and 7.8 times in memory traffic [1].",
+        "Recall rises by 2.4 points on the forum corpus and 1.6 on the news corpus [1].",
+    ):
+        assert checker.judge(faithful, "P", passage).verdict == "supported", faithful
+    for wrong in (
+        "It saves 7.8 times in energy and 12.5 times in memory traffic [1].",
+        "Recall rises by 1.6 points on the forum corpus and 2.4 on the news corpus [1].",
+    ):
+        judged = checker.judge(wrong, "P", passage)
+        assert judged.verdict == "unsupported" and judged.reason.code == "figure_swapped", wrong
