@@ -53,6 +53,7 @@ from assistant.text.polarity import (
     parity_claimed,
     phrased,
     prefix_base,
+    without_minimisers,
 )
 from assistant.text.sentences import plain, split_sentences
 from assistant.text.words import (
@@ -494,7 +495,7 @@ class SupportChecker:
     # --- strength --------------------------------------------------------------------
     def _strength(self, claim: str, source: str) -> Reason | None:
         source_words = set(lower_words(source))
-        for word in lower_words(claim):
+        for word in lower_words(without_minimisers(claim)):
             if word in STRENGTH and word not in source_words:
                 return Reason("stronger", {"word": word})
         return None

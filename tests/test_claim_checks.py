@@ -373,3 +373,17 @@ def test_figures_stated_as_one_list_are_paired_in_order():
     ):
         judged = checker.judge(wrong, "P", passage)
         assert judged.verdict == "unsupported" and judged.reason.code == "figure_swapped", wrong
+
+
+def test_only_before_a_quantity_minimises_and_claims_no_more():
+    passage = (
+        "The student model trails its teacher by 1.2 points while using a tenth of the memory."
+    )
+    checker = SupportChecker(Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower()), 3), 100))
+    faithful = (
+        "The student model trails its teacher by only 1.2 points, using a tenth of the memory [1]."
+    )
+    assert checker.judge(faithful, "S", passage).verdict == "supported"
+    wrong = "Only the student model uses a tenth of the memory [1]."
+    judged = checker.judge(wrong, "S", passage)
+    assert judged.verdict == "partial" and judged.reason.values == {"word": "only"}

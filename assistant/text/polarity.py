@@ -244,6 +244,19 @@ STRENGTH = frozenset(
     decisively""".split()
 )
 
+# "only" before a quantity minimises it ("only 3.9 points below", "only a few steps"): it
+# says the amount is small, not that nothing else holds.
+_ONLY_BEFORE_QUANTITY = re.compile(
+    r"\bonly\s+(?=(?:about\s+|around\s+|roughly\s+|~\s*)?\d|a\s+(?:few|fraction|small)\b)",
+    re.IGNORECASE,
+)
+
+
+def without_minimisers(text: str) -> str:
+    """The text without the "only" that minimises a quantity ("only 3.9 points")."""
+    return _ONLY_BEFORE_QUANTITY.sub("", text)
+
+
 # A result stated as a tie ("comparable to", "competitive with", "on par with") and the
 # same result stated as a win: a claim with the second where the passage has only the first
 # is stronger than the paper.
