@@ -44,6 +44,7 @@ from assistant.text.polarity import (
     PARITY,
     PARITY_SUPPORT,
     ROLE_OPPOSITES,
+    SCOPE_ENDS,
     SLOT_WORDS,
     STRENGTH,
     SUPERIORITY,
@@ -352,7 +353,9 @@ class SupportChecker:
         for clause in clauses(text):
             words = phrased(lower_words(clause))
             for start, verb_led in negation_cues(words):
-                terms = self.vocabulary.terms(" ".join(words[start : start + 2 * size]))[:size]
+                scope = words[start : start + 2 * size]
+                scope = scope[: next((i for i, w in enumerate(scope) if w in SCOPE_ENDS), None)]
+                terms = self.vocabulary.terms(" ".join(scope))[:size]
                 if terms:
                     scopes.append((terms, verb_led))
         return scopes

@@ -387,3 +387,35 @@ def test_only_before_a_quantity_minimises_and_claims_no_more():
     wrong = "Only the student model uses a tenth of the memory [1]."
     judged = checker.judge(wrong, "S", passage)
     assert judged.verdict == "partial" and judged.reason.values == {"word": "only"}
+
+
+@pytest.mark.parametrize(
+    "passage, faithful, wrong, code",
+    [
+        (  # the privative suffix: "calibration-free" is "without calibration"
+            "The sensor pipeline is calibration-free and runs on a phone.",
+            "The sensor pipeline runs on a phone without any calibration [1].",
+            "The sensor pipeline needs calibration and runs on a phone [1].",
+            "negation_dropped",
+        ),
+        (  # a privative verb: "ignores" negates what follows it
+            "The parser ignores punctuation tokens when scoring spans.",
+            "The parser scores spans without punctuation tokens [1].",
+            "The parser relies on punctuation tokens when scoring spans [1].",
+            "negation_dropped",
+        ),
+        (  # an antonym of degree said of the same result
+            "Freezing the embeddings causes a negligible drop in tagging accuracy.",
+            "Freezing the embeddings costs a negligible amount of tagging accuracy [1].",
+            "Freezing the embeddings causes a significant drop in tagging accuracy [1].",
+            "direction",
+        ),
+    ],
+)
+def test_privatives_and_degree_antonyms(passage, faithful, wrong, code):
+    checker = SupportChecker(
+        Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower() + " needs relies"), 3), 100)
+    )
+    assert checker.judge(faithful, "P", passage).verdict == "supported"
+    judged = checker.judge(wrong, "P", passage)
+    assert judged.verdict == "unsupported" and judged.reason.code == code

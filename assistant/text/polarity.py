@@ -19,7 +19,9 @@ NEGATIONS = frozenset(
 PRIVATIVES = frozenset(
     """avoid avoids avoided avoiding omit omits omitted omitting skips skipped skipping
     bypass bypasses bypassed bypassing forgo forgoes forgoing remove removes removed removing
-    lacking absent absence""".split()
+    lacking absent absence ignore ignores ignored ignoring neglect neglects neglected
+    neglecting discard discards discarded discarding abandon abandons abandoned abandoning
+    dispense dispenses dispensing""".split()
 )
 # Cues of two words whose negation falls on the verb that follows ("fails to generalize",
 # "no longer needs"): one word is their whole scope.
@@ -146,6 +148,26 @@ _ANTONYMS = [
     ("necessary", "unnecessary"),
     ("crucial", "unimportant"),
     ("crucial", "irrelevant"),
+    ("crucial", "unnecessary"),
+    ("essential", "unnecessary"),
+    ("important", "unnecessary"),
+    ("improve", "hurt"),
+    ("improve", "harm"),
+    ("help", "harm"),
+    ("beneficial", "harmful"),
+    ("major", "minor"),
+    ("significant", "negligible"),
+    ("significant", "marginal"),
+    ("substantial", "negligible"),
+    ("substantial", "marginal"),
+    ("large", "small"),
+    ("many", "few"),
+    ("much", "little"),
+    ("long", "short"),
+    ("broad", "narrow"),
+    ("wide", "narrow"),
+    ("often", "rarely"),
+    ("frequent", "rare"),
 ]
 # Positions and degrees that modify a noun ("top layer", "high-resolution maps", "forward
 # pass"): "high accuracy at low cost" holds both in different places, so they are opposed
@@ -252,9 +274,17 @@ _ONLY_BEFORE_QUANTITY = re.compile(
 )
 
 
+# "any" under a negation is no quantifier over everything but a negative-polarity word
+# ("without any calibration" is "without calibration").
+_ANY_UNDER_NEGATION = re.compile(
+    r"\b((?:without|not|no|never|cannot|\w+n't)\s+(?:\w+\s+){0,2}?)any\b", re.IGNORECASE
+)
+
+
 def without_minimisers(text: str) -> str:
-    """The text without the "only" that minimises a quantity ("only 3.9 points")."""
-    return _ONLY_BEFORE_QUANTITY.sub("", text)
+    """The text without the words that only look strong: the "only" that minimises a
+    quantity ("only 3.9 points") and the "any" under a negation ("without any labels")."""
+    return _ANY_UNDER_NEGATION.sub(r"\1", _ONLY_BEFORE_QUANTITY.sub("", text))
 
 
 # A result stated as a tie ("comparable to", "competitive with", "on par with") and the
@@ -272,9 +302,14 @@ SUPERIORITY = frozenset(
 _WORD = re.compile(r"[A-Za-z][A-Za-z']*")
 
 
+# The privative suffix: "training-free" is "without training", "label-free" "without labels".
+_FREE_OF = re.compile(r"\b([A-Za-z][\w]*)-free\b")
+
+
 def lower_words(text: str) -> list[str]:
-    """The text's words, lower-cased, apostrophes kept ("doesn't")."""
-    return [word.lower() for word in _WORD.findall(text)]
+    """The text's words, lower-cased, apostrophes kept ("doesn't"); "X-free" read as
+    "without X"."""
+    return [word.lower() for word in _WORD.findall(_FREE_OF.sub(r"without \1", text))]
 
 
 def phrased(words: list[str]) -> list[str]:
@@ -287,6 +322,11 @@ def phrased(words: list[str]) -> list[str]:
         out.append(single or words[i])
         i += 2 if single else 1
     return out
+
+
+# Conjunctions that end a negation's scope: "is calibration-free and runs on a phone" does
+# not negate the running.
+SCOPE_ENDS = frozenset({"and", "or"})
 
 
 def negation_cues(words: list[str]) -> list[tuple[int, bool]]:
