@@ -49,6 +49,7 @@ from assistant.text.polarity import (
     STRENGTH,
     SUPERIORITY,
     clauses,
+    hedge_in,
     lower_words,
     negation_cues,
     parity_claimed,
@@ -136,6 +137,7 @@ class SupportChecker:
             self._strength(claim, source)
             or self._parity(claim, aligned)
             or self._tie_claimed(claim, aligned)
+            or self._hedge_dropped(claim, aligned)
         )
         if stronger is not None:
             return Judgement("partial", span, stronger)
@@ -528,6 +530,21 @@ class SupportChecker:
         if span_words & (PARITY | SUPERIORITY | PARITY_SUPPORT):
             return None
         return Reason("stronger", {"word": claimed})
+
+    def _hedge_dropped(self, claim: str, aligned: Sequence[str]) -> Reason | None:
+        """The clause carrying the claim hedges it ("possible in principle", "preliminary
+        results suggest") and the claim carries no hedge: a possibility stated as a result.
+        A hedge in another clause of the sentence ("…, and may transfer to other tasks")
+        is about something else."""
+        if not aligned or hedge_in(claim):
+            return None
+        terms = self.vocabulary.terms(claim)
+        carrying = max(
+            clauses(aligned[0]) or [aligned[0]],
+            key=lambda part: self.vocabulary.share(terms, self.vocabulary.terms(part)),
+        )
+        hedge = hedge_in(carrying)
+        return Reason("hedge_dropped", {"word": hedge}) if hedge else None
 
     def _overlap(self, claim: str, source: str) -> float:
         terms = self.vocabulary.terms(claim)

@@ -287,6 +287,23 @@ def without_minimisers(text: str) -> str:
     return _ANY_UNDER_NEGATION.sub(r"\1", _ONLY_BEFORE_QUANTITY.sub("", text))
 
 
+# Hedges that make a finding a possibility rather than a result ("possible in principle",
+# "preliminary evidence", "may"); "theoretical" is left out, as "theoretical analysis" hedges
+# nothing: a claim that states the finding
+# without one states more than the paper.
+_HEDGE = re.compile(
+    r"\bin\s+principle\b|\btheoretically\b|\bpreliminary\b|\bpotentially\b|\bmight\b"
+    r"|\bmay\b|\bhypothesi[sz](?:e|es|ed|ing)\b|\bconjectur(?:e|es|ed)\b|\bspeculat\w*",
+    re.IGNORECASE,
+)
+
+
+def hedge_in(text: str) -> str | None:
+    """The first hedge of the text ("in principle", "preliminary", "may"), None if none."""
+    found = _HEDGE.search(text)
+    return " ".join(found.group().lower().split()) if found else None
+
+
 # A result stated as a tie ("comparable to", "competitive with", "on par with") and the
 # same result stated as a win: a claim with the second where the passage has only the first
 # is stronger than the paper.
