@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.answer import Verdict
+from assistant.text.coordination import respective_pairs
 from assistant.text.figures import (
     Quantity,
     coordinated,
@@ -406,6 +407,12 @@ class SupportChecker:
         stand next to the other in the passage, and not next to it."""
         claimed = self._role_contexts(loose_words(claim))
         stated = self._role_contexts([w for s in aligned for w in loose_words(s)])
+        # "A and B respectively in X and Y": A is said of X and B of Y
+        for sentence in aligned:
+            for said, of in respective_pairs(sentence):
+                key = self._anchor(of)
+                if key is not None:
+                    stated.setdefault(key, set()).update(self.vocabulary.terms(said))
         shared = [key for key in claimed if key in stated]
         if len(shared) < 2:
             return None

@@ -436,3 +436,22 @@ def test_a_hedge_dropped_from_the_clause_carrying_the_claim_is_partial():
     # the hedge is in the other clause: the halved mixing time is stated plainly
     plain_result = "The sampler halves the mixing time on road networks [1]."
     assert checker.judge(plain_result, "G", passage).verdict == "supported"
+
+
+def test_respectively_pairs_what_is_said_with_what_it_is_said_of():
+    passage = (
+        "The errors come mainly from label noise and domain shift respectively in the "
+        "pre-training and fine-tuning stages."
+    )
+    checker = SupportChecker(Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower()), 3), 100))
+    faithful = (
+        "The errors come from label noise in the pre-training stage and domain shift in "
+        "the fine-tuning stage [1]."
+    )
+    assert checker.judge(faithful, "E", passage).verdict == "supported"
+    wrong = (
+        "The errors come from label noise in the fine-tuning stage and domain shift in "
+        "the pre-training stage [1]."
+    )
+    judged = checker.judge(wrong, "E", passage)
+    assert judged.verdict == "unsupported" and judged.reason.code == "roles_swapped"
