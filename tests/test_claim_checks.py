@@ -455,3 +455,14 @@ def test_respectively_pairs_what_is_said_with_what_it_is_said_of():
     )
     judged = checker.judge(wrong, "E", passage)
     assert judged.verdict == "unsupported" and judged.reason.code == "roles_swapped"
+
+
+def test_degree_words_are_opposed_only_before_the_same_word():
+    passage = "Pruning brings large memory savings at a slight cost in accuracy."
+    checker = SupportChecker(
+        Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower() + " loss"), 3), 100)
+    )
+    faithful = "Pruning saves much memory at a small loss of accuracy [1]."
+    assert checker.judge(faithful, "P", passage).verdict != "unsupported"
+    judged = checker.judge("Pruning brings small memory savings [1].", "P", passage)
+    assert judged.verdict == "unsupported" and judged.reason.code == "direction"

@@ -101,8 +101,6 @@ _OPPOSITES = [
 # how it compares, what it makes easier or harder); direction only: unlike the pairs above
 # they do not mark the things roles are said of (``ROLE_OPPOSITES``).
 _ANTONYMS = [
-    ("same", "different"),
-    ("similar", "different"),
     ("mimic", "differ"),
     ("raise", "lower"),
     ("grow", "shrink"),
@@ -137,7 +135,6 @@ _ANTONYMS = [
     ("fixed", "adaptive"),
     ("fixed", "learned"),
     ("absolute", "relative"),
-    ("single", "multiple"),
     ("seen", "unseen"),
     ("early", "late"),
     ("earlier", "later"),
@@ -155,17 +152,6 @@ _ANTONYMS = [
     ("improve", "harm"),
     ("help", "harm"),
     ("beneficial", "harmful"),
-    ("major", "minor"),
-    ("significant", "negligible"),
-    ("significant", "marginal"),
-    ("substantial", "negligible"),
-    ("substantial", "marginal"),
-    ("large", "small"),
-    ("many", "few"),
-    ("much", "little"),
-    ("long", "short"),
-    ("broad", "narrow"),
-    ("wide", "narrow"),
     ("often", "rarely"),
     ("frequent", "rare"),
 ]
@@ -178,12 +164,31 @@ _SLOT_OPPOSITES = [
     ("first", "last"),
     ("forward", "backward"),
 ]
-SLOT_WORDS = frozenset(word for pair in _SLOT_OPPOSITES for word in pair)
+# Degree words that modify the noun after them ("a significant drop", "few steps", "the same
+# vocabulary"): as the position words, opposed only before the same word, since "large gains
+# at small cost" holds both.
+_DEGREE_OPPOSITES = [
+    ("same", "different"),
+    ("similar", "different"),
+    ("single", "multiple"),
+    ("major", "minor"),
+    ("significant", "negligible"),
+    ("significant", "marginal"),
+    ("substantial", "negligible"),
+    ("substantial", "marginal"),
+    ("large", "small"),
+    ("many", "few"),
+    ("much", "little"),
+    ("long", "short"),
+    ("broad", "narrow"),
+    ("wide", "narrow"),
+]
+SLOT_WORDS = frozenset(word for pair in _SLOT_OPPOSITES + _DEGREE_OPPOSITES for word in pair)
 _OPPOSITES += _SLOT_OPPOSITES
 # The words of opposite pairs that name one of two things ("top" layer, "forward" pass).
 ROLE_OPPOSITES = frozenset(word for pair in _OPPOSITES for word in pair)
 OPPOSITES: dict[str, set[str]] = {}
-for _a, _b in _OPPOSITES + _ANTONYMS:
+for _a, _b in _OPPOSITES + _ANTONYMS + _DEGREE_OPPOSITES:
     OPPOSITES.setdefault(_a, set()).add(_b)
     OPPOSITES.setdefault(_b, set()).add(_a)
 
