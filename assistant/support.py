@@ -51,6 +51,7 @@ from assistant.text.polarity import (
     SUPERIORITY,
     clauses,
     hedge_in,
+    hedged,
     lower_words,
     negation_cues,
     parity_claimed,
@@ -543,7 +544,7 @@ class SupportChecker:
         results suggest") and the claim carries no hedge: a possibility stated as a result.
         A hedge in another clause of the sentence ("…, and may transfer to other tasks")
         is about something else."""
-        if not aligned or hedge_in(claim):
+        if not aligned or hedged(claim):
             return None
         terms = self.vocabulary.terms(claim)
         carrying = max(

@@ -466,3 +466,18 @@ def test_degree_words_are_opposed_only_before_the_same_word():
     assert checker.judge(faithful, "P", passage).verdict != "unsupported"
     judged = checker.judge("Pruning brings small memory savings [1].", "P", passage)
     assert judged.verdict == "unsupported" and judged.reason.code == "direction"
+
+
+def test_a_modal_keeps_a_claim_hedged():
+    passage = "Sharing the adapters may reduce forgetting across tasks."
+    checker = SupportChecker(Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower()), 3), 100))
+    assert (
+        checker.judge(
+            "Shared adapters can reduce forgetting across tasks [1].", "A", passage
+        ).verdict
+        == "supported"
+    )
+    judged = checker.judge(
+        "Sharing the adapters reduces forgetting across tasks [1].", "A", passage
+    )
+    assert judged.verdict == "partial" and judged.reason.values == {"word": "may"}

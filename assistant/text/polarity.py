@@ -303,6 +303,19 @@ _HEDGE = re.compile(
 )
 
 
+# What keeps a claim a possibility too: the hedges above, and modals and words of likelihood
+# a paraphrase puts for them ("can in principle", "could", "possibly", "suggests").
+_CLAIM_HEDGE = re.compile(
+    r"\b(?:can|could|possibl[ey]|potential|likely|perhaps|suggests?|suggested|principle)\b",
+    re.IGNORECASE,
+)
+
+
+def hedged(text: str) -> bool:
+    """Whether a claim keeps a finding a possibility (a hedge, a modal, "suggests")."""
+    return bool(_HEDGE.search(text) or _CLAIM_HEDGE.search(text))
+
+
 def hedge_in(text: str) -> str | None:
     """The first hedge of the text ("in principle", "preliminary", "may"), None if none."""
     found = _HEDGE.search(text)
