@@ -32,19 +32,44 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.answer import Verdict
-from assistant.text.figures import Quantity, quantities, ranges
+from assistant.text.coordination import respective_pairs
+from assistant.text.figures import (
+    Quantity,
+    coordinated,
+    quantities,
+    ranges,
+    respective_items,
+)
 from assistant.text.polarity import (
     OPPOSITES,
     PARITY,
+    PARITY_SUPPORT,
+    ROLE_OPPOSITES,
+    SCOPE_ENDS,
     SLOT_WORDS,
     STRENGTH,
     SUPERIORITY,
+    clauses,
+    hedge_in,
+    hedged,
     lower_words,
     negation_cues,
+    parity_claimed,
     phrased,
+    prefix_base,
+    without_minimisers,
 )
 from assistant.text.sentences import plain, split_sentences
-from assistant.text.words import folded, loose_words, names_in, underived
+from assistant.text.words import (
+    NOUN_PHRASE_OPENERS,
+    REFERENTIAL_ADJECTIVES,
+    STOPWORDS,
+    folded,
+    loose_words,
+    may_modify,
+    names_in,
+    underived,
+)
 from assistant.tuning import SupportTuning
 from assistant.vocabulary import Vocabulary
 
@@ -80,6 +105,12 @@ class SupportChecker:
     def __init__(self, vocabulary: Vocabulary, tuning: SupportTuning | None = None):
         self.vocabulary = vocabulary
         self.tuning = tuning or SupportTuning()
+        # the direction opposites by stem, as words are compared ("increases" / "reduced")
+        stem = vocabulary.stem
+        self._opposite_stems: dict[str, set[str]] = {}
+        for word, opposites in OPPOSITES.items():
+            self._opposite_stems.setdefault(stem(word), set()).update(map(stem, opposites))
+        self._slot_stems = {stem(word) for word in SLOT_WORDS}
 
     def judge(self, claim: str, title: str, passage: str) -> Judgement:
         claim = plain(claim)
@@ -94,6 +125,7 @@ class SupportChecker:
             or self._names(claim, source)
             or self._polarity(claim, aligned)
             or self._roles_swapped(claim, aligned)
+            or self._modifier_swapped(claim, aligned, source)
         )
         if found is not None:
             return Judgement("unsupported", span, found)
@@ -103,7 +135,12 @@ class SupportChecker:
             return Judgement("unsupported", span, Reason("off_topic"))
         if overlap < tuning.supported_overlap:
             return Judgement("partial", span, Reason("in_part"))
-        stronger = self._strength(claim, source) or self._parity(claim, aligned)
+        stronger = (
+            self._strength(claim, source)
+            or self._parity(claim, aligned)
+            or self._tie_claimed(claim, aligned)
+            or self._hedge_dropped(claim, aligned)
+        )
         if stronger is not None:
             return Judgement("partial", span, stronger)
         return Judgement("supported", span)
@@ -153,18 +190,29 @@ class SupportChecker:
             around = f"{text[max(0, start - window) : start]} {text[end : end + window]}"
             return set(self.vocabulary.terms(around))
 
+        # figures the passage states as one list share the words around the list: those
+        # words say nothing of which figure measures what
+        lists = coordinated(source, reported)
+        list_of = {id(q): group for group in lists for q in group}
+
         def near_in_source(group: Sequence[Quantity]) -> set[str]:
             return {
                 term
                 for q in group
                 for other in reported
                 if q.matches(other)
-                for term in near(source, other.start, other.end)
+                for member in list_of[id(other)]
+                for term in near(source, member.start, member.end)
             }
 
         groups = ranges(claim, stated)
         contexts = [near(claim, group[0].start, group[-1].end) for group in groups]
         for index, group in enumerate(groups):
+            paired = self._respective(claim, groups, index, source, lists)
+            if paired is not None:
+                if paired:
+                    return Reason("figure_swapped", {"figure": group[0].written.strip()})
+                continue
             # what sets this figure apart: not the words around the claim's other figures
             # ("hours" in "130 hours … 50 hours")
             others = set().union(*(c for k, c in enumerate(contexts) if k != index))
@@ -173,6 +221,39 @@ class SupportChecker:
                 continue
             if any(own & near_in_source(other) for k, other in enumerate(groups) if k != index):
                 return Reason("figure_swapped", {"figure": group[0].written.strip()})
+        return None
+
+    def _respective(
+        self,
+        claim: str,
+        groups: Sequence[Sequence[Quantity]],
+        index: int,
+        source: str,
+        lists: Sequence[Sequence[Quantity]],
+    ) -> bool | None:
+        """For a claim figure the passage states in a two-figure list paired in order with
+        what each measures ("3.9 and 3.4 points over U-Net and wide U-Net, respectively"):
+        whether the claim gives it the other item's measure (what sets the other item
+        apart follows it, nothing that sets its own apart does). None when the passage
+        pairs no items with it."""
+        figure = groups[index]
+        for group in lists:
+            position = next(
+                (i for i, q in enumerate(group) if len(figure) == 1 and figure[0].matches(q)),
+                None,
+            )
+            items = respective_items(source, group) if position is not None else None
+            if items is None or position is None:
+                continue
+            terms = [set(self.vocabulary.terms(item)) for item in items]
+            own, other = (
+                terms[position] - terms[1 - position],
+                terms[1 - position] - terms[position],
+            )
+            following = groups[index + 1][0].start if index + 1 < len(groups) else len(claim)
+            after = clauses(claim[figure[-1].end : following])
+            said = set(self.vocabulary.terms(after[0])) if after else set()
+            return bool(said & other) and not said & own
         return None
 
     # --- names -----------------------------------------------------------------------
@@ -196,8 +277,8 @@ class SupportChecker:
             return None
         claim_words = phrased(lower_words(claim))
         span_words = [w for sentence in aligned for w in phrased(lower_words(sentence))]
-        claim_scopes = self._negated_scopes(claim_words)
-        span_scopes = self._negated_scopes(span_words)
+        claim_scopes = self._negated_scopes(claim)
+        span_scopes = [scope for sentence in aligned for scope in self._negated_scopes(sentence)]
         # what each side states plainly: its terms outside every negation's scope
         claim_free = set(self.vocabulary.terms(claim)).difference(
             *(terms for terms, _ in claim_scopes)
@@ -210,25 +291,53 @@ class SupportChecker:
             return Reason("negation_added", {"span": aligned[0]})
         if any(self._denies(scope, claim_free) for scope in span_scopes):
             return Reason("negation_dropped", {"span": aligned[0]})
-        stems = {self.vocabulary.stem(w) for w in span_words}
-        claim_stems = {self.vocabulary.stem(w): w for w in claim_words}
-        for stem, word in claim_stems.items():
-            opposite = next(
-                (
-                    o
-                    for o in OPPOSITES.get(stem, ())
-                    if o in stems
-                    and stem not in stems
-                    and (
-                        stem not in SLOT_WORDS
-                        or self._before(stem, claim_words) & self._before(o, span_words)
-                    )
-                ),
-                None,
-            )
-            if opposite is not None:
-                return Reason("direction", {"claimed": word, "stated": opposite})
+        return self._opposed(claim_words, span_words)
+
+    def _opposed(self, claim_words: Sequence[str], span_words: Sequence[str]) -> Reason | None:
+        """A direction word of the claim whose opposite the aligned sentences use instead
+        ("lower" for "higher", "unstable" for "stable"), said of the same thing: the two
+        share a content word close by ("lower latency" / "higher latency"). Position and
+        degree words must modify the same next word ("high-resolution" / "low-resolution")."""
+        stem = self.vocabulary.stem
+        stems = {stem(w) for w in span_words}
+        claim_stems = {stem(w) for w in claim_words}
+        for word in dict.fromkeys(claim_words):
+            own = stem(word)
+            if own in stems:
+                continue
+            for other in self._opposites(word, span_words):
+                if own in self._slot_stems:
+                    related = self._before(own, claim_words) & self._before(other, span_words)
+                else:
+                    related = self._around(own, claim_words) & self._around(other, span_words)
+                if related and other not in claim_stems:
+                    stated = next(w for w in span_words if stem(w) == other)
+                    return Reason("direction", {"claimed": word, "stated": stated})
         return None
+
+    def _opposites(self, word: str, other_words: Sequence[str]) -> list[str]:
+        """The stems of the other text's words that are the word's opposites: a listed
+        antonym, or the same word with or without a negative prefix."""
+        stem = self.vocabulary.stem
+        other_stems = {stem(w) for w in other_words}
+        found = sorted(self._opposite_stems.get(stem(word), set()) & other_stems)
+        base = prefix_base(word)
+        if base is not None and stem(base) in other_stems:
+            found.append(stem(base))
+        found += [stem(w) for w in other_words if (b := prefix_base(w)) and stem(b) == stem(word)]
+        return list(dict.fromkeys(found))
+
+    def _around(self, own: str, words: Sequence[str]) -> set[str]:
+        """The content terms within a few content words of each word of this stem."""
+        window = self.tuning.opposite_context_words
+        found: set[str] = set()
+        for i, word in enumerate(words):
+            if self.vocabulary.stem(word) != own:
+                continue
+            before = [t for w in words[:i] for t in self.vocabulary.terms(w)]
+            after = [t for w in words[i + 1 :] for t in self.vocabulary.terms(w)]
+            found.update(before[-window:] + after[:window])
+        return found - {own} - self._opposite_stems.get(own, set())
 
     def _before(self, stem: str, words: Sequence[str]) -> set[str]:
         """The content terms that directly follow a word of this stem: the noun it
@@ -239,15 +348,20 @@ class SupportChecker:
             if self.vocabulary.stem(words[i]) == stem
         } - {""}
 
-    def _negated_scopes(self, words: Sequence[str]) -> list[tuple[list[str], bool]]:
-        """The content terms each negation cue negates (the next few), and whether its
-        first is a verb the cue negates on its own ("fails to generalize")."""
+    def _negated_scopes(self, text: str) -> list[tuple[list[str], bool]]:
+        """The content terms each negation cue negates (the next few, within its clause),
+        and whether its first is a verb the cue negates on its own ("fails to
+        generalize")."""
         size = self.tuning.negation_scope_words
         scopes = []
-        for start, verb_led in negation_cues(list(words)):
-            terms = self.vocabulary.terms(" ".join(words[start : start + 2 * size]))[:size]
-            if terms:
-                scopes.append((terms, verb_led))
+        for clause in clauses(text):
+            words = phrased(lower_words(clause))
+            for start, verb_led in negation_cues(words):
+                scope = words[start : start + 2 * size]
+                scope = scope[: next((i for i, w in enumerate(scope) if w in SCOPE_ENDS), None)]
+                terms = self.vocabulary.terms(" ".join(scope))[:size]
+                if terms:
+                    scopes.append((terms, verb_led))
         return scopes
 
     @staticmethod
@@ -268,7 +382,7 @@ class SupportChecker:
         key = folded(word).removesuffix("s")
         if not key:
             return None
-        if "-" in word.strip("-") or names_in(word) or self.vocabulary.stem(word) in OPPOSITES:
+        if "-" in word.strip("-") or names_in(word) or self.vocabulary.stem(word) in ROLE_OPPOSITES:
             return key
         return None
 
@@ -294,6 +408,12 @@ class SupportChecker:
         stand next to the other in the passage, and not next to it."""
         claimed = self._role_contexts(loose_words(claim))
         stated = self._role_contexts([w for s in aligned for w in loose_words(s)])
+        # "A and B respectively in X and Y": A is said of X and B of Y
+        for sentence in aligned:
+            for said, of in respective_pairs(sentence):
+                key = self._anchor(of)
+                if key is not None:
+                    stated.setdefault(key, set()).update(self.vocabulary.terms(said))
         shared = [key for key in claimed if key in stated]
         if len(shared) < 2:
             return None
@@ -320,10 +440,75 @@ class SupportChecker:
                 return Reason("roles_swapped", {"term": word})
         return None
 
+    # --- a modifier exchanged ------------------------------------------------------------
+    def _modified(self, text: str) -> list[tuple[str, str, tuple[str, ...]]]:
+        """Each word that opens a noun phrase (after a determiner, preposition or
+        conjunction) and modifies the noun after it, within a clause: (the modifier as
+        written, the head as written, the head's terms)."""
+        pairs = []
+        for clause in clauses(text):
+            words = loose_words(clause)
+            for before, modifier, head in zip(words, words[1:], words[2:], strict=False):
+                head_terms = tuple(self.vocabulary.terms(head))
+                if (
+                    head_terms
+                    and before.lower() in NOUN_PHRASE_OPENERS
+                    and modifier.lower() not in STOPWORDS | STRENGTH
+                    and self.vocabulary.terms(modifier)
+                    and not head.endswith("ly")
+                ):
+                    pairs.append((modifier, head, head_terms))
+        return pairs
+
+    def _specific(self, word: str) -> bool:
+        """Whether every term of the word is rarer than the general words a paraphrase
+        swaps freely ("previous", "multiple")."""
+        terms = self.vocabulary.terms(word)
+        return bool(terms) and min(map(self.vocabulary.idf, terms)) >= (
+            self.tuning.swapped_modifier_idf
+        )
+
+    def _modifier_swapped(self, claim: str, aligned: Sequence[str], source: str) -> Reason | None:
+        """A thing the passage names with one modifier named in the claim with another the
+        paper never uses ("self-attention across the spatial dimensions" where the passage
+        has "channel dimensions"; "change-point detection" for "anomaly detection"): both
+        modifiers are specific words (idf), the claim's is absent from the whole source,
+        and the head is the same."""
+        source_terms = set(self.vocabulary.terms(source))
+        folded_source = folded(source)
+        claimed = self._modified(claim)
+        claim_pairs = {(tuple(self.vocabulary.terms(m)), h) for m, _, h in claimed}
+        stated = [pair for sentence in aligned for pair in self._modified(sentence)]
+        for modifier, head, head_terms in claimed:
+            if (
+                not may_modify(modifier)
+                or names_in(modifier)
+                or folded(modifier) in folded_source
+                or source_terms.intersection(self.vocabulary.terms(modifier))
+                or not self._specific(modifier)
+            ):
+                continue
+            other = next(
+                (
+                    m
+                    for m, _, h in stated
+                    if h == head_terms
+                    and self._specific(m)
+                    and m.lower() not in REFERENTIAL_ADJECTIVES
+                    and (tuple(self.vocabulary.terms(m)), h) not in claim_pairs
+                ),
+                None,
+            )
+            if other is not None:
+                return Reason(
+                    "term_swapped", {"claimed": f"{modifier} {head}", "stated": f"{other} {head}"}
+                )
+        return None
+
     # --- strength --------------------------------------------------------------------
     def _strength(self, claim: str, source: str) -> Reason | None:
         source_words = set(lower_words(source))
-        for word in lower_words(claim):
+        for word in lower_words(without_minimisers(claim)):
             if word in STRENGTH and word not in source_words:
                 return Reason("stronger", {"word": word})
         return None
@@ -340,6 +525,34 @@ class SupportChecker:
         if win is None:
             return None
         return Reason("direction", {"claimed": win, "stated": ties[0]})
+
+    @staticmethod
+    def _tie_claimed(claim: str, aligned: Sequence[str]) -> Reason | None:
+        """A tie or a closed gap ("on par with", "closes the gap to") where the sentences
+        carrying the claim state neither a tie, nor a win, nor a loss called small: the
+        passage gives a gap (or only figures) and the claim says it is gone."""
+        claimed = parity_claimed(claim)
+        if claimed is None:
+            return None
+        span_words = {w for sentence in aligned for w in lower_words(sentence)}
+        if span_words & (PARITY | SUPERIORITY | PARITY_SUPPORT):
+            return None
+        return Reason("stronger", {"word": claimed})
+
+    def _hedge_dropped(self, claim: str, aligned: Sequence[str]) -> Reason | None:
+        """The clause carrying the claim hedges it ("possible in principle", "preliminary
+        results suggest") and the claim carries no hedge: a possibility stated as a result.
+        A hedge in another clause of the sentence ("…, and may transfer to other tasks")
+        is about something else."""
+        if not aligned or hedged(claim):
+            return None
+        terms = self.vocabulary.terms(claim)
+        carrying = max(
+            clauses(aligned[0]) or [aligned[0]],
+            key=lambda part: self.vocabulary.share(terms, self.vocabulary.terms(part)),
+        )
+        hedge = hedge_in(carrying)
+        return Reason("hedge_dropped", {"word": hedge}) if hedge else None
 
     def _overlap(self, claim: str, source: str) -> float:
         terms = self.vocabulary.terms(claim)

@@ -197,6 +197,19 @@ class SupportTuning(_Group):
     negation_scope_words: int = Field(
         3, ge=1, description="Content words after a negation cue that it negates."
     )
+    opposite_context_words: int = Field(
+        3,
+        ge=1,
+        description="Content words either side of a direction word and of its opposite in the "
+        "passage among which they must share one to be said of the same thing "
+        '("higher latency" / "lower latency"); eval/claims_dev.jsonl.',
+    )
+    swapped_modifier_idf: float = Field(
+        2.5,
+        description="Least idf of a claim's modifier the paper never uses for it to count as "
+        'exchanged for the passage\'s ("spatial" for "channel dimensions"): general words '
+        '("previous", "new") are paraphrase; eval/claims_dev.jsonl.',
+    )
     role_context_words: int = Field(
         1,
         ge=1,

@@ -251,3 +251,233 @@ def test_position_and_degree_opposites_count_only_before_the_same_word():
     assert judged.verdict == "unsupported" and judged.reason.code == "direction"
     faithful = "It keeps accuracy high at low latency [1]."
     assert checker.judge(faithful, "M", passage).verdict != "unsupported"
+
+
+# --- precision and reach of the polarity checks -----------------------------------------
+POLARITY_TITLE = "Sparse Routing for Streaming Speech Recognition"
+POLARITY_PASSAGE = (
+    "The router does not use speaker labels, but the encoder is trained on accented speech. "
+    "Routing increases throughput on long recordings. "
+    "Training remains stable at large batch sizes. The decoder keeps the same vocabulary "
+    "as the teacher."
+)
+POLARITY_CHECKER = SupportChecker(
+    Vocabulary(
+        dict.fromkeys(
+            VOCABULARY.terms((POLARITY_PASSAGE + " " + POLARITY_TITLE).lower() + " raises"), 3
+        ),
+        documents=100,
+    )
+)
+
+
+def polarity_judgement(claim: str):
+    return POLARITY_CHECKER.judge(claim, POLARITY_TITLE, POLARITY_PASSAGE)
+
+
+def test_a_negation_does_not_reach_past_its_clause():
+    # "not" negates "use speaker labels", not the encoder's training after "but"
+    claim = "The encoder is trained on accented speech [1]."
+    assert polarity_judgement(claim).verdict == "supported"
+
+
+@pytest.mark.parametrize(
+    "faithful, wrong",
+    [
+        (  # inflected antonyms compared by stem ("reduced" / "increases")
+            "Routing raises throughput on long recordings [1].",
+            "Routing reduces throughput on long recordings [1].",
+        ),
+        (  # a negative prefix: "unstable" is the opposite of "stable"
+            "Training stays stable at large batch sizes [1].",
+            "Training becomes unstable at large batch sizes [1].",
+        ),
+        (  # a listed antonym pair ("same" / "different")
+            "The decoder keeps the same vocabulary as the teacher [1].",
+            "The decoder uses a different vocabulary from the teacher [1].",
+        ),
+    ],
+)
+def test_opposites_said_of_the_same_thing(faithful, wrong):
+    assert polarity_judgement(faithful).verdict == "supported"
+    judgement = polarity_judgement(wrong)
+    assert judgement.verdict == "unsupported" and judgement.reason.code == "direction"
+
+
+def test_an_opposite_said_of_something_else_is_no_contradiction():
+    # the passage "reduces" the error rate; the claim's "increases" is about throughput,
+    # which the passage says in other words: no shared neighbour, no contradiction
+    passage = "The router lifts throughput. Separately, it reduces the memory footprint."
+    checker = SupportChecker(
+        Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower() + " increases"), 3), 100)
+    )
+    claim = "The router increases throughput [1]."
+    assert checker.judge(claim, "R", passage).verdict != "unsupported"
+
+
+def test_a_gap_said_closed_where_the_passage_gives_one_is_partial():
+    passage = (
+        "The distilled tagger reaches 88.1 F1 on the news test set, against 91.4 for its "
+        "teacher. On clinical notes it matches the teacher within 0.2 points."
+    )
+    checker = SupportChecker(Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower()), 3), 100))
+    for wrong in (
+        "On the news test set the distilled tagger closes the gap to its teacher [1].",
+        "The distilled tagger is on par with its teacher on the news test set, at 88.1 F1 [1].",
+    ):
+        judged = checker.judge(wrong, "T", passage)
+        assert judged.verdict == "partial" and judged.reason.code == "stronger"
+    faithful = "On clinical notes the distilled tagger matches its teacher within 0.2 points [1]."
+    assert checker.judge(faithful, "T", passage).verdict == "supported"
+
+
+def test_a_modifier_exchanged_for_one_the_paper_never_uses():
+    passage = (
+        "The tracker fuses radar returns with lidar sweeps and applies gating across "
+        "temporal windows. It is evaluated on pedestrian tracking and vehicle detection."
+    )
+    checker = SupportChecker(
+        Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower() + " spectral lane"), 3), 100)
+    )
+    for wrong, claimed in (
+        ("The tracker applies gating across the spectral windows [1].", "spectral windows"),
+        ("It is evaluated on pedestrian tracking and lane detection [1].", "lane detection"),
+    ):
+        judged = checker.judge(wrong, "T", passage)
+        assert judged.verdict == "unsupported" and judged.reason.code == "term_swapped"
+        assert judged.reason.values["claimed"] == claimed
+    for faithful in (
+        "The tracker applies gating across temporal windows [1].",
+        # a referential adjective ("previous") and a verb after "to" are no swapped kind
+        "Unlike the previous windows, gating is applied across temporal windows [1].",
+        "The tracker fuses radar returns with lidar sweeps to track pedestrians [1].",
+    ):
+        assert checker.judge(faithful, "T", passage).verdict != "unsupported", faithful
+
+
+def test_figures_stated_as_one_list_are_paired_in_order():
+    passage = (
+        "The pruned encoder brings 12.5 times and 7.8 times savings in energy and memory "
+        "traffic. Recall rises by 2.4 and 1.6 points on the forum and the news corpus, "
+        "respectively."
+    )
+    checker = SupportChecker(Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower()), 3), 100))
+    for faithful in (
+        "It saves 12.5 times in energy and 7.8 times in memory traffic [1].",
+        "Recall rises by 2.4 points on the forum corpus and 1.6 on the news corpus [1].",
+    ):
+        assert checker.judge(faithful, "P", passage).verdict == "supported", faithful
+    for wrong in (
+        "It saves 7.8 times in energy and 12.5 times in memory traffic [1].",
+        "Recall rises by 1.6 points on the forum corpus and 2.4 on the news corpus [1].",
+    ):
+        judged = checker.judge(wrong, "P", passage)
+        assert judged.verdict == "unsupported" and judged.reason.code == "figure_swapped", wrong
+
+
+def test_only_before_a_quantity_minimises_and_claims_no_more():
+    passage = (
+        "The student model trails its teacher by 1.2 points while using a tenth of the memory."
+    )
+    checker = SupportChecker(Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower()), 3), 100))
+    faithful = (
+        "The student model trails its teacher by only 1.2 points, using a tenth of the memory [1]."
+    )
+    assert checker.judge(faithful, "S", passage).verdict == "supported"
+    wrong = "Only the student model uses a tenth of the memory [1]."
+    judged = checker.judge(wrong, "S", passage)
+    assert judged.verdict == "partial" and judged.reason.values == {"word": "only"}
+
+
+@pytest.mark.parametrize(
+    "passage, faithful, wrong, code",
+    [
+        (  # the privative suffix: "calibration-free" is "without calibration"
+            "The sensor pipeline is calibration-free and runs on a phone.",
+            "The sensor pipeline runs on a phone without any calibration [1].",
+            "The sensor pipeline needs calibration and runs on a phone [1].",
+            "negation_dropped",
+        ),
+        (  # a privative verb: "ignores" negates what follows it
+            "The parser ignores punctuation tokens when scoring spans.",
+            "The parser scores spans without punctuation tokens [1].",
+            "The parser relies on punctuation tokens when scoring spans [1].",
+            "negation_dropped",
+        ),
+        (  # an antonym of degree said of the same result
+            "Freezing the embeddings causes a negligible drop in tagging accuracy.",
+            "Freezing the embeddings costs a negligible amount of tagging accuracy [1].",
+            "Freezing the embeddings causes a significant drop in tagging accuracy [1].",
+            "direction",
+        ),
+    ],
+)
+def test_privatives_and_degree_antonyms(passage, faithful, wrong, code):
+    checker = SupportChecker(
+        Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower() + " needs relies"), 3), 100)
+    )
+    assert checker.judge(faithful, "P", passage).verdict == "supported"
+    judged = checker.judge(wrong, "P", passage)
+    assert judged.verdict == "unsupported" and judged.reason.code == code
+
+
+def test_a_hedge_dropped_from_the_clause_carrying_the_claim_is_partial():
+    passage = (
+        "We show that the sampler can in principle scale to graphs with a billion edges. "
+        "It halves the mixing time on road networks, and it may transfer to citation graphs."
+    )
+    checker = SupportChecker(
+        Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower() + " works practice"), 3), 100)
+    )
+    judged = checker.judge("The sampler scales to graphs with a billion edges [1].", "G", passage)
+    assert judged.verdict == "partial" and judged.reason.code == "hedge_dropped"
+    hedged = "The sampler can in principle scale to graphs with a billion edges [1]."
+    assert checker.judge(hedged, "G", passage).verdict == "supported"
+    # the hedge is in the other clause: the halved mixing time is stated plainly
+    plain_result = "The sampler halves the mixing time on road networks [1]."
+    assert checker.judge(plain_result, "G", passage).verdict == "supported"
+
+
+def test_respectively_pairs_what_is_said_with_what_it_is_said_of():
+    passage = (
+        "The errors come mainly from label noise and domain shift respectively in the "
+        "pre-training and fine-tuning stages."
+    )
+    checker = SupportChecker(Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower()), 3), 100))
+    faithful = (
+        "The errors come from label noise in the pre-training stage and domain shift in "
+        "the fine-tuning stage [1]."
+    )
+    assert checker.judge(faithful, "E", passage).verdict == "supported"
+    wrong = (
+        "The errors come from label noise in the fine-tuning stage and domain shift in "
+        "the pre-training stage [1]."
+    )
+    judged = checker.judge(wrong, "E", passage)
+    assert judged.verdict == "unsupported" and judged.reason.code == "roles_swapped"
+
+
+def test_degree_words_are_opposed_only_before_the_same_word():
+    passage = "Pruning brings large memory savings at a slight cost in accuracy."
+    checker = SupportChecker(
+        Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower() + " loss"), 3), 100)
+    )
+    faithful = "Pruning saves much memory at a small loss of accuracy [1]."
+    assert checker.judge(faithful, "P", passage).verdict != "unsupported"
+    judged = checker.judge("Pruning brings small memory savings [1].", "P", passage)
+    assert judged.verdict == "unsupported" and judged.reason.code == "direction"
+
+
+def test_a_modal_keeps_a_claim_hedged():
+    passage = "Sharing the adapters may reduce forgetting across tasks."
+    checker = SupportChecker(Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower()), 3), 100))
+    assert (
+        checker.judge(
+            "Shared adapters can reduce forgetting across tasks [1].", "A", passage
+        ).verdict
+        == "supported"
+    )
+    judged = checker.judge(
+        "Sharing the adapters reduces forgetting across tasks [1].", "A", passage
+    )
+    assert judged.verdict == "partial" and judged.reason.values == {"word": "may"}

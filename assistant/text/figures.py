@@ -16,6 +16,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.text.words import NOUN_PHRASE_OPENERS
+
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _DIGIT = re.compile(r"\d")
 # A figure the user states: not part of a name ("ResNet-50", "GPT-4o") and not a year.
@@ -239,3 +241,51 @@ def ranges(text: str, found: Sequence[Quantity]) -> list[list[Quantity]]:
         else:
             groups.append([quantity])
     return groups
+
+
+# Between figures stated as one list ("56.3 times and 31.2 times", "3.9, 4.1 and 3.4").
+_LIST_GAP = re.compile(r"^\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+)$")
+# Where the words a list of figures is about end: the clause's end.
+_CLAUSE_END = re.compile(r"[.;:()]|,(?!\s*respectively)")
+# A two-item list after figures, its items up to three words ("on FLOPs and model size",
+# "over U-Net and wide U-Net, respectively").
+_PAIR_LIST = re.compile(
+    r"(?P<first>[\w+-]+(?:\s+[\w+-]+){0,2}?)\s+and\s+(?P<second>[\w+-]+(?:\s+[\w+-]+){0,2})"
+    r"\s*(?:,?\s*respectively)?\s*$"
+)
+
+
+def coordinated(text: str, found: Sequence[Quantity]) -> list[list[Quantity]]:
+    """The quantities stated as one list ("56.3 times and 31.2 times"), in order; a
+    quantity stated alone is a list of one."""
+    groups: list[list[Quantity]] = []
+    for quantity in found:
+        if groups and _LIST_GAP.match(text[groups[-1][-1].end : quantity.start]):
+            groups[-1].append(quantity)
+        else:
+            groups.append([quantity])
+    return groups
+
+
+def respective_items(text: str, group: Sequence[Quantity]) -> list[str] | None:
+    """What each figure of a two-figure list measures, when the rest of its clause ends in
+    a two-item list ("3.9 and 3.4 points over U-Net and wide U-Net, respectively": "U-Net",
+    "wide U-Net"), paired in order; None otherwise."""
+    if len(group) != 2:
+        return None
+    rest = text[group[-1].end :]
+    end = _CLAUSE_END.search(rest)
+    rest = rest[: end.start()] if end else rest
+    match = _PAIR_LIST.search(rest.strip())
+    if match is None:
+        return None
+    first = match.group("first").split()
+    # the first item begins after the last determiner or preposition ("on FLOPs")
+    openers = [i for i, word in enumerate(first) if word.lower() in NOUN_PHRASE_OPENERS]
+    first = first[openers[-1] + 1 :] if openers else first
+    second = match.group("second").split()
+    while second and second[0].lower() in NOUN_PHRASE_OPENERS:  # "and the news corpus"
+        second = second[1:]
+    if not first or not second or any(w.lower() in NOUN_PHRASE_OPENERS for w in second):
+        return None
+    return [" ".join(first), " ".join(second)]

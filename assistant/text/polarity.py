@@ -19,7 +19,9 @@ NEGATIONS = frozenset(
 PRIVATIVES = frozenset(
     """avoid avoids avoided avoiding omit omits omitted omitting skips skipped skipping
     bypass bypasses bypassed bypassing forgo forgoes forgoing remove removes removed removing
-    lacking absent absence""".split()
+    lacking absent absence ignore ignores ignored ignoring neglect neglects neglected
+    neglecting discard discards discarded discarding abandon abandons abandoned abandoning
+    dispense dispenses dispensing""".split()
 )
 # Cues of two words whose negation falls on the verb that follows ("fails to generalize",
 # "no longer needs"): one word is their whole scope.
@@ -95,6 +97,64 @@ _OPPOSITES = [
     ("global", "local"),
     ("dense", "sparse"),
 ]
+# More antonyms of the kind results and designs are stated in (what a method keeps or needs,
+# how it compares, what it makes easier or harder); direction only: unlike the pairs above
+# they do not mark the things roles are said of (``ROLE_OPPOSITES``).
+_ANTONYMS = [
+    ("mimic", "differ"),
+    ("raise", "lower"),
+    ("grow", "shrink"),
+    ("widen", "narrow"),
+    ("expand", "shrink"),
+    ("help", "hurt"),
+    ("benefit", "harm"),
+    ("enable", "prevent"),
+    ("allow", "prevent"),
+    ("robust", "fragile"),
+    ("robust", "brittle"),
+    ("simple", "complex"),
+    ("easy", "difficult"),
+    ("easy", "hard"),
+    ("cheap", "expensive"),
+    ("cheaper", "costlier"),
+    ("strong", "weak"),
+    ("accept", "reject"),
+    ("confirm", "refute"),
+    ("support", "contradict"),
+    ("sequential", "parallel"),
+    ("serial", "parallel"),
+    ("online", "offline"),
+    ("deterministic", "stochastic"),
+    ("discrete", "continuous"),
+    ("shallow", "deep"),
+    ("overestimate", "underestimate"),
+    ("maximum", "minimum"),
+    ("exact", "approximate"),
+    ("lossless", "lossy"),
+    ("manual", "automatic"),
+    ("fixed", "adaptive"),
+    ("fixed", "learned"),
+    ("absolute", "relative"),
+    ("seen", "unseen"),
+    ("early", "late"),
+    ("earlier", "later"),
+    ("positive", "negative"),
+    ("majority", "minority"),
+    ("upper", "lower"),
+    ("inside", "outside"),
+    ("necessary", "unnecessary"),
+    ("crucial", "unimportant"),
+    ("crucial", "irrelevant"),
+    ("crucial", "unnecessary"),
+    ("essential", "unnecessary"),
+    ("important", "unnecessary"),
+    ("improve", "hurt"),
+    ("improve", "harm"),
+    ("help", "harm"),
+    ("beneficial", "harmful"),
+    ("often", "rarely"),
+    ("frequent", "rare"),
+]
 # Positions and degrees that modify a noun ("top layer", "high-resolution maps", "forward
 # pass"): "high accuracy at low cost" holds both in different places, so they are opposed
 # only in the same place, before the same word ("low-resolution" vs "high-resolution").
@@ -104,12 +164,103 @@ _SLOT_OPPOSITES = [
     ("first", "last"),
     ("forward", "backward"),
 ]
-SLOT_WORDS = frozenset(word for pair in _SLOT_OPPOSITES for word in pair)
+# Degree words that modify the noun after them ("a significant drop", "few steps", "the same
+# vocabulary"): as the position words, opposed only before the same word, since "large gains
+# at small cost" holds both.
+_DEGREE_OPPOSITES = [
+    ("same", "different"),
+    ("similar", "different"),
+    ("single", "multiple"),
+    ("major", "minor"),
+    ("significant", "negligible"),
+    ("significant", "marginal"),
+    ("substantial", "negligible"),
+    ("substantial", "marginal"),
+    ("large", "small"),
+    ("many", "few"),
+    ("much", "little"),
+    ("long", "short"),
+    ("broad", "narrow"),
+    ("wide", "narrow"),
+]
+SLOT_WORDS = frozenset(word for pair in _SLOT_OPPOSITES + _DEGREE_OPPOSITES for word in pair)
 _OPPOSITES += _SLOT_OPPOSITES
+# The words of opposite pairs that name one of two things ("top" layer, "forward" pass).
+ROLE_OPPOSITES = frozenset(word for pair in _OPPOSITES for word in pair)
 OPPOSITES: dict[str, set[str]] = {}
-for _a, _b in _OPPOSITES:
+for _a, _b in _OPPOSITES + _ANTONYMS + _DEGREE_OPPOSITES:
     OPPOSITES.setdefault(_a, set()).add(_b)
     OPPOSITES.setdefault(_b, set()).add(_a)
+
+# Negative prefixes of adjectives and participles ("unstable", "non-linear", "inconsistent",
+# "disagree"): the prefixed word is the opposite of its base. The base must be a word of its
+# own (five letters or more) that the other text uses; the words below only look prefixed.
+NEGATIVE_PREFIXES = ("non", "un", "in", "im", "ir", "il", "dis")
+_NOT_PREFIXED = frozenset(
+    """improve improves improved improving improvement discover discovers discovered
+    discovering inform informs informed informing information impose imposes imposed
+    display displays dispose invest inspect inspects install instance instances intend
+    intends intended unite united uniform uniformly unique uniquely universal universally
+    dissolve dissolves discount discounts""".split()
+)
+_MIN_BASE_LETTERS = 5
+
+
+def prefix_base(word: str) -> str | None:
+    """The base of a word with a negative prefix ("unsupervised" → "supervised",
+    "non-linear" → "linear"), None for any other word."""
+    word = word.lower()
+    if word in _NOT_PREFIXED:
+        return None
+    for prefix in NEGATIVE_PREFIXES:
+        if word.startswith(prefix):
+            base = word[len(prefix) :].lstrip("-")
+            if len(base) >= _MIN_BASE_LETTERS and base.isalpha():
+                return base
+    return None
+
+
+# A gap said to be closed ("closes the gap", "bridging the accuracy gap"): the claim that a
+# result reaches another, as strong as "on par with".
+_GAP_CLOSED = re.compile(
+    r"\b(?:clos|bridg|eliminat)\w*\s+(?:the\s+|this\s+|that\s+|a\s+)?(?:[\w-]+\s+){0,2}?gaps?\b",
+    re.IGNORECASE,
+)
+# The words of a claim that a result reaches another's level (a tie); "similar" is left out,
+# as "a similar architecture" says nothing of results.
+PARITY_CLAIMS = frozenset(
+    """comparable comparably competitive par matches match matching""".split()
+)
+# What in a passage bears a claim of parity out: a tie, a win, or a loss said to be small.
+PARITY_SUPPORT = frozenset(
+    """negligible marginal marginally minimal minor little slight slightly lossless same
+    equal equals equivalent nearly close closely closes closed closing bridge bridges
+    bridged retains retain preserves preserve maintains maintain""".split()
+)
+
+
+def parity_claimed(text: str) -> str | None:
+    """The words by which a text claims a tie or a closed gap ("on par", "closes the
+    gap"), None when it claims none."""
+    gap = _GAP_CLOSED.search(text)
+    if gap:
+        return " ".join(gap.group().split())
+    return next((w for w in lower_words(text) if w in PARITY_CLAIMS), None)
+
+
+# Where a clause ends: a negation's scope does not reach past it ("does not converge, but
+# the loss still falls": "falls" is not negated).
+_CLAUSE_BREAK = re.compile(
+    r"[,;:()\[\]\u2014\u2013]|\s-\s|\b(?:but|while|whereas|although|though|yet|however)\b",
+    re.IGNORECASE,
+)
+
+
+def clauses(text: str) -> list[str]:
+    """The text cut where one clause ends and the next begins (punctuation, "but",
+    "while", "whereas", …)."""
+    return [part for part in _CLAUSE_BREAK.split(text) if part.strip()]
+
 
 # Quantifiers, superlatives and certainty: a claim that carries one the paper does not is
 # stronger than the paper.
@@ -119,6 +270,57 @@ STRENGTH = frozenset(
     only sole solely optimal perfect perfectly must unique uniquely definitively clearly
     decisively""".split()
 )
+
+# "only" before a quantity minimises it ("only 3.9 points below", "only a few steps"): it
+# says the amount is small, not that nothing else holds.
+_ONLY_BEFORE_QUANTITY = re.compile(
+    r"\bonly\s+(?=(?:about\s+|around\s+|roughly\s+|~\s*)?\d|a\s+(?:few|fraction|small)\b)",
+    re.IGNORECASE,
+)
+
+
+# "any" under a negation is no quantifier over everything but a negative-polarity word
+# ("without any calibration" is "without calibration").
+_ANY_UNDER_NEGATION = re.compile(
+    r"\b((?:without|not|no|never|cannot|\w+n't)\s+(?:\w+\s+){0,2}?)any\b", re.IGNORECASE
+)
+
+
+def without_minimisers(text: str) -> str:
+    """The text without the words that only look strong: the "only" that minimises a
+    quantity ("only 3.9 points") and the "any" under a negation ("without any labels")."""
+    return _ANY_UNDER_NEGATION.sub(r"\1", _ONLY_BEFORE_QUANTITY.sub("", text))
+
+
+# Hedges that make a finding a possibility rather than a result ("possible in principle",
+# "preliminary evidence", "may"); "theoretical" is left out, as "theoretical analysis" hedges
+# nothing: a claim that states the finding
+# without one states more than the paper.
+_HEDGE = re.compile(
+    r"\bin\s+principle\b|\btheoretically\b|\bpreliminary\b|\bpotentially\b|\bmight\b"
+    r"|\bmay\b|\bhypothesi[sz](?:e|es|ed|ing)\b|\bconjectur(?:e|es|ed)\b|\bspeculat\w*",
+    re.IGNORECASE,
+)
+
+
+# What keeps a claim a possibility too: the hedges above, and modals and words of likelihood
+# a paraphrase puts for them ("can in principle", "could", "possibly", "suggests").
+_CLAIM_HEDGE = re.compile(
+    r"\b(?:can|could|possibl[ey]|potential|likely|perhaps|suggests?|suggested|principle)\b",
+    re.IGNORECASE,
+)
+
+
+def hedged(text: str) -> bool:
+    """Whether a claim keeps a finding a possibility (a hedge, a modal, "suggests")."""
+    return bool(_HEDGE.search(text) or _CLAIM_HEDGE.search(text))
+
+
+def hedge_in(text: str) -> str | None:
+    """The first hedge of the text ("in principle", "preliminary", "may"), None if none."""
+    found = _HEDGE.search(text)
+    return " ".join(found.group().lower().split()) if found else None
+
 
 # A result stated as a tie ("comparable to", "competitive with", "on par with") and the
 # same result stated as a win: a claim with the second where the passage has only the first
@@ -135,9 +337,14 @@ SUPERIORITY = frozenset(
 _WORD = re.compile(r"[A-Za-z][A-Za-z']*")
 
 
+# The privative suffix: "training-free" is "without training", "label-free" "without labels".
+_FREE_OF = re.compile(r"\b([A-Za-z][\w]*)-free\b")
+
+
 def lower_words(text: str) -> list[str]:
-    """The text's words, lower-cased, apostrophes kept ("doesn't")."""
-    return [word.lower() for word in _WORD.findall(text)]
+    """The text's words, lower-cased, apostrophes kept ("doesn't"); "X-free" read as
+    "without X"."""
+    return [word.lower() for word in _WORD.findall(_FREE_OF.sub(r"without \1", text))]
 
 
 def phrased(words: list[str]) -> list[str]:
@@ -150,6 +357,11 @@ def phrased(words: list[str]) -> list[str]:
         out.append(single or words[i])
         i += 2 if single else 1
     return out
+
+
+# Conjunctions that end a negation's scope: "is calibration-free and runs on a phone" does
+# not negate the running.
+SCOPE_ENDS = frozenset({"and", "or"})
 
 
 def negation_cues(words: list[str]) -> list[tuple[int, bool]]:

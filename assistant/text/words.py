@@ -91,6 +91,43 @@ def side_by_side(text: str, first: str, second: str) -> bool:
     return bool(re.search(rf"\b{re.escape(first)}[\s-]+{re.escape(second)}\b", text))
 
 
+# Endings of words that do not modify a noun before it: verbs ("splits", "combined",
+# "using") and adverbs ("clearly"). English noun adjuncts are singular ("channel
+# dimensions", not "channels dimensions").
+_NOT_MODIFIER_ENDINGS = ("s", "ed", "ing", "ly")
+
+
+# Words after which a noun phrase begins: determiners, prepositions and conjunctions (not
+# "to", "not" or modals, after which a verb comes: "do not take negation").
+NOUN_PHRASE_OPENERS = frozenset(
+    """a an the this that these those its their our his her and or of in on at by for with
+    from into onto across along within without over under between among via per through
+    each both either than as""".split()
+)
+
+
+# Adjectives that point at a thing rather than classify it ("a given ad", "a certain
+# class", "prior work"): swapping one for another is paraphrase, not another thing.
+REFERENTIAL_ADJECTIVES = frozenset(
+    """given certain particular specific respective such other another various different
+    several single following above new novel existing previous prior earlier later current
+    recent standard typical common general usual main key overall whole full entire same
+    similar additional extra further corresponding relevant appropriate suitable
+    possible""".split()
+)
+
+
+def may_modify(word: str) -> bool:
+    """Whether a lower-case word is shaped like a word that modifies the noun after it
+    ("spatial", "channel", "change-point"): letters and hyphens, no verb or adverb ending."""
+    last = word.rsplit("-", 1)[-1]
+    return (
+        word.islower()
+        and word not in REFERENTIAL_ADJECTIVES
+        and not last.endswith(_NOT_MODIFIER_ENDINGS)
+    )
+
+
 def names_in(text: str) -> set[str]:
     """Terms that look like names: inner capitals or digits (DDRNet, GPT-4), or a capital
     word that does not start a sentence (Cityscapes)."""
