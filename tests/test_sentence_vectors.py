@@ -109,3 +109,15 @@ def test_damaged_sentence_vectors_are_not_used(store_copy, assistant, embedder):
     assert engine.sentence_vectors is None
     assert engine.ask(QUESTION).text == assistant.ask(QUESTION).text
     assert any("checksum" in problem for problem in check_store(store_copy).problems)
+
+
+def test_vectors_of_an_unpublished_revision_leave_the_live_ones_in_place(store_copy, embedder):
+    """An ingest killed after persisting the vectors of its revision, before publishing it:
+    engines keep reading the live revision's vectors, and nothing was embedded again."""
+    store = PaperStore.open(store_copy, embedder.info)
+    live = SentenceVectors.folder(store_copy.cache_dir, store)
+    assert SentenceVectors.refresh(store, store_copy.cache_dir, embedder, "unpublished") == 0
+    assert live.is_dir() and (live.parent / "unpublished").is_dir()
+    engine = Assistant.from_settings(store_copy, embedder=embedder)
+    assert engine.sentence_vectors is not None
+    assert len(engine.sentence_vectors) == len(corpus_sentences(store_copy))

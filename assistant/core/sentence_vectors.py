@@ -228,16 +228,10 @@ class SentenceVectors:
     def _previous(root: Path) -> SentenceVectors | None:
         """Any intact persisted vectors to reuse (newest first): keyed by text, a vector
         stays right whatever revision stored it."""
-        folders = (
-            sorted(
-                (f for f in root.glob("*") if f.is_dir() and not f.name.startswith(".")),
-                key=lambda f: f.stat().st_mtime,
-                reverse=True,
-            )
-            if root.is_dir()
-            else []
-        )
-        for folder in folders:
+        if not root.is_dir():
+            return None
+        folders = [f for f in root.iterdir() if f.is_dir() and not f.name.startswith(".")]
+        for folder in sorted(folders, key=lambda f: f.stat().st_mtime, reverse=True):
             try:
                 vectors = SentenceVectors.read(folder)
             except DamagedVectors:
