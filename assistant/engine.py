@@ -25,6 +25,7 @@ from assistant.catalog import PaperCatalog
 from assistant.conversation import Conversation, History
 from assistant.core.embeddings import Embedder, build_embedder
 from assistant.core.lexical import LexicalIndex
+from assistant.core.sentence_vectors import SentenceVectors
 from assistant.core.settings import Settings
 from assistant.core.store import PaperStore
 from assistant.export import Exchange, cited_bibtex, conversation_markdown
@@ -71,7 +72,10 @@ class Assistant:
         retriever: HybridRetriever,
         store: PaperStore | None = None,
         tuning: Tuning | None = None,
+        sentence_vectors: SentenceVectors | None = None,
     ):
+        """``sentence_vectors``: the abstracts' sentences as ingest embedded them (None:
+        embedded on demand)."""
         self.settings = settings
         self.tuning = tuning or Tuning.load(settings.tuning_file)
         if retriever.tuning != self.tuning.retrieval:  # the hash must name what ranks too
@@ -79,6 +83,7 @@ class Assistant:
         self.embedder = embedder
         self.retriever = retriever
         self.store = store  # what it was loaded from; a StoreFollower reloads when it moves
+        self.sentence_vectors = sentence_vectors
         self.catalog: PaperCatalog = retriever.catalog
         self.vocabulary = vocabulary = Vocabulary(*retriever.lexical.term_frequencies())
         tuning = self.tuning
@@ -87,7 +92,7 @@ class Assistant:
         self.conversation = Conversation(vocabulary, self.catalog, self.llm, tuning.conversation)
         self.support = SupportChecker(vocabulary, tuning.support)
         self.premises = PremiseChecker(vocabulary, self.catalog, tuning.premises)
-        ranker = SentenceRanker(embedder, vocabulary, tuning.answer)
+        ranker = SentenceRanker(embedder, vocabulary, tuning.answer, stored=sentence_vectors)
         self.extractive = ExtractiveAnswerer(ranker, tuning.answer, tuning.gate.min_score)
         self.answerer: Answerer = (
             self.extractive if self.llm is None else LLMAnswerer(self.llm, settings, tuning.answer)
@@ -134,17 +139,20 @@ class Assistant:
         retriever = HybridRetriever(
             store.vector_store(), embedder, lexical, catalog, tuning.retrieval
         )
-        return cls(settings, embedder, retriever, store, tuning)
+        sentences = SentenceVectors.load(store, settings.cache_dir, embedder.info)
+        return cls(settings, embedder, retriever, store, tuning, sentences)
 
     def with_settings(self, **overrides: Any) -> Assistant:
         """Another engine on the same loaded index, e.g. with another LLM backend."""
         settings = self.settings.with_overrides(**overrides)
         tuning = Tuning.load(settings.tuning_file) if "tuning_file" in overrides else self.tuning
         if tuning.retrieval != self.tuning.retrieval:
-            return type(self)(settings, self.embedder, self.retriever, self.store).with_tuning(
-                tuning
-            )
-        return type(self)(settings, self.embedder, self.retriever, self.store, tuning)
+            return type(self)(
+                settings, self.embedder, self.retriever, self.store, None, self.sentence_vectors
+            ).with_tuning(tuning)
+        return type(self)(
+            settings, self.embedder, self.retriever, self.store, tuning, self.sentence_vectors
+        )
 
     def with_tuning(self, tuning: Tuning) -> Assistant:
         """Another engine on the same loaded index with other tuned values (a sweep)."""
@@ -155,7 +163,9 @@ class Assistant:
             self.catalog,
             tuning.retrieval,
         )
-        return type(self)(self.settings, self.embedder, retriever, self.store, tuning)
+        return type(self)(
+            self.settings, self.embedder, retriever, self.store, tuning, self.sentence_vectors
+        )
 
     @property
     def backend(self) -> str:

@@ -1,7 +1,9 @@
 """The no-LLM answer: the most relevant sentences of the top papers, quoted with citations.
 
 Deterministic (same question, same corpus → same answer) and fast: sentence vectors come
-from the same embedding model and are cached, so a paper's sentences are embedded once.
+from the same embedding model, embedded once at ingest (:mod:`assistant.core.sentence_vectors`),
+so an answer costs one query embedding and a dot product. A store without them (ingested by
+an earlier version) still answers: its sentences are embedded on demand and cached.
 
 A sentence is chosen for what it shares with the question: meaning (cosine of sentence
 vectors), the question's rarer words (idf-weighted overlap: "CamVid", "NDCG@10"), and the
@@ -20,19 +22,24 @@ from collections.abc import Sequence
 import numpy as np
 
 from assistant.core.embeddings import Embedder
+from assistant.core.sentence_vectors import SentenceVectors
 from assistant.hits import PaperHit
 from assistant.markup import literal
 from assistant.prompts import load_prompt
 from assistant.text.figures import has_number
 from assistant.text.phrasing import asks_for_figure, asks_for_name, sub_questions
-from assistant.text.sentences import split_sentences
+from assistant.text.sentences import quotable_sentences
 from assistant.text.words import has_name
 from assistant.tuning import AnswerTuning
 from assistant.vocabulary import Vocabulary
 
 
 class SentenceRanker:
-    """Scores abstract sentences against a question with cached sentence embeddings."""
+    """Scores abstract sentences against a question with stored sentence embeddings.
+
+    ``stored``: the vectors ingest persisted for the store's revision; sentences it lacks
+    (none are stored, or a sub-question) are embedded and kept in a bounded cache.
+    """
 
     def __init__(
         self,
@@ -40,15 +47,27 @@ class SentenceRanker:
         vocabulary: Vocabulary,
         tuning: AnswerTuning | None = None,
         cache_size: int = 20000,
+        stored: SentenceVectors | None = None,
     ):
         self.embedder = embedder
         self.vocabulary = vocabulary
         self.tuning = tuning or AnswerTuning()
+        self.stored = stored
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
     def _vectors(self, sentences: Sequence[str]) -> np.ndarray:
+        """One row per sentence: stored vectors where ingest kept them, the rest embedded."""
+        found = self.stored.rows(sentences) if self.stored is not None else [None] * len(sentences)
+        missing = [s for s, vector in zip(sentences, found, strict=True) if vector is None]
+        if not missing:
+            return np.stack(found)
+        embedded = iter(self._embedded(missing))
+        return np.stack([next(embedded) if vector is None else vector for vector in found])
+
+    def _embedded(self, sentences: Sequence[str]) -> np.ndarray:
+        """Vectors of sentences no store holds, embedded once and cached."""
         with self._lock:
             missing = [s for s in dict.fromkeys(sentences) if s not in self._cache]
         if missing:
@@ -70,7 +89,7 @@ class SentenceRanker:
         against the whole question, the sentences that echo the paper's description (which
         the asker already knows) outrank the one holding what the second part asks ("which
         languages was it tested on?")."""
-        sentences = split_sentences(text) or [text]
+        sentences = quotable_sentences(text)
         sentence_vectors = self._vectors(sentences)
         parts = sub_questions(question, self.tuning.min_sub_question_words)
         chosen: list[int] = []

@@ -4,6 +4,8 @@
     python benchmarks/load_test.py --url http://127.0.0.1:7860/ --sessions 1 8 32
     python benchmarks/load_test.py --mixed           # 32 clients, 60 s, /v1 and /ask
     python benchmarks/load_test.py --mixed --clients 8 --seconds 15
+    python benchmarks/load_test.py --throughput      # /v1 only: 1, 4, 16 clients, 30 s each
+    python benchmarks/load_test.py --throughput --levels 16 --seconds 60
 
 Sessions (the default): N concurrent chat sessions through gradio_client, each asking a
 bounded number of eval questions on /chat in turn; prints throughput, latency p50/p95 and
@@ -15,6 +17,12 @@ Mixed (``--mixed``): N clients for D seconds, half on the OpenAI-compatible
 app's one concurrency limit; prints, per endpoint, answers, errors by kind, throughput,
 p50/p95/max latency and the engine's own time (the rest is waiting), then the ratio of the
 p95s and a PASS/FAIL line against the target: 0 errors, /ask p95 within 2x /v1's.
+
+Throughput (``--throughput``): for each level N, N clients on ``/v1/chat/completions`` only
+(whole answers; the app's extractive answerer unless it was started with an LLM) for D
+seconds, as in ``--mixed``; prints answers/s, p50/p95/max latency, the engine's own p50 and
+errors per level, then a PASS/FAIL line for the top level against the target of issue 21:
+at least 20 answers/s with p95 within 1.5 s, 0 errors.
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ from dataclasses import dataclass, field
 from common import app_url, eval_questions, percentile
 
 MIXED_RATIO_TARGET = 2.0  # /ask p95 at most this many times /v1's
+THROUGHPUT_TARGET = 20.0  # --throughput: answers per second at the top level, at least
+P95_TARGET_MS = 1500.0  # --throughput: p95 at the top level, at most
 
 
 def run_sessions(url: str, sessions: int, per_session: int, questions: list[str]) -> dict:
@@ -136,19 +146,21 @@ def call_ask(client, question: str) -> tuple[float | None, str | None]:
     return answer["seconds"], None
 
 
-def run_mixed(url: str, clients: int, seconds: float, questions: list[str]) -> dict:
-    """``clients`` clients, alternately /v1 and /ask, each asking until ``seconds`` have
-    passed (a call begun before the deadline is waited for); every client is connected
-    before the clock starts."""
+def run_mixed(
+    url: str, clients: int, seconds: float, questions: list[str], names=("/v1", "/ask")
+) -> dict:
+    """``clients`` clients, taking turns through the doors ``names`` (/v1, /ask), each
+    asking until ``seconds`` have passed (a call begun before the deadline is waited for);
+    every client is connected before the clock starts."""
     import httpx
     from gradio_client import Client
 
-    doors = {"/v1": Door("/v1"), "/ask": Door("/ask")}
+    doors = {name: Door(name) for name in names}
     start = threading.Barrier(clients + 1)
     deadline = [0.0]
 
     def client_loop(index: int) -> None:
-        name = "/v1" if index % 2 == 0 else "/ask"
+        name = names[index % len(names)]
         door = doors[name]
         try:
             if name == "/v1":
@@ -183,8 +195,10 @@ def run_mixed(url: str, clients: int, seconds: float, questions: list[str]) -> d
     for thread in threads:
         thread.join(timeout=seconds + 600)
     elapsed = time.perf_counter() - began
-    v1, ask = doors["/v1"].p95(), doors["/ask"].p95()
     errors = sum(sum(door.errors.values()) for door in doors.values())
+    if "/ask" not in doors:
+        return {"doors": doors, "seconds": elapsed, "errors": errors}
+    v1, ask = doors["/v1"].p95(), doors["/ask"].p95()
     ratio = ask / v1 if v1 > 0 else float("nan")
     return {"doors": doors, "seconds": elapsed, "ratio": ratio, "errors": errors}
 
@@ -214,6 +228,26 @@ def mixed(url: str, clients: int, seconds: float, questions: list[str]) -> bool:
     return passed
 
 
+def throughput(url: str, levels: list[int], seconds: float, questions: list[str]) -> bool:
+    """/v1 answers at each level of concurrency; PASS when the top level meets the target."""
+    door, elapsed = Door("/v1"), seconds
+    for clients in levels:
+        load = os.getloadavg()[0]
+        row = run_mixed(url, clients, seconds, questions, names=("/v1",))
+        door, elapsed = row["doors"]["/v1"], row["seconds"]
+        print(f"N={clients:3d} {door.line(row['seconds'])}  (load before {load:.2f})", flush=True)
+    rate = len(door.latencies) / elapsed
+    errors = sum(door.errors.values())
+    passed = errors == 0 and rate >= THROUGHPUT_TARGET and door.p95() <= P95_TARGET_MS
+    print(
+        f"{'PASS' if passed else 'FAIL'} at N={levels[-1]}: {rate:.2f} answers/s (target >= "
+        f"{THROUGHPUT_TARGET:g}), p95 {door.p95():.0f} ms (target <= {P95_TARGET_MS:g}), "
+        f"{errors} errors",
+        flush=True,
+    )
+    return passed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", help="a running app; default: start one")
@@ -221,12 +255,17 @@ def main() -> None:
     parser.add_argument("--questions-per-session", type=int, default=4)
     parser.add_argument("--mixed", action="store_true", help="/v1 and /ask clients at once")
     parser.add_argument("--clients", type=int, default=32, help="--mixed: clients in all")
-    parser.add_argument("--seconds", type=float, default=60, help="--mixed: how long")
+    parser.add_argument("--seconds", type=float, help="--mixed (60), --throughput (30): how long")
+    parser.add_argument("--throughput", action="store_true", help="/v1 only, at --levels")
+    parser.add_argument("--levels", type=int, nargs="+", default=[1, 4, 16])
     args = parser.parse_args()
     questions = eval_questions()
     with app_url(args.url) as url:
+        if args.throughput:
+            passed = throughput(url, args.levels, args.seconds or 30, questions)
+            raise SystemExit(0 if passed else 1)
         if args.mixed:
-            passed = mixed(url, args.clients, args.seconds, questions)
+            passed = mixed(url, args.clients, args.seconds or 60, questions)
             raise SystemExit(0 if passed else 1)
         for n in args.sessions:
             row = run_sessions(url, n, args.questions_per_session, questions)

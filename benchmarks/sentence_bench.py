@@ -30,6 +30,7 @@ from pathlib import Path
 
 from common import ROOT
 
+from assistant.core import sentence_split
 from assistant.text import sentences
 
 Spans = Callable[[str], Sequence[tuple[int, int]]]
@@ -133,7 +134,7 @@ def misses(split: Spans, cases: Sequence[dict]) -> list[str]:
 
 def ms_per_text(split: Spans, texts: Sequence[str], rounds: int = 3) -> float:
     split(texts[0])  # first-call costs (model loading)
-    cache_clear = getattr(getattr(sentences, "_spans", None), "cache_clear", None)
+    cache_clear = getattr(getattr(sentence_split, "_spans", None), "cache_clear", None)
     if cache_clear:  # the splitter in use caches by text: time it uncached
         cache_clear()
     began = time.perf_counter()

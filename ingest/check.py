@@ -11,6 +11,8 @@ The chunk ids in the store's metadata are the reference. For each one the check 
 - the ingest record: an ingest that did not reach its end (killed) is reported.
 - the lexical (BM25) index persisted for the store's current revision: do its files pass
   their checksums and its matrices their bounds? Does it hold the chunk, and nothing else?
+- the sentence vectors persisted for that revision: does their checksum hold, and do they
+  hold exactly the sentences of the stored abstracts (a vector for each, none else)?
 
 Every difference is one line. The check holds the writer lock (an ingest running at the
 same time would show half-written states), and reads only.
@@ -24,6 +26,8 @@ from dataclasses import dataclass, field
 
 from assistant.core.lexical import DamagedIndex, LexicalIndex
 from assistant.core.schema import CHUNK_INDEX, TITLE
+from assistant.core.sentence_split import quotable_sentences
+from assistant.core.sentence_vectors import DamagedVectors, SentenceVectors
 from assistant.core.settings import Settings
 from assistant.core.store import PaperStore
 from assistant.core.writer_lock import writer_lock
@@ -123,6 +127,7 @@ def _check(store: PaperStore, settings: Settings) -> CheckReport:
             report.problems.append(f"in the BM25 index but not in the store: {chunk_id}")
         if extra:
             report.notes.append(f"{len(extra)} chunk(s) only in the BM25 index: {fix}")
+    _check_sentences(store, settings, report)
     if store.count() != len(metadata):
         report.problems.append(
             f"the collection counts {store.count()} chunks but its metadata lists {len(metadata)}"
@@ -136,3 +141,29 @@ def _check(store: PaperStore, settings: Settings) -> CheckReport:
     for name in store.other_collections():
         report.notes.append(f"side collection {name!r} present (kept or left by --rebuild)")
     return report
+
+
+def _check_sentences(store: PaperStore, settings: Settings, report: CheckReport) -> None:
+    """The persisted sentence vectors against the sentences of the stored abstracts."""
+    folder = SentenceVectors.folder(settings.cache_dir, store)
+    fix = "`python -m ingest` stores them again"
+    try:
+        vectors = SentenceVectors.read(folder)
+    except DamagedVectors as error:
+        report.problems.append(f"{error}; {fix}")
+        return
+    if vectors is None:
+        report.notes.append(
+            f"no sentence vectors persisted for this revision under {settings.cache_dir}; "
+            f"extractive answers embed sentences on demand ({fix})"
+        )
+        return
+    wanted = {s for paper in store.papers() for s in quotable_sentences(paper.abstract)}
+    missing = len(wanted - set(vectors.sentences))
+    extra = len(set(vectors.sentences) - wanted)
+    if missing or extra:
+        report.problems.append(
+            f"sentence vectors at {folder} out of step with the store: {missing} sentence(s) "
+            f"of stored abstracts without a vector, {extra} vector(s) of no stored sentence; "
+            f"{fix}"
+        )

@@ -16,6 +16,8 @@ Safety rules this module keeps:
   serves until the new one is complete, and running engines move over when they notice.
 - One writer at a time on an embedded store (:mod:`assistant.core.writer_lock`): a second
   ingest waits, or with ``wait=False`` fails at once with :class:`StoreBusy`.
+- Each abstract sentence is embedded once, for extractive answers, and persisted for the
+  revision before it is published (:mod:`assistant.core.sentence_vectors`), like BM25.
 - Stored chunks whose vector the vector index lost are re-embedded from their stored text
   and rewritten, instead of being called unchanged (``python -m ingest --check`` lists them).
 """
@@ -33,6 +35,7 @@ from tqdm import tqdm
 
 from assistant.core.embeddings import Embedder, build_embedder
 from assistant.core.lexical import LexicalIndex
+from assistant.core.sentence_vectors import SentenceVectors
 from assistant.core.settings import Settings
 from assistant.core.store import (
     WRITE_BATCH,
@@ -72,6 +75,7 @@ class IngestReport:
     papers_rekeyed: int = 0
     papers_in_store: int = 0
     chunks_in_store: int = 0
+    sentences_embedded: int = 0
     embed_seconds: float = 0.0
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
@@ -101,6 +105,8 @@ class IngestReport:
                 else []
             ),
             f"in store         {self.papers_in_store} papers, {self.chunks_in_store} chunks",
+            f"sentences embedded {self.sentences_embedded} (for extractive answers; stored "
+            "ones are reused)",
             f"seconds          {self.seconds:.2f} (embedding {self.embed_seconds:.2f})",
             f"papers/second    {self.papers_per_second:.1f}",
         ]
@@ -257,17 +263,25 @@ def _update(
 
     if changes:
         _ensure_live(store, settings, rebuild)
-        # BM25 first, then the revision that running engines watch: when they notice it,
-        # everything they load is ready.
+        # BM25 and the sentence vectors first, then the revision that running engines
+        # watch: when they notice it, everything they load is ready.
         revision = new_revision()
         LexicalIndex.refresh(store, settings.cache_dir, revision)
+        began = time.perf_counter()
+        report.sentences_embedded = SentenceVectors.refresh(
+            store, settings.cache_dir, embedder, revision
+        )
+        report.embed_seconds += time.perf_counter() - began
         if rebuild:
             store.replace_live(embedder.info, revision)
         else:
             store.mark_changed(revision)
             _ensure_live(store, settings, rebuild)  # a rebuild may have swapped meanwhile
-    else:
-        LexicalIndex.ensure(store, settings.cache_dir)  # built once per revision
+    else:  # built once per revision (a store from an earlier version gets them now)
+        LexicalIndex.ensure(store, settings.cache_dir)
+        began = time.perf_counter()
+        report.sentences_embedded = SentenceVectors.ensure(store, settings.cache_dir, embedder)
+        report.embed_seconds += time.perf_counter() - began
     report.chunks_in_store = store.count()
     report.papers_in_store = store.paper_count()
     return report

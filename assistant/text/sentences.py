@@ -1,16 +1,8 @@
 """The one sentence splitter: abstracts (sentences to quote), answers (claims to check).
 
-Sentences are found by NLTK's Punkt, with the English model that llama-index-core ships
-for its own splitter (its ``_static/nltk_cache``; NLTK's data path is the fallback), and
-the abbreviations of papers added ("e.g.", "i.e.", "et al.", "Fig.", "vs.", "approx.",
-"w.r.t.", …). Punkt decides by what follows a period: a sentence may start with a
-lowercase name or a digit ("… modules. m2mKD combines …", "… tasks. 3D point clouds …"),
-while an abbreviation ends one only before a word that usually starts sentences ("…,
-etc. The survey …", not "Chen et al. shows"). Single letters are not abbreviations here
-(a variable ends a sentence: "… length L. The …"); an initial is still one when the next
-word is a name ("C. elegans", "J. Smith"). Citation markers after the period stay with
-their sentence ("… 102 FPS. [1] It …"). Evaluated on eval/sentences_dev.jsonl
-(``benchmarks/sentence_bench.py``).
+The splitting itself (NLTK's Punkt with the abbreviations of papers, citation markers kept
+with their sentence) is :mod:`assistant.core.sentence_split`, shared with ingest; it is
+re-exported here, the text toolkit's door to it.
 
 ``split_sentences`` keeps sentences long enough to quote; ``claim_units`` cuts an answer
 losslessly into its claims (list items whole) and the text between them.
@@ -18,96 +10,28 @@ losslessly into its claims (list items whole) and the text between them.
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from functools import cache, lru_cache
-from pathlib import Path
 
-import nltk.data
-from nltk.data import find
-from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer, load_punkt_params
-
+from assistant.core.sentence_split import (
+    MARKER,
+    MIN_SENTENCE_CHARS,
+    quotable_sentences,
+    sentence_spans,
+    split_sentences,
+)
 from assistant.markup import from_literal
 
-MIN_SENTENCE_CHARS = 25  # shorter fragments ("Code: see below.") are not worth quoting
+__all__ = [
+    "MIN_SENTENCE_CHARS",
+    "claim_units",
+    "plain",
+    "quotable_sentences",
+    "sentence_spans",
+    "split_sentences",
+]
 
-# Punkt's types: lower case, without the final period ("et al." is "al").
-ABBREVIATIONS = frozenset(
-    "e.g i.e al etc cf vs v.s viz resp approx ca incl esp w.r.t i.i.d "
-    "fig figs eq eqs sec secs tab app thm ref refs".split()
-)
-# Capitalised after an abbreviation, these start a sentence ("…, resp. We propose …");
-# the English model, trained on news, has "the", "this", "in" … but not these.
-SENTENCE_STARTERS = frozenset({"we", "our"})
-
-_PUNKT_MODEL = "tokenizers/punkt_tab/english/"
-_MARKER = r"\[\d+(?:\s*[,;]\s*\d+)*\]"  # a citation marker: [1], [1, 2], [3; 4]
-_MARKERS = re.compile(rf"(?:{_MARKER}\s*)+")
-_MARKER_ENDS = re.compile(rf"[.!?]\s*(?:{_MARKER}\s*)+(?=[A-Z])")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
-_MARKUP = re.compile(rf"\*\*|__|\\(?=[\[\]])|^\s*[-*]\s+|{_MARKER}", re.MULTILINE)
-
-
-def _bundled_nltk_data() -> list[str]:
-    """llama-index-core's own copy of the NLTK data (found without importing it)."""
-    spec = importlib.util.find_spec("llama_index.core")
-    locations = spec.submodule_search_locations if spec else None
-    return [str(Path(location) / "_static" / "nltk_cache") for location in locations or []]
-
-
-def _english_parameters() -> PunktParameters:
-    bundled = _bundled_nltk_data()
-    # NLTK opens data files only under its data path: add llama-index's copy, as
-    # llama-index itself does before splitting.
-    nltk.data.path.extend(p for p in bundled if p not in nltk.data.path)
-    for paths in (bundled, None):  # None: NLTK's whole data path
-        try:
-            return load_punkt_params(find(_PUNKT_MODEL, paths=paths))
-        except LookupError:
-            continue
-    raise LookupError(
-        "NLTK's English Punkt model (punkt_tab) was not found: it ships with "
-        "llama-index-core; or run python -m nltk.downloader punkt_tab"
-    )
-
-
-@cache
-def _tokenizer() -> PunktSentenceTokenizer:
-    params = _english_parameters()
-    params.abbrev_types = {a for a in params.abbrev_types if len(a) > 1} | ABBREVIATIONS
-    params.sent_starters = set(params.sent_starters) | SENTENCE_STARTERS
-    return PunktSentenceTokenizer(params)
-
-
-@lru_cache(maxsize=4096)  # the same abstracts are split for question after question
-def _spans(text: str) -> tuple[tuple[int, int], ...]:
-    spans: list[tuple[int, int]] = []
-    for start, end in _tokenizer().span_tokenize(text):
-        start += len(text[start:end]) - len(text[start:end].lstrip())
-        # "… etc. [2] Neither …": a marker after the period ends the sentence too.
-        cut = start
-        for found in _MARKER_ENDS.finditer(text, start, end):
-            spans.append((cut, found.start() + len(found.group().rstrip())))
-            cut = found.end()
-        # "… 102 FPS. [1] It …": markers that open a sentence close the one before.
-        markers = _MARKERS.match(text, cut, end)
-        if spans and markers:
-            spans[-1] = (spans[-1][0], cut + len(markers.group().rstrip()))
-            cut = markers.end()
-        if cut < end:
-            spans.append((cut, end))
-    return tuple(spans)
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence; the whitespace around them belongs to none."""
-    return list(_spans(text))
-
-
-def split_sentences(text: str) -> list[str]:
-    """The sentences of an abstract worth quoting (``MIN_SENTENCE_CHARS`` or longer)."""
-    sentences = (text[start:end] for start, end in _spans(text))
-    return [s for s in sentences if len(s) >= MIN_SENTENCE_CHARS]
+_MARKUP = re.compile(rf"\*\*|__|\\(?=[\[\]])|^\s*[-*]\s+|{MARKER}", re.MULTILINE)
 
 
 def claim_units(text: str) -> list[tuple[str, bool]]:
@@ -123,7 +47,7 @@ def claim_units(text: str) -> list[tuple[str, bool]]:
             units.append((body, bool(body.strip())))
         else:
             previous_end = 0
-            for start, end in _spans(body):
+            for start, end in sentence_spans(body):
                 if start > previous_end:
                     units.append((body[previous_end:start], False))
                 units.append((body[start:end], True))
