@@ -146,25 +146,37 @@ class Assistant:
         """Another engine on the same loaded index, e.g. with another LLM backend."""
         settings = self.settings.with_overrides(**overrides)
         tuning = Tuning.load(settings.tuning_file) if "tuning_file" in overrides else self.tuning
-        if tuning.retrieval != self.tuning.retrieval:
-            return type(self)(
-                settings, self.embedder, self.retriever, self.store, None, self.sentence_vectors
-            ).with_tuning(tuning)
         return type(self)(
-            settings, self.embedder, self.retriever, self.store, tuning, self.sentence_vectors
+            settings,
+            self.embedder,
+            self._retriever_for(tuning),
+            self.store,
+            tuning,
+            self.sentence_vectors,
         )
 
     def with_tuning(self, tuning: Tuning) -> Assistant:
         """Another engine on the same loaded index with other tuned values (a sweep)."""
-        retriever = HybridRetriever(
+        return type(self)(
+            self.settings,
+            self.embedder,
+            self._retriever_for(tuning),
+            self.store,
+            tuning,
+            self.sentence_vectors,
+        )
+
+    def _retriever_for(self, tuning: Tuning) -> HybridRetriever:
+        """This engine's retriever, or one over the same index ranking with ``tuning``'s
+        retrieval values when they differ (the engine refuses a retriever tuned otherwise)."""
+        if tuning.retrieval == self.tuning.retrieval:
+            return self.retriever
+        return HybridRetriever(
             self.retriever.index.vector_store,
             self.embedder,
             self.retriever.lexical,
             self.catalog,
             tuning.retrieval,
-        )
-        return type(self)(
-            self.settings, self.embedder, retriever, self.store, tuning, self.sentence_vectors
         )
 
     @property

@@ -106,6 +106,18 @@ def test_a_tuned_value_changes_the_answer_and_the_hash(assistant):
     ).answered
 
 
+def test_a_tuning_file_with_other_retrieval_values_gives_an_engine(assistant, tmp_path):
+    """``with_settings(tuning_file=…)`` whose retrieval values differ ranks with them (it
+    raised ValueError: the new tuning was checked against the old retriever)."""
+    path = tmp_path / "tuning.json"
+    path.write_text(json.dumps({"retrieval": {"lexical_weight": 0.0}}), encoding="utf-8")
+    tuned = assistant.with_settings(tuning_file=path)
+    assert tuned.retriever.tuning.lexical_weight == 0.0 != assistant.retriever.tuning.lexical_weight
+    answer = tuned.ask("Which work reaches 77.4% mIoU at 102 FPS?")
+    assert answer.tuning_hash == Tuning.load(path).hash != Tuning().hash
+    assert assistant.with_settings(tuning_file=None).retriever is assistant.retriever
+
+
 def test_tuning_files_and_overrides_are_checked(tmp_path):
     path = tmp_path / "tuning.json"
     path.write_text(json.dumps({"premises": {"rest_gap": 0.2}}), encoding="utf-8")
