@@ -23,6 +23,17 @@ OUTPUT = ROOT / "test-output"
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (make browser)
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
+# Listing pages of the bundled corpus, for tests whose behaviour needs a corpus but not all
+# of it (embedding is most of an ingest's time). With the model's 254-token chunks:
+DDRNET_LISTING = ("000_a5a20c598f10aad2.txt",)  # 51 papers, 102 chunks, DDRNet among them
+# 157 papers (24 listings merged), 314 chunks: more than one write batch (256), so a kill
+# can land between two.
+PAST_ONE_BATCH = (
+    "000_a5a20c598f10aad2.txt",
+    "001_1e532b553837f476.txt",
+    "003_379ecbee91e7eb3e.txt",
+)
+
 
 # Each test module's kind (a marker): ``unit`` runs on hand-built objects in milliseconds
 # (no model, no store, no server); ``integration`` uses the real embedding model, a real
@@ -78,6 +89,14 @@ def run_module(module: str, *args: str, env: dict[str, str], timeout: int = 300)
         text=True,
         timeout=timeout,
     )
+
+
+def bundled_subset(folder: Path, names: tuple[str, ...]) -> Path:
+    """A folder holding copies of some of the bundled listing pages."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copyfile(BUNDLED_PAPERS / name, folder / name)
+    return folder
 
 
 def make_settings(tmp: Path, **overrides: object) -> Settings:
