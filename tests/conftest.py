@@ -154,14 +154,20 @@ def assistant(corpus_store):
 
 
 @pytest.fixture(scope="session")
-def app_url(corpus_store):
-    """The web app on the session corpus, started once for every module that reads it."""
+def corpus_app(corpus_store):
+    """The web app on the session corpus with default settings, started once for every
+    module that reads it (one app start is seconds of imports)."""
     from devtools.app_process import AppProcess
 
     settings, _ = corpus_store
     with AppProcess.on_store(Path(settings.chroma_path).parent, settings) as app:
         app.wait_until_ready()
-        yield app.url
+        yield app
+
+
+@pytest.fixture(scope="session")
+def app_url(corpus_app) -> str:
+    return corpus_app.url
 
 
 def launch_chromium(playwright):

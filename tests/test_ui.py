@@ -31,16 +31,15 @@ def test_chat_api_answers_with_corpus_citations(app_url):
     assert len(hits) == 5 and all("score" in hit for hit in hits)
 
 
-def test_binds_to_loopback_only(corpus_store, tmp_path):
+def test_binds_to_loopback_only(corpus_app):
+    """The shared app runs with the default settings: the default bind."""
     import psutil
 
-    settings, _ = corpus_store
-    with AppProcess.on_store(tmp_path, settings) as app:
-        listening = [
-            c.laddr
-            for c in psutil.Process(app.process.pid).net_connections(kind="inet")
-            if c.status == psutil.CONN_LISTEN
-        ]
+    listening = [
+        c.laddr
+        for c in psutil.Process(corpus_app.process.pid).net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+    ]
     assert listening and {address.ip for address in listening} == {"127.0.0.1"}
 
 
