@@ -56,11 +56,39 @@ UNIT = {
 E2E = {"test_api", "test_export_ui", "test_security_and_faults", "test_ui"}
 
 
+def _module(item: pytest.Item) -> str:
+    return item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        module = _module(item)
         kind = "unit" if module in UNIT else "e2e" if module in E2E else "integration"
         item.add_marker(getattr(pytest.mark, kind))
+    items.sort(key=_run_order(items))
+
+
+def _run_order(items: list[pytest.Item]):
+    """Files in an order that keeps ``make test``'s workers busy (xdist hands out whole
+    files in this order; the Makefile keeps it with ``--no-loadscope-reorder``).
+
+    The shared corpus ingest (``corpus_store``) takes minutes and every worker that needs
+    it waits for it: the first file that needs it goes first, so the ingest starts at once,
+    then the slow files that do not (the other worker runs them meanwhile), then the rest
+    of the files that need it, and the quick unit files last, to even out the end.
+    """
+    corpus_users = [_module(i) for i in items if "corpus_store" in i.fixturenames]
+    first_user = corpus_users[0] if corpus_users else None
+
+    def rank(item: pytest.Item) -> int:
+        module = _module(item)
+        if module == first_user:
+            return 0
+        if module in UNIT:
+            return 3
+        return 2 if module in corpus_users else 1
+
+    return rank
 
 
 @pytest.fixture(autouse=True)
