@@ -32,7 +32,7 @@ browser:
 
 test: setup browser
 	$(VENV)/bin/ruff check .
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -n auto --dist loadfile
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 # Only the real local model (SmolLM2-135M behind llama.cpp's server); make test runs it too.
 test-local-llm: setup

@@ -15,12 +15,28 @@ from devtools.chroma_server import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# ``python app.py`` with the bundled corpus's location replaced by argv[1]: a first start
+# then ingests that corpus through the app's own code (tests of the first-start ingest need
+# some papers, not all 348).
+APP_WITH_CORPUS = """
+import runpy, sys
+from pathlib import Path
+import ingest
+ingest.BUNDLED_PAPERS = Path(sys.argv[1]).resolve()
+sys.argv = [sys.argv[2]]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
 
 class AppProcess:
-    """The web app with the given ``ASSISTANT_*`` settings; waits until it serves pages."""
+    """The web app with the given ``ASSISTANT_*`` settings; waits until it serves pages.
 
-    def __init__(self, workdir: Path, **settings: str):
+    ``corpus``: what a first start ingests in place of the bundled corpus (a file or folder).
+    """
+
+    def __init__(self, workdir: Path, corpus: Path | None = None, **settings: str):
         self.workdir = Path(workdir)
+        self.corpus = corpus
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
@@ -44,7 +60,7 @@ class AppProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [sys.executable, "app.py"],
+            self.command(),
             cwd=ROOT,
             env=self.env,
             stdout=self._log,
@@ -63,6 +79,12 @@ class AppProcess:
                 time.sleep(0.5)
         self.__exit__()
         raise RuntimeError("app did not start: " + self.log_path.read_text()[-3000:])
+
+    def command(self) -> list[str]:
+        """``python app.py``, or the same through :data:`APP_WITH_CORPUS`."""
+        if self.corpus is None:
+            return [sys.executable, "app.py"]
+        return [sys.executable, "-c", APP_WITH_CORPUS, str(self.corpus), "app.py"]
 
     def client(self, **kwargs):
         from gradio_client import Client

@@ -23,6 +23,17 @@ OUTPUT = ROOT / "test-output"
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (make browser)
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
+# Listing pages of the bundled corpus, for tests whose behaviour needs a corpus but not all
+# of it (embedding is most of an ingest's time). With the model's 254-token chunks:
+DDRNET_LISTING = ("000_a5a20c598f10aad2.txt",)  # 51 papers, 102 chunks, DDRNet among them
+# 157 papers (24 listings merged), 314 chunks: more than one write batch (256), so a kill
+# can land between two.
+PAST_ONE_BATCH = (
+    "000_a5a20c598f10aad2.txt",
+    "001_1e532b553837f476.txt",
+    "003_379ecbee91e7eb3e.txt",
+)
+
 
 # Each test module's kind (a marker): ``unit`` runs on hand-built objects in milliseconds
 # (no model, no store, no server); ``integration`` uses the real embedding model, a real
@@ -45,11 +56,39 @@ UNIT = {
 E2E = {"test_api", "test_export_ui", "test_security_and_faults", "test_ui"}
 
 
+def _module(item: pytest.Item) -> str:
+    return item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        module = _module(item)
         kind = "unit" if module in UNIT else "e2e" if module in E2E else "integration"
         item.add_marker(getattr(pytest.mark, kind))
+    items.sort(key=_run_order(items))
+
+
+def _run_order(items: list[pytest.Item]):
+    """Files in an order that keeps ``make test``'s workers busy (xdist hands out whole
+    files in this order; the Makefile keeps it with ``--no-loadscope-reorder``).
+
+    The shared corpus ingest (``corpus_store``) takes minutes and every worker that needs
+    it waits for it: the first file that needs it goes first, so the ingest starts at once,
+    then the slow files that do not (the other worker runs them meanwhile), then the rest
+    of the files that need it, and the quick unit files last, to even out the end.
+    """
+    corpus_users = [_module(i) for i in items if "corpus_store" in i.fixturenames]
+    first_user = corpus_users[0] if corpus_users else None
+
+    def rank(item: pytest.Item) -> int:
+        module = _module(item)
+        if module == first_user:
+            return 0
+        if module in UNIT:
+            return 3
+        return 2 if module in corpus_users else 1
+
+    return rank
 
 
 @pytest.fixture(autouse=True)
@@ -78,6 +117,14 @@ def run_module(module: str, *args: str, env: dict[str, str], timeout: int = 300)
         text=True,
         timeout=timeout,
     )
+
+
+def bundled_subset(folder: Path, names: tuple[str, ...]) -> Path:
+    """A folder holding copies of some of the bundled listing pages."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copyfile(BUNDLED_PAPERS / name, folder / name)
+    return folder
 
 
 def make_settings(tmp: Path, **overrides: object) -> Settings:
@@ -135,14 +182,20 @@ def assistant(corpus_store):
 
 
 @pytest.fixture(scope="session")
-def app_url(corpus_store):
-    """The web app on the session corpus, started once for every module that reads it."""
+def corpus_app(corpus_store):
+    """The web app on the session corpus with default settings, started once for every
+    module that reads it (one app start is seconds of imports)."""
     from devtools.app_process import AppProcess
 
     settings, _ = corpus_store
     with AppProcess.on_store(Path(settings.chroma_path).parent, settings) as app:
         app.wait_until_ready()
-        yield app.url
+        yield app
+
+
+@pytest.fixture(scope="session")
+def app_url(corpus_app) -> str:
+    return corpus_app.url
 
 
 def launch_chromium(playwright):

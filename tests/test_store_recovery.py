@@ -20,11 +20,17 @@ from pathlib import Path
 
 from assistant.core.settings import Settings
 from devtools.chroma_server import ChromaServer, stop_process
-from ingest import BUNDLED_PAPERS
 from ingest.check import check_store
 from ingest.parsers import parse_paths
 from ingest.pipeline import ingest
-from tests.conftest import ROOT, clean_env, make_settings, run_module
+from tests.conftest import (
+    PAST_ONE_BATCH,
+    ROOT,
+    bundled_subset,
+    clean_env,
+    make_settings,
+    run_module,
+)
 from tests.test_store_safety import (
     concurrent_env,
     start_ingest,
@@ -135,11 +141,14 @@ def health(url: str) -> dict:
 
 
 def test_an_app_killed_during_its_first_start_ingest_resumes_it(tmp_path: Path):
+    """The first start ingests three of the four bundled listing pages in their place: two
+    write batches, so the kill lands after the first and before the last."""
     from devtools.app_process import AppProcess
 
     settings = make_settings(tmp_path)
-    papers = len(parse_paths([BUNDLED_PAPERS]).papers)
-    with AppProcess.on_store(tmp_path / "app", settings) as app:
+    corpus = bundled_subset(tmp_path / "papers", PAST_ONE_BATCH).resolve()
+    papers = len(parse_paths([corpus]).papers)
+    with AppProcess.on_store(tmp_path / "app", settings, corpus=corpus) as app:
         deadline = time.time() + 400
         progress = None
         while progress is None and time.time() < deadline:
@@ -155,9 +164,9 @@ def test_an_app_killed_during_its_first_start_ingest_resumes_it(tmp_path: Path):
     env = clean_env(chroma_path=settings.chroma_path, cache_dir=settings.cache_dir)
     checked = run_module("ingest", "--check", env=env)
     assert checked.returncode == 1, checked.stdout + checked.stderr
-    assert f"an ingest of {BUNDLED_PAPERS} did not finish" in checked.stdout
+    assert f"an ingest of {corpus} did not finish" in checked.stdout
 
-    with AppProcess.on_store(tmp_path / "app", settings) as app:
+    with AppProcess.on_store(tmp_path / "app", settings, corpus=corpus) as app:
         app.wait_until_ready(timeout=400)
         state = health(app.url)
         assert (state["papers"], state["chunks"]) == (papers, total), state

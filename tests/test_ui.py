@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from devtools.app_process import AppProcess
-from tests.conftest import launch_chromium
+from tests.conftest import DDRNET_LISTING, bundled_subset, launch_chromium
 
 DDRNET = (
     "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
@@ -31,16 +31,15 @@ def test_chat_api_answers_with_corpus_citations(app_url):
     assert len(hits) == 5 and all("score" in hit for hit in hits)
 
 
-def test_binds_to_loopback_only(corpus_store, tmp_path):
+def test_binds_to_loopback_only(corpus_app):
+    """The shared app runs with the default settings: the default bind."""
     import psutil
 
-    settings, _ = corpus_store
-    with AppProcess.on_store(tmp_path, settings) as app:
-        listening = [
-            c.laddr
-            for c in psutil.Process(app.process.pid).net_connections(kind="inet")
-            if c.status == psutil.CONN_LISTEN
-        ]
+    listening = [
+        c.laddr
+        for c in psutil.Process(corpus_app.process.pid).net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+    ]
     assert listening and {address.ip for address in listening} == {"127.0.0.1"}
 
 
@@ -240,12 +239,19 @@ def _compact_search_results(page, output_dir: Path) -> None:
 
 def test_first_start_ingests_and_an_early_call_gets_the_real_answer(tmp_path):
     """A call made during the first-start ingest waits for the index, then answers; the
-    page's status line shows the progress meanwhile."""
+    page's status line shows the progress meanwhile. The first start ingests one of the
+    bundled listing pages (51 papers, DDRNet's among them) in place of all four."""
     import json
     import urllib.error
     import urllib.request
 
-    with AppProcess(tmp_path, chroma_path=tmp_path / "chroma", cache_dir=tmp_path / "cache") as app:
+    from ingest.parsers import parse_paths
+
+    corpus = bundled_subset(tmp_path / "papers", DDRNET_LISTING)
+    papers = len(parse_paths([corpus]).papers)
+    with AppProcess(
+        tmp_path, corpus=corpus, chroma_path=tmp_path / "chroma", cache_dir=tmp_path / "cache"
+    ) as app:
         with pytest.raises(urllib.error.HTTPError) as starting:
             urllib.request.urlopen(app.url + "health")
         assert starting.value.code == 503
@@ -255,8 +261,8 @@ def test_first_start_ingests_and_an_early_call_gets_the_real_answer(tmp_path):
         answer = app.client().predict("Which work reaches 77.4% mIoU at 102 FPS?", api_name="/ask")
         assert answer["citations"][0]["title"] == DDRNET
         with urllib.request.urlopen(app.url + "health") as response:
-            assert json.loads(response.read())["papers"] == 348
-    assert "papers           348" in app.log  # the ingest summary went to the console
+            assert json.loads(response.read())["papers"] == papers == 51
+    assert "papers           51 " in app.log  # the ingest summary went to the console
 
 
 # --- corpus text is data: a planted paper must not load, link or run anything ---------

@@ -16,6 +16,10 @@ It lives in the core because ingest needs it too: ingest embeds each abstract se
 once (:mod:`assistant.core.sentence_vectors`), and the extractive answerer must cut
 abstracts exactly as ingest did to find those vectors. The text toolkit
 (:mod:`assistant.text.sentences`) re-exports it and adds the cutting of answers into claims.
+
+NLTK is imported when Punkt is first needed (:func:`load_punkt`), not with this module:
+``import nltk`` imports scipy, scikit-learn and pandas (seconds), and every process that
+imports the engine would pay for it, even one that only searches or refuses to start.
 """
 
 from __future__ import annotations
@@ -24,10 +28,10 @@ import importlib.util
 import re
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nltk.data
-from nltk.data import find
-from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer, load_punkt_params
+if TYPE_CHECKING:
+    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
 MIN_SENTENCE_CHARS = 25  # shorter fragments ("Code: see below.") are not worth quoting
 
@@ -54,6 +58,10 @@ def _bundled_nltk_data() -> list[str]:
 
 
 def _english_parameters() -> PunktParameters:
+    import nltk.data
+    from nltk.data import find
+    from nltk.tokenize.punkt import load_punkt_params
+
     bundled = _bundled_nltk_data()
     # NLTK opens data files only under its data path: add llama-index's copy, as
     # llama-index itself does before splitting.
@@ -71,10 +79,18 @@ def _english_parameters() -> PunktParameters:
 
 @cache
 def _tokenizer() -> PunktSentenceTokenizer:
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
     params = _english_parameters()
     params.abbrev_types = {a for a in params.abbrev_types if len(a) > 1} | ABBREVIATIONS
     params.sent_starters = set(params.sent_starters) | SENTENCE_STARTERS
     return PunktSentenceTokenizer(params)
+
+
+def load_punkt() -> None:
+    """Import NLTK and load the English model now rather than at the first split: the web
+    app does it while its engine starts, so its first answer does not wait for it."""
+    _tokenizer()
 
 
 @lru_cache(maxsize=4096)  # the same abstracts are split for question after question

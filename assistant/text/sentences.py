@@ -15,6 +15,7 @@ import re
 from assistant.core.sentence_split import (
     MARKER,
     MIN_SENTENCE_CHARS,
+    load_punkt,
     quotable_sentences,
     sentence_spans,
     split_sentences,
@@ -24,6 +25,7 @@ from assistant.markup import from_literal
 __all__ = [
     "MIN_SENTENCE_CHARS",
     "claim_units",
+    "load_punkt",
     "plain",
     "quotable_sentences",
     "sentence_spans",

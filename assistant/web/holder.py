@@ -11,6 +11,7 @@ from collections.abc import Callable
 from assistant.core.settings import Settings
 from assistant.engine import Assistant
 from assistant.follower import StoreFollower
+from assistant.text.sentences import load_punkt
 from assistant.web.doors import WorkSlots
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ class EngineHolder:
     def _build(self) -> None:
         try:
             engine = self.starter(self._report)
+            load_punkt()  # before the first answer, which splits abstracts into sentences
             self._show(engine)
             self.follower = StoreFollower(
                 engine, self.settings.refresh_seconds, on_reload=self._show
