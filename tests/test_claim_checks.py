@@ -481,3 +481,54 @@ def test_a_modal_keeps_a_claim_hedged():
         "Sharing the adapters reduces forgetting across tasks [1].", "A", passage
     )
     assert judged.verdict == "partial" and judged.reason.values == {"word": "may"}
+
+
+# --- direction said in other words (issue 20) ---------------------------------------------
+DIRECTION_TITLE = "A Study of Efficient Image Networks"
+DIRECTION_PASSAGE = (
+    "When controlled for parameters, the network requires lesser GPU memory. It expands the "
+    "receptive field faster than convolutions do. The model outperforms relevant baselines "
+    "on continual learning. The deeper design only gains a slight advantage from the prior. "
+    "We enlarge a network and use its sub-networks to define a search space."
+)
+DIRECTION_CHECKER = SupportChecker(
+    Vocabulary(
+        dict.fromkeys(VOCABULARY.terms((DIRECTION_PASSAGE + " " + DIRECTION_TITLE).lower()), 3),
+        documents=100,
+    )
+)
+
+
+def direction_judgement(claim: str):
+    return DIRECTION_CHECKER.judge(claim, DIRECTION_TITLE, DIRECTION_PASSAGE)
+
+
+@pytest.mark.parametrize(
+    "faithful, wrong",
+    [
+        (  # "lesser" is the opposite of "more"
+            "When controlled for parameters, the network needs less GPU memory [1].",
+            "When controlled for parameters, the network needs more GPU memory [1].",
+        ),
+        (  # an adverb of speed against a comparative
+            "It expands the receptive field faster than convolutions do [1].",
+            "It expands the receptive field more slowly than convolutions do [1].",
+        ),
+        (  # "lags behind" is "trails", the opposite of "outperforms"
+            "The model beats relevant baselines on continual learning [1].",
+            "The model lags behind relevant baselines on continual learning [1].",
+        ),
+        (  # a degree word before the same noun: "slight" against "large"
+            "The deeper design gains only a slight advantage from the prior [1].",
+            "The deeper design gains a large advantage from the prior [1].",
+        ),
+        (  # an irregular participle ("shrunk") against its opposite
+            "A network is enlarged and its sub-networks define a search space [1].",
+            "A network is shrunk and its sub-networks define a search space [1].",
+        ),
+    ],
+)
+def test_direction_in_other_words(faithful, wrong):
+    assert direction_judgement(faithful).verdict == "supported"
+    judgement = direction_judgement(wrong)
+    assert judgement.verdict != "supported" and judgement.reason.code == "direction"
