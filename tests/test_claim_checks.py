@@ -532,3 +532,75 @@ def test_direction_in_other_words(faithful, wrong):
     assert direction_judgement(faithful).verdict == "supported"
     judgement = direction_judgement(wrong)
     assert judgement.verdict != "supported" and judgement.reason.code == "direction"
+
+
+def _judge_on(passage: str, claim: str):
+    title = "A Study of Compact Networks"
+    vocabulary = Vocabulary(
+        dict.fromkeys(VOCABULARY.terms((passage + " " + title).lower()), 3), documents=100
+    )
+    return SupportChecker(vocabulary).judge(claim, title, passage)
+
+
+@pytest.mark.parametrize(
+    "passage, faithful, wrong",
+    [
+        (  # a double negation agrees with the plain statement
+            "The framework compresses all components of the model.",
+            "The framework leaves no component of the model uncompressed [1].",
+            "The framework leaves the components of the model uncompressed [1].",
+        ),
+        (  # a word the passage rejects in one sentence and states in a closer one
+            "DARTS reduces search cost by weight-sharing. Our method nests networks at the "
+            "cell level instead of using weight-sharing.",
+            "DARTS lowers search cost through weight-sharing [1].",
+            "Our method uses weight-sharing rather than nesting networks at the cell level [1].",
+        ),
+        (  # the alternatives of "rather than" exchanged, a verb negated on both sides
+            "We optimize existing handcrafted architectures rather than starting from scratch.",
+            "Existing handcrafted architectures are optimized instead of starting from "
+            "scratch [1].",
+            "Architectures are built from scratch instead of starting from handcrafted ones [1].",
+        ),
+        (  # a negative prefix ("unlabeled") says what "without labels" says
+            "The autoencoder is trained on the unlabeled dataset to obtain pseudo labels.",
+            "Pseudo labels come from an autoencoder trained without labels [1].",
+            None,
+        ),
+        (  # a negation reaches across "or": both items are negated
+            "The approach does not increase any parameters or training steps.",
+            "It adds no parameters and no training steps [1].",
+            "The approach needs extra training steps [1].",
+        ),
+        (  # "eliminating the requirement for X" negates X
+            "The method mitigates the deviation caused by quantization, eliminating the "
+            "requirement for retraining.",
+            "The method mitigates the deviation caused by quantization, so no retraining is "
+            "needed [1].",
+            "The method mitigates the deviation caused by quantization but still requires "
+            "retraining [1].",
+        ),
+        (  # a comparative the passage uses too, but its opposite before the same noun
+            "Large-kernel networks possess larger effective receptive fields than "
+            "smaller-kernel networks.",
+            "Large-kernel networks have larger effective receptive fields than small-kernel "
+            "networks [1].",
+            "Large-kernel networks have smaller effective receptive fields than small-kernel "
+            "networks [1].",
+        ),
+    ],
+)
+def test_negation_paraphrases(passage, faithful, wrong):
+    polarity = {"negation_added", "negation_dropped", "direction"}
+    kept = _judge_on(passage, faithful)
+    assert kept.verdict == "supported" or kept.reason.code not in polarity
+    if wrong is not None:
+        judgement = _judge_on(passage, wrong)
+        assert judgement.verdict != "supported" and judgement.reason.code in polarity
+
+
+def test_merely_is_said_as_only():
+    passage = "Our approach does not add parameters, requiring the parallel data merely."
+    assert _judge_on(passage, "Our approach requires only the parallel data [1].").verdict == (
+        "supported"
+    )

@@ -35,6 +35,16 @@ _VERB_CUES = frozenset(
         ("no", "longer"),
     }
 )
+# Verbs that take away a need ("eliminating the need for retraining", "obviates the
+# requirement of labels"): with the need word after them they negate what is needed; alone
+# they negate nothing ("eliminates errors" says the errors are gone, not absent).
+_NEED_REMOVERS = frozenset(
+    """eliminate eliminates eliminated eliminating obviate obviates obviated obviating
+    remove removes removed removing avoid avoids avoided avoiding without no""".split()
+)
+NEED_WORDS = frozenset("need needs requirement requirements necessity".split())
+_NEED_LINKS = frozenset("the any a for to of".split())
+
 # Cues of two words that reject what follows in favour of what precedes ("X instead of Y",
 # "X rather than Y"); alone, "instead" and "rather" negate nothing.
 _ALTERNATIVE_CUES = frozenset({("instead", "of"), ("rather", "than")})
@@ -298,6 +308,13 @@ STRENGTH = frozenset(
     decisively""".split()
 )
 
+# Words of restriction a passage puts for "only" ("requiring the parallel data merely"):
+# a claim's "only" restates them.
+_RESTRICTIVE = frozenset("only merely solely just alone exclusively sole".split())
+STRENGTH_SAID_AS: dict[str, frozenset[str]] = {
+    word: _RESTRICTIVE for word in ("only", "solely", "sole")
+}
+
 # "only" before a quantity minimises it ("only 3.9 points below", "only a few steps"): it
 # says the amount is small, not that nothing else holds.
 _ONLY_BEFORE_QUANTITY = re.compile(
@@ -388,7 +405,23 @@ def phrased(words: list[str]) -> list[str]:
 
 # Conjunctions that end a negation's scope: "is calibration-free and runs on a phone" does
 # not negate the running.
-SCOPE_ENDS = frozenset({"and", "or"})
+SCOPE_ENDS = frozenset({"and"})
+# Conjunctions a negation reaches across: "does not add parameters or training steps"
+# negates both, so the scope runs on through the list.
+SCOPE_LISTS = frozenset({"or", "nor"})
+
+
+def negated_span(words: list[str], start: int, size: int) -> tuple[list[str], int]:
+    """The words a negation starting at ``start`` may negate (up to twice ``size`` words,
+    to the next "and"), and how many content words of them it negates: ``size``, or twice
+    that when they list alternatives with "or" ("without labels or retraining")."""
+    window = words[start : start + 2 * size]
+    window = window[: next((i for i, w in enumerate(window) if w in SCOPE_ENDS), None)]
+    if not SCOPE_LISTS.intersection(window):
+        return window, size
+    window = words[start : start + 4 * size]
+    window = window[: next((i for i, w in enumerate(window) if w in SCOPE_ENDS), None)]
+    return window, 2 * size
 
 
 def negation_cues(words: list[str]) -> list[tuple[int, bool]]:
@@ -401,7 +434,11 @@ def negation_cues(words: list[str]) -> list[tuple[int, bool]]:
         if i < skip_to:
             continue
         pair = tuple(words[i : i + 2])
-        if pair in _VERB_CUES:
+        need = _need_object(words, i) if word in _NEED_REMOVERS else None
+        if need is not None:
+            cues.append((need, False))
+            skip_to = need
+        elif pair in _VERB_CUES:
             cues.append((i + 2, True))
             skip_to = i + 2
         elif pair in _ALTERNATIVE_CUES:
@@ -412,6 +449,20 @@ def negation_cues(words: list[str]) -> list[tuple[int, bool]]:
         elif word in NEGATIONS or word in PRIVATIVES or word.endswith("n't"):
             cues.append((i + 1, False))
     return cues
+
+
+def _need_object(words: list[str], i: int) -> int | None:
+    """Where what a need-removing verb at ``i`` takes away starts ("eliminating the
+    requirement for | retraining"), None when no need word follows it."""
+    j = i + 1
+    while j < len(words) and words[j] in _NEED_LINKS:
+        j += 1
+    if j >= len(words) or words[j] not in NEED_WORDS:
+        return None
+    j += 1
+    while j < len(words) and words[j] in _NEED_LINKS:
+        j += 1
+    return j
 
 
 def negated(text: str) -> bool:
