@@ -47,6 +47,7 @@ from assistant.text.polarity import (
     OPPOSITES,
     PARITY,
     PARITY_SUPPORT,
+    PRIVATIVES,
     ROLE_OPPOSITES,
     SLOT_WORDS,
     STRENGTH,
@@ -281,17 +282,21 @@ class SupportChecker:
             return None
         claim_words = phrased(lower_words(claim))
         span_words = [w for sentence in aligned for w in phrased(lower_words(sentence))]
-        claim_scopes = self._negated_scopes(claim)
-        sentence_scopes = [self._negated_scopes(sentence) for sentence in aligned]
+        # a removal both texts speak of ("removing X hurts" / "hurts when X is removed")
+        # is what they are about, not a negation one of them drops
+        shared = self._privative_stems(claim_words) & self._privative_stems(span_words)
+        claim_scopes = self._negated_scopes(claim, shared)
+        sentence_scopes = [self._negated_scopes(sentence, shared) for sentence in aligned]
         span_scopes = [scope for scopes in sentence_scopes for scope in scopes]
         # what each side states plainly: its terms outside every negation's scope and the
         # words a negation may reach ("no two images come from the same category")
         claim_negated = self._negated_words(claim)
         span_negated = self._negated_words(*aligned)
-        claim_free = set(self.vocabulary.terms(claim)).difference(
+        # (two-word verbs and phrases read in their one-word sense: "at the cost of")
+        claim_free = set(self.vocabulary.terms(" ".join(claim_words))).difference(
             claim_negated, *(terms for terms, _ in claim_scopes)
         )
-        span_free = {t for s in aligned for t in self.vocabulary.terms(s)}.difference(
+        span_free = set(self.vocabulary.terms(" ".join(span_words))).difference(
             span_negated, *(terms for terms, _ in span_scopes)
         )
         # words a negative prefix denies ("unlabeled"): the text negates them as well
@@ -307,6 +312,10 @@ class SupportChecker:
                 ) and not self._restated(claim, scope, aligned, index):
                     return Reason("negation_dropped", {"span": aligned[0]})
         return self._opposed(claim_words, span_words, claim_negated, span_negated)
+
+    def _privative_stems(self, words: Sequence[str]) -> set[str]:
+        """The stems of the privative verbs among the words ("removing" → "remov")."""
+        return {self.vocabulary.stem(w) for w in words if w in PRIVATIVES}
 
     def _prefix_denied(self, words: Sequence[str]) -> set[str]:
         """The stems of the bases of the words with a negative prefix ("unlabeled" →
@@ -415,15 +424,20 @@ class SupportChecker:
             if self.vocabulary.stem(words[i]) == stem
         } - {""}
 
-    def _negated_scopes(self, text: str) -> list[tuple[list[str], bool]]:
+    def _negated_scopes(
+        self, text: str, shared: set[str] = frozenset()
+    ) -> list[tuple[list[str], bool]]:
         """The content terms each negation cue negates (the next few, within its clause),
         and whether its first is a verb the cue negates on its own ("fails to
-        generalize")."""
+        generalize"). Privatives whose stems are in ``shared`` are left out."""
         size = self.tuning.negation_scope_words
         scopes = []
         for clause in clauses(text):
             words = phrased(lower_words(clause))
             for start, verb_led in negation_cues(words):
+                cue = words[start - 1]
+                if cue in PRIVATIVES and self.vocabulary.stem(cue) in shared:
+                    continue
                 scope, limit = negated_span(words, start, size)
                 terms = self.vocabulary.terms(" ".join(scope))[:limit]
                 if terms:

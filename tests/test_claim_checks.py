@@ -604,3 +604,37 @@ def test_merely_is_said_as_only():
     assert _judge_on(passage, "Our approach requires only the parallel data [1].").verdict == (
         "supported"
     )
+
+
+@pytest.mark.parametrize(
+    "passage, faithful, wrong",
+    [
+        (  # "at the cost of X" is "sacrificing X", which "without sacrificing" denies
+            "The method converges without sacrificing accuracy.",
+            "The method converges while maintaining accuracy [1].",
+            "The method converges at the cost of accuracy [1].",
+        ),
+        (  # "speeds up" is "accelerates", the opposite of "slows down"
+            "Pruning speeds up inference on mobile devices.",
+            "Pruning accelerates inference on mobile devices [1].",
+            "Pruning slows down inference on mobile devices [1].",
+        ),
+        (  # "free of X" is "without X"
+            "The approach is free of hyperparameter tuning.",
+            "The approach needs no hyperparameter tuning [1].",
+            "The approach requires hyperparameter tuning [1].",
+        ),
+        (  # "in contrast to X" is "unlike X"
+            "Unlike prior methods, our model handles variable-length inputs.",
+            "In contrast to prior methods, our model handles variable-length inputs [1].",
+            "Like prior methods, our model handles variable-length inputs [1].",
+        ),
+        (  # a removal both texts speak of is their subject, not a dropped negation
+            "Removing the positional encodings degrades accuracy sharply.",
+            "Accuracy drops sharply when the positional encodings are removed [1].",
+            None,
+        ),
+    ],
+)
+def test_negation_phrases(passage, faithful, wrong):
+    test_negation_paraphrases(passage, faithful, wrong)

@@ -62,6 +62,24 @@ _PHRASAL = {
     ("lag", "behind"): "trail",
     ("lags", "behind"): "trail",
     ("lagging", "behind"): "trail",
+    ("speed", "up"): "accelerate",
+    ("speeds", "up"): "accelerate",
+    ("sped", "up"): "accelerate",
+    ("speeding", "up"): "accelerate",
+}
+# Longer phrases with a one-word sense: giving something up ("at the cost of accuracy" is
+# "sacrificing" it, as "without sacrificing accuracy" denies), being free of it, contrast.
+_PHRASES = {
+    ("at", "the", "cost", "of"): "sacrificing",
+    ("at", "the", "expense", "of"): "sacrificing",
+    ("at", "the", "price", "of"): "sacrificing",
+    ("free", "of"): "without",
+    ("free", "from"): "without",
+    # a contrast with another thing is "unlike" it ("in contrast to prior methods")
+    ("in", "contrast", "to"): "unlike",
+    ("in", "contrast", "with"): "unlike",
+    ("as", "opposed", "to"): "unlike",
+    ("contrary", "to"): "unlike",
 }
 
 # Direction words with their opposites (stems of both sides are compared).
@@ -186,6 +204,29 @@ _ANTONYMS = [
     ("grow", "shrank"),
     ("expand", "shrank"),
     ("complement", "conflict"),
+    # amounts said to go up or down in other verbs ("cuts latency" / "raises latency")
+    ("increase", "lower"),
+    ("increase", "drop"),
+    ("increase", "decline"),
+    ("increase", "diminish"),
+    ("increase", "lessen"),
+    ("raise", "reduce"),
+    ("boost", "reduce"),
+    ("boost", "lower"),
+    ("rise", "drop"),
+    ("rise", "decline"),
+    ("grow", "decline"),
+    ("facilitate", "hinder"),
+    ("enable", "hinder"),
+    ("help", "hinder"),
+    ("overfit", "underfit"),
+    ("longer", "shorter"),
+    ("longest", "shortest"),
+    ("simpler", "complex"),
+    ("greater", "less"),
+    ("greater", "smaller"),
+    ("wider", "narrower"),
+    ("deeper", "shallower"),
 ]
 # Positions and degrees that modify a noun ("top layer", "high-resolution maps", "forward
 # pass"): "high accuracy at low cost" holds both in different places, so they are opposed
@@ -397,9 +438,16 @@ def phrased(words: list[str]) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(words):
-        single = _PHRASAL.get(tuple(words[i : i + 2]))  # type: ignore[call-overload]
-        out.append(single or words[i])
-        i += 2 if single else 1
+        for size in (4, 3, 2):
+            key = tuple(words[i : i + size])
+            single = _PHRASES.get(key) or _PHRASAL.get(key)  # type: ignore[call-overload]
+            if single:
+                out.append(single)
+                i += size
+                break
+        else:
+            out.append(words[i])
+            i += 1
     return out
 
 
