@@ -61,6 +61,7 @@ from assistant.text.polarity import (
     negation_cues,
     parity_claimed,
     phrased,
+    predicate_negated,
     prefix_base,
     without_minimisers,
 )
@@ -302,16 +303,37 @@ class SupportChecker:
         # words a negative prefix denies ("unlabeled"): the text negates them as well
         claim_unsaid = self._prefix_denied(claim_words)
         span_unsaid = self._prefix_denied(span_words)
-        # the claim negates what the passage states plainly, or the reverse
-        if any(self._denies(scope, span_free - span_unsaid, span_scopes) for scope in claim_scopes):
+        # the claim negates what the passage states plainly, unless the passage says the
+        # same with an opposite word ("does not generalize well" / "generalizes poorly")
+        antonym = self._opposed(claim_words, span_words)
+        said_by_antonym = antonym is not None and (
+            self.vocabulary.stem(antonym.values["claimed"]) in claim_negated
+        )
+        if not said_by_antonym and any(
+            self._denies(scope, span_free - span_unsaid, span_scopes) for scope in claim_scopes
+        ):
             return Reason("negation_added", {"span": aligned[0]})
+        # or the reverse, where the claim states it in a clause without a negation of its
+        # own ("no improvement from more layers" / "more layers do not help")
+        claim_plain = claim_free.intersection(self._unnegated_clause_terms(claim_words)) - (
+            claim_unsaid
+        )
         for index, scopes in enumerate(sentence_scopes):
             for scope in scopes:
-                if self._denies(
-                    scope, claim_free - claim_unsaid, claim_scopes
-                ) and not self._restated(claim, scope, aligned, index):
+                if self._denies(scope, claim_plain, claim_scopes) and not self._restated(
+                    claim, scope, aligned, index
+                ):
                     return Reason("negation_dropped", {"span": aligned[0]})
         return self._opposed(claim_words, span_words, claim_negated, span_negated)
+
+    def _unnegated_clause_terms(self, words: Sequence[str]) -> set[str]:
+        """The content terms of the clauses whose predicate no negation denies."""
+        terms: set[str] = set()
+        for clause in clauses(" ".join(words)):
+            clause_words = phrased(lower_words(clause))
+            if not predicate_negated(clause_words):
+                terms.update(self.vocabulary.terms(" ".join(clause_words)))
+        return terms
 
     def _privative_stems(self, words: Sequence[str]) -> set[str]:
         """The stems of the privative verbs among the words ("removing" → "remov")."""

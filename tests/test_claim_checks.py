@@ -638,3 +638,42 @@ def test_merely_is_said_as_only():
 )
 def test_negation_phrases(passage, faithful, wrong):
     test_negation_paraphrases(passage, faithful, wrong)
+
+
+@pytest.mark.parametrize(
+    "passage, faithful, wrong",
+    [
+        (  # a negation the passage says with an antonym ("poorly" for "not well")
+            "The learned policy generalizes poorly to unseen environments.",
+            "The learned policy does not generalize well to unseen environments [1].",
+            "The learned policy generalizes well to unseen environments [1].",
+        ),
+        (  # a negated noun phrase restated as a negated predicate
+            "We observe no improvement from adding more layers.",
+            "Adding more layers does not help [1].",
+            "Adding more layers yields a clear improvement [1].",
+        ),
+        (  # "inferior" is the opposite of "superior"
+            "The compact model is inferior to the full model on long documents.",
+            "The full model beats the compact model on long documents [1].",
+            "The compact model is superior to the full model on long documents [1].",
+        ),
+        (  # "optional" is the opposite of "necessary"
+            "Warm-up is optional for the proposed optimizer.",
+            "The proposed optimizer does not need warm-up [1].",
+            "Warm-up is necessary for the proposed optimizer [1].",
+        ),
+        (  # "coarse" and "fine" before the same word
+            "The decoder uses fine-grained features from the encoder.",
+            "The decoder draws on fine-grained encoder features [1].",
+            "The decoder uses coarse-grained features from the encoder [1].",
+        ),
+        (  # "little" against "large" before the same word
+            "Scaling the batch size has little effect on final accuracy.",
+            "Final accuracy barely depends on the batch size [1].",
+            "Scaling the batch size has a large effect on final accuracy [1].",
+        ),
+    ],
+)
+def test_negation_said_otherwise(passage, faithful, wrong):
+    test_negation_paraphrases(passage, faithful, wrong)

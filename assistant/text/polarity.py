@@ -227,6 +227,22 @@ _ANTONYMS = [
     ("greater", "smaller"),
     ("wider", "narrower"),
     ("deeper", "shallower"),
+    # how a method fares and what it takes ("inferior to", "generalizes poorly", "optional")
+    ("superior", "inferior"),
+    ("well", "poorly"),
+    ("persist", "vanish"),
+    ("persist", "disappear"),
+    ("grow", "diminish"),
+    ("optional", "necessary"),
+    ("optional", "required"),
+    ("optional", "mandatory"),
+    ("complementary", "redundant"),
+    ("upsample", "downsample"),
+    ("upsampling", "downsampling"),
+    ("synchronous", "asynchronous"),
+    ("symmetric", "asymmetric"),
+    ("homogeneous", "heterogeneous"),
+    ("centralized", "decentralized"),
 ]
 # Positions and degrees that modify a noun ("top layer", "high-resolution maps", "forward
 # pass"): "high accuracy at low cost" holds both in different places, so they are opposed
@@ -236,6 +252,7 @@ _SLOT_OPPOSITES = [
     ("high", "low"),
     ("first", "last"),
     ("forward", "backward"),
+    ("coarse", "fine"),
 ]
 # Degree words that modify the noun after them ("a significant drop", "few steps", "the same
 # vocabulary"): as the position words, opposed only before the same word, since "large gains
@@ -251,6 +268,9 @@ _DEGREE_OPPOSITES = [
     ("substantial", "marginal"),
     ("large", "small"),
     ("large", "slight"),
+    ("large", "little"),
+    ("significant", "little"),
+    ("substantial", "little"),
     ("significant", "slight"),
     ("substantial", "slight"),
     ("considerable", "slight"),
@@ -511,6 +531,22 @@ def _need_object(words: list[str], i: int) -> int | None:
     while j < len(words) and words[j] in _NEED_LINKS:
         j += 1
     return j
+
+
+# Negations of a whole predicate ("does not help", "never converges", "fails to"): unlike
+# "without X" or "instead of X", they deny what the clause says of its subject too.
+PREDICATE_NEGATIONS = frozenset("not never cannot fail fails failed unable longer".split())
+
+
+def predicate_negated(words: list[str]) -> bool:
+    """Whether the (lower-cased) words of a clause negate its predicate ("does not help",
+    "can't", "no longer"); "not only" negates nothing."""
+    return any(
+        (w in PREDICATE_NEGATIONS or w.endswith("n't"))
+        and not (w == "not" and i + 1 < len(words) and words[i + 1] == "only")
+        and not (w == "longer" and (i == 0 or words[i - 1] != "no"))
+        for i, w in enumerate(words)
+    )
 
 
 def negated(text: str) -> bool:
