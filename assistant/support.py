@@ -58,6 +58,7 @@ from assistant.text.polarity import (
     hedged,
     lower_words,
     negated_span,
+    negated_subject,
     negation_cues,
     parity_claimed,
     phrased,
@@ -411,6 +412,7 @@ class SupportChecker:
                 for start, _ in negation_cues(words):
                     scope, _ = negated_span(words, start, size)
                     found.update(self.vocabulary.stem(w) for w in scope)
+                    found.update(self.vocabulary.terms(" ".join(negated_subject(words, start))))
         return found
 
     def _opposites(self, word: str, other_words: Sequence[str]) -> list[str]:
@@ -462,6 +464,9 @@ class SupportChecker:
                     continue
                 scope, limit = negated_span(words, start, size)
                 terms = self.vocabulary.terms(" ".join(scope))[:limit]
+                terms = (
+                    self.vocabulary.terms(" ".join(negated_subject(words, start)))[-size:] + terms
+                )
                 if terms:
                     scopes.append((terms, verb_led))
         return scopes

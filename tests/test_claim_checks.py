@@ -677,3 +677,22 @@ def test_negation_phrases(passage, faithful, wrong):
 )
 def test_negation_said_otherwise(passage, faithful, wrong):
     test_negation_paraphrases(passage, faithful, wrong)
+
+
+@pytest.mark.parametrize(
+    "passage, faithful, wrong",
+    [
+        (  # "X is not required" negates X, said before the negation
+            "For new tasks, fine-tuning is not required.",
+            "The model does not need fine-tuning for new tasks [1].",
+            None,
+        ),
+        (  # "X are not needed" negates X: a claim that relies on X drops the negation
+            "Labels are not needed during pretraining.",
+            "Pretraining works without labels [1].",
+            "Pretraining relies on labels [1].",
+        ),
+    ],
+)
+def test_negated_need_after_its_subject(passage, faithful, wrong):
+    test_negation_paraphrases(passage, faithful, wrong)

@@ -549,6 +549,24 @@ def predicate_negated(words: list[str]) -> bool:
     )
 
 
+# "X is not required": a negated need said after its subject negates the subject.
+_COPULAS = frozenset("is are was were be been being".split())
+_NEED_PREDICATES = frozenset("required needed necessary used involved".split())
+
+
+def negated_subject(words: list[str], start: int) -> list[str]:
+    """The words before a negation starting at ``start`` that it negates when it denies a
+    need of them ("labels are not | needed": "labels"), none otherwise."""
+    if start >= len(words) or words[start] not in _NEED_PREDICATES or start < 2:
+        return []
+    cue = words[start - 1]
+    if cue in ("isn't", "aren't", "wasn't", "weren't"):
+        return words[: start - 1]
+    if cue in ("not", "never") and words[start - 2] in _COPULAS:
+        return words[: start - 2]
+    return []
+
+
 def negated(text: str) -> bool:
     """Whether the text carries a negation ("not", "without", "fails to", "n't")."""
     return any(word in NEGATIONS or word.endswith("n't") for word in lower_words(text))
