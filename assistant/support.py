@@ -15,6 +15,9 @@ sentences, not the whole passage:
 - polarity: a negation in the claim the aligned sentences do not carry, or the reverse
   when the negated words are the claim's own ("does not need labels" vs "needs labels"),
   and direction words turned into their opposites (higher/lower, outperforms/underperforms);
+  a double negation ("no part uncompressed"), a negative prefix ("unlabeled" for "without
+  labels") and a rejection the claim does not paraphrase ("instead of weight-sharing" where
+  a closer sentence states weight-sharing) contradict nothing;
 - strength: quantifiers, superlatives and certainty the passage does not carry ("all",
   "always", "guarantees", "first", "best");
 - wording: the share of the claim's content words (idf-weighted, stemmed) found in the
@@ -44,18 +47,22 @@ from assistant.text.polarity import (
     OPPOSITES,
     PARITY,
     PARITY_SUPPORT,
+    PRIVATIVES,
     ROLE_OPPOSITES,
-    SCOPE_ENDS,
     SLOT_WORDS,
     STRENGTH,
+    STRENGTH_SAID_AS,
     SUPERIORITY,
     clauses,
     hedge_in,
     hedged,
     lower_words,
+    negated_span,
+    negated_subject,
     negation_cues,
     parity_claimed,
     phrased,
+    predicate_negated,
     prefix_base,
     without_minimisers,
 )
@@ -277,36 +284,116 @@ class SupportChecker:
             return None
         claim_words = phrased(lower_words(claim))
         span_words = [w for sentence in aligned for w in phrased(lower_words(sentence))]
-        claim_scopes = self._negated_scopes(claim)
-        span_scopes = [scope for sentence in aligned for scope in self._negated_scopes(sentence)]
-        # what each side states plainly: its terms outside every negation's scope
-        claim_free = set(self.vocabulary.terms(claim)).difference(
-            *(terms for terms, _ in claim_scopes)
+        # a removal both texts speak of ("removing X hurts" / "hurts when X is removed")
+        # is what they are about, not a negation one of them drops
+        shared = self._privative_stems(claim_words) & self._privative_stems(span_words)
+        claim_scopes = self._negated_scopes(claim, shared)
+        sentence_scopes = [self._negated_scopes(sentence, shared) for sentence in aligned]
+        span_scopes = [scope for scopes in sentence_scopes for scope in scopes]
+        # what each side states plainly: its terms outside every negation's scope and the
+        # words a negation may reach ("no two images come from the same category")
+        claim_negated = self._negated_words(claim)
+        span_negated = self._negated_words(*aligned)
+        # (two-word verbs and phrases read in their one-word sense: "at the cost of")
+        claim_free = set(self.vocabulary.terms(" ".join(claim_words))).difference(
+            claim_negated, *(terms for terms, _ in claim_scopes)
         )
-        span_free = {t for s in aligned for t in self.vocabulary.terms(s)}.difference(
-            *(terms for terms, _ in span_scopes)
+        span_free = set(self.vocabulary.terms(" ".join(span_words))).difference(
+            span_negated, *(terms for terms, _ in span_scopes)
         )
-        # the claim negates what the passage states plainly, or the reverse
-        if any(self._denies(scope, span_free) for scope in claim_scopes):
+        # words a negative prefix denies ("unlabeled"): the text negates them as well
+        claim_unsaid = self._prefix_denied(claim_words)
+        span_unsaid = self._prefix_denied(span_words)
+        # the claim negates what the passage states plainly, unless the passage says the
+        # same with an opposite word ("does not generalize well" / "generalizes poorly")
+        antonym = self._opposed(claim_words, span_words)
+        said_by_antonym = antonym is not None and (
+            self.vocabulary.stem(antonym.values["claimed"]) in claim_negated
+        )
+        if not said_by_antonym and any(
+            self._denies(scope, span_free - span_unsaid, span_scopes) for scope in claim_scopes
+        ):
             return Reason("negation_added", {"span": aligned[0]})
-        if any(self._denies(scope, claim_free) for scope in span_scopes):
-            return Reason("negation_dropped", {"span": aligned[0]})
-        return self._opposed(claim_words, span_words)
+        # or the reverse, where the claim states it in a clause without a negation of its
+        # own ("no improvement from more layers" / "more layers do not help")
+        claim_plain = claim_free.intersection(self._unnegated_clause_terms(claim_words)) - (
+            claim_unsaid
+        )
+        for index, scopes in enumerate(sentence_scopes):
+            for scope in scopes:
+                if self._denies(scope, claim_plain, claim_scopes) and not self._restated(
+                    claim, scope, aligned, index
+                ):
+                    return Reason("negation_dropped", {"span": aligned[0]})
+        return self._opposed(claim_words, span_words, claim_negated, span_negated)
 
-    def _opposed(self, claim_words: Sequence[str], span_words: Sequence[str]) -> Reason | None:
+    def _unnegated_clause_terms(self, words: Sequence[str]) -> set[str]:
+        """The content terms of the clauses whose predicate no negation denies."""
+        terms: set[str] = set()
+        for clause in clauses(" ".join(words)):
+            clause_words = phrased(lower_words(clause))
+            if not predicate_negated(clause_words):
+                terms.update(self.vocabulary.terms(" ".join(clause_words)))
+        return terms
+
+    def _privative_stems(self, words: Sequence[str]) -> set[str]:
+        """The stems of the privative verbs among the words ("removing" → "remov")."""
+        return {self.vocabulary.stem(w) for w in words if w in PRIVATIVES}
+
+    def _prefix_denied(self, words: Sequence[str]) -> set[str]:
+        """The stems of the bases of the words with a negative prefix ("unlabeled" →
+        "label"): what the text says is absent or not done."""
+        return {self.vocabulary.stem(base) for w in words if (base := prefix_base(w))}
+
+    def _restated(
+        self, claim: str, scope: tuple[list[str], bool], aligned: Sequence[str], index: int
+    ) -> bool:
+        """Whether another aligned sentence that shares more of the claim's words than the
+        negating one states the negated words plainly: the claim paraphrases that sentence
+        ("reduces search cost by weight-sharing"), not the one that rejects them
+        ("instead of weight-sharing")."""
+        terms = self.vocabulary.terms(claim)
+        negated = set(scope[0])
+        own = self.vocabulary.share(terms, self.vocabulary.terms(aligned[index]))
+        for other_index, other in enumerate(aligned):
+            if other_index == index:
+                continue
+            plain_terms = set(self.vocabulary.terms(other)).difference(
+                *(t for t, _ in self._negated_scopes(other))
+            )
+            said = negated & plain_terms & set(terms)
+            if said and self.vocabulary.share(terms, self.vocabulary.terms(other)) > own:
+                return True
+        return False
+
+    def _opposed(
+        self,
+        claim_words: Sequence[str],
+        span_words: Sequence[str],
+        claim_negated: set[str] = frozenset(),
+        span_negated: set[str] = frozenset(),
+    ) -> Reason | None:
         """A direction word of the claim whose opposite the aligned sentences use instead
         ("lower" for "higher", "unstable" for "stable"), said of the same thing: the two
         share a content word close by ("lower latency" / "higher latency"). Position and
-        degree words must modify the same next word ("high-resolution" / "low-resolution")."""
+        degree words must modify the same next word ("high-resolution" / "low-resolution").
+        A word under a negation agrees with its opposite said plainly ("leaves no part
+        uncompressed" / "compresses all parts"). A word the passage uses too is still
+        opposed where the passage puts its opposite before the same next word instead
+        ("smaller receptive fields" / "larger receptive fields than smaller kernels")."""
         stem = self.vocabulary.stem
         stems = {stem(w) for w in span_words}
         claim_stems = {stem(w) for w in claim_words}
         for word in dict.fromkeys(claim_words):
             own = stem(word)
-            if own in stems:
-                continue
             for other in self._opposites(word, span_words):
-                if own in self._slot_stems:
+                if (own in claim_negated) != (other in span_negated):
+                    continue  # a double negation: "not unlike", "no part uncompressed"
+                if own in stems:
+                    related = (
+                        self._before(own, claim_words) & self._before(other, span_words)
+                    ) - self._before(own, span_words)
+                elif own in self._slot_stems:
                     related = self._before(own, claim_words) & self._before(other, span_words)
                 else:
                     related = self._around(own, claim_words) & self._around(other, span_words)
@@ -314,6 +401,19 @@ class SupportChecker:
                     stated = next(w for w in span_words if stem(w) == other)
                     return Reason("direction", {"claimed": word, "stated": stated})
         return None
+
+    def _negated_words(self, *texts: str) -> set[str]:
+        """The stems of the words within a negation's scope in the texts."""
+        size = self.tuning.negation_scope_words
+        found: set[str] = set()
+        for text in texts:
+            for clause in clauses(text):
+                words = phrased(lower_words(clause))
+                for start, _ in negation_cues(words):
+                    scope, _ = negated_span(words, start, size)
+                    found.update(self.vocabulary.stem(w) for w in scope)
+                    found.update(self.vocabulary.terms(" ".join(negated_subject(words, start))))
+        return found
 
     def _opposites(self, word: str, other_words: Sequence[str]) -> list[str]:
         """The stems of the other text's words that are the word's opposites: a listed
@@ -348,31 +448,50 @@ class SupportChecker:
             if self.vocabulary.stem(words[i]) == stem
         } - {""}
 
-    def _negated_scopes(self, text: str) -> list[tuple[list[str], bool]]:
+    def _negated_scopes(
+        self, text: str, shared: set[str] = frozenset()
+    ) -> list[tuple[list[str], bool]]:
         """The content terms each negation cue negates (the next few, within its clause),
         and whether its first is a verb the cue negates on its own ("fails to
-        generalize")."""
+        generalize"). Privatives whose stems are in ``shared`` are left out."""
         size = self.tuning.negation_scope_words
         scopes = []
         for clause in clauses(text):
             words = phrased(lower_words(clause))
             for start, verb_led in negation_cues(words):
-                scope = words[start : start + 2 * size]
-                scope = scope[: next((i for i, w in enumerate(scope) if w in SCOPE_ENDS), None)]
-                terms = self.vocabulary.terms(" ".join(scope))[:size]
+                cue = words[start - 1]
+                if cue in PRIVATIVES and self.vocabulary.stem(cue) in shared:
+                    continue
+                scope, limit = negated_span(words, start, size)
+                terms = self.vocabulary.terms(" ".join(scope))[:limit]
+                terms = (
+                    self.vocabulary.terms(" ".join(negated_subject(words, start)))[-size:] + terms
+                )
                 if terms:
                     scopes.append((terms, verb_led))
         return scopes
 
     @staticmethod
-    def _denies(scope: tuple[list[str], bool], stated: set[str]) -> bool:
+    def _denies(
+        scope: tuple[list[str], bool],
+        stated: set[str],
+        other_scopes: Sequence[tuple[list[str], bool]] = (),
+    ) -> bool:
         """Whether a negated scope is what the other text states: its words, two of them
         when it has two or more ("without mask tokens" does not deny "masks patches"), or
-        the verb a verb cue negates ("fails to generalize" denies "generalizes well")."""
+        the verb a verb cue negates ("fails to generalize" denies "generalizes well").
+        A scope the other text negates too (two words in common) is denied by nothing;
+        a word the other text negates elsewhere counts for none of the two ("X rather
+        than starting from scratch" against "starting from X rather than scratch")."""
         terms, verb_led = scope
+        own = set(terms)
+        if any(len(own.intersection(other)) >= min(2, len(own)) for other, _ in other_scopes):
+            return False
         if verb_led and terms[0] in stated:
             return True
-        return len(stated.intersection(terms)) >= min(2, len(set(terms)))
+        other_scoped = {t for other, _ in other_scopes for t in other}
+        needed = min(2, max(1, len(own - other_scoped)))
+        return len(stated.intersection(terms)) >= needed
 
     # --- roles -----------------------------------------------------------------------
     def _anchor(self, word: str) -> str | None:
@@ -509,7 +628,7 @@ class SupportChecker:
     def _strength(self, claim: str, source: str) -> Reason | None:
         source_words = set(lower_words(source))
         for word in lower_words(without_minimisers(claim)):
-            if word in STRENGTH and word not in source_words:
+            if word in STRENGTH and not ({word} | STRENGTH_SAID_AS.get(word, set())) & source_words:
                 return Reason("stronger", {"word": word})
         return None
 

@@ -481,3 +481,218 @@ def test_a_modal_keeps_a_claim_hedged():
         "Sharing the adapters reduces forgetting across tasks [1].", "A", passage
     )
     assert judged.verdict == "partial" and judged.reason.values == {"word": "may"}
+
+
+# --- direction said in other words (issue 20) ---------------------------------------------
+DIRECTION_TITLE = "A Study of Efficient Image Networks"
+DIRECTION_PASSAGE = (
+    "When controlled for parameters, the network requires lesser GPU memory. It expands the "
+    "receptive field faster than convolutions do. The model outperforms relevant baselines "
+    "on continual learning. The deeper design only gains a slight advantage from the prior. "
+    "We enlarge a network and use its sub-networks to define a search space."
+)
+DIRECTION_CHECKER = SupportChecker(
+    Vocabulary(
+        dict.fromkeys(VOCABULARY.terms((DIRECTION_PASSAGE + " " + DIRECTION_TITLE).lower()), 3),
+        documents=100,
+    )
+)
+
+
+def direction_judgement(claim: str):
+    return DIRECTION_CHECKER.judge(claim, DIRECTION_TITLE, DIRECTION_PASSAGE)
+
+
+@pytest.mark.parametrize(
+    "faithful, wrong",
+    [
+        (  # "lesser" is the opposite of "more"
+            "When controlled for parameters, the network needs less GPU memory [1].",
+            "When controlled for parameters, the network needs more GPU memory [1].",
+        ),
+        (  # an adverb of speed against a comparative
+            "It expands the receptive field faster than convolutions do [1].",
+            "It expands the receptive field more slowly than convolutions do [1].",
+        ),
+        (  # "lags behind" is "trails", the opposite of "outperforms"
+            "The model beats relevant baselines on continual learning [1].",
+            "The model lags behind relevant baselines on continual learning [1].",
+        ),
+        (  # a degree word before the same noun: "slight" against "large"
+            "The deeper design gains only a slight advantage from the prior [1].",
+            "The deeper design gains a large advantage from the prior [1].",
+        ),
+        (  # an irregular participle ("shrunk") against its opposite
+            "A network is enlarged and its sub-networks define a search space [1].",
+            "A network is shrunk and its sub-networks define a search space [1].",
+        ),
+    ],
+)
+def test_direction_in_other_words(faithful, wrong):
+    assert direction_judgement(faithful).verdict == "supported"
+    judgement = direction_judgement(wrong)
+    assert judgement.verdict != "supported" and judgement.reason.code == "direction"
+
+
+def _judge_on(passage: str, claim: str):
+    title = "A Study of Compact Networks"
+    vocabulary = Vocabulary(
+        dict.fromkeys(VOCABULARY.terms((passage + " " + title).lower()), 3), documents=100
+    )
+    return SupportChecker(vocabulary).judge(claim, title, passage)
+
+
+@pytest.mark.parametrize(
+    "passage, faithful, wrong",
+    [
+        (  # a double negation agrees with the plain statement
+            "The framework compresses all components of the model.",
+            "The framework leaves no component of the model uncompressed [1].",
+            "The framework leaves the components of the model uncompressed [1].",
+        ),
+        (  # a word the passage rejects in one sentence and states in a closer one
+            "DARTS reduces search cost by weight-sharing. Our method nests networks at the "
+            "cell level instead of using weight-sharing.",
+            "DARTS lowers search cost through weight-sharing [1].",
+            "Our method uses weight-sharing rather than nesting networks at the cell level [1].",
+        ),
+        (  # the alternatives of "rather than" exchanged, a verb negated on both sides
+            "We optimize existing handcrafted architectures rather than starting from scratch.",
+            "Existing handcrafted architectures are optimized instead of starting from "
+            "scratch [1].",
+            "Architectures are built from scratch instead of starting from handcrafted ones [1].",
+        ),
+        (  # a negative prefix ("unlabeled") says what "without labels" says
+            "The autoencoder is trained on the unlabeled dataset to obtain pseudo labels.",
+            "Pseudo labels come from an autoencoder trained without labels [1].",
+            None,
+        ),
+        (  # a negation reaches across "or": both items are negated
+            "The approach does not increase any parameters or training steps.",
+            "It adds no parameters and no training steps [1].",
+            "The approach needs extra training steps [1].",
+        ),
+        (  # "eliminating the requirement for X" negates X
+            "The method mitigates the deviation caused by quantization, eliminating the "
+            "requirement for retraining.",
+            "The method mitigates the deviation caused by quantization, so no retraining is "
+            "needed [1].",
+            "The method mitigates the deviation caused by quantization but still requires "
+            "retraining [1].",
+        ),
+        (  # a comparative the passage uses too, but its opposite before the same noun
+            "Large-kernel networks possess larger effective receptive fields than "
+            "smaller-kernel networks.",
+            "Large-kernel networks have larger effective receptive fields than small-kernel "
+            "networks [1].",
+            "Large-kernel networks have smaller effective receptive fields than small-kernel "
+            "networks [1].",
+        ),
+    ],
+)
+def test_negation_paraphrases(passage, faithful, wrong):
+    polarity = {"negation_added", "negation_dropped", "direction"}
+    kept = _judge_on(passage, faithful)
+    assert kept.verdict == "supported" or kept.reason.code not in polarity
+    if wrong is not None:
+        judgement = _judge_on(passage, wrong)
+        assert judgement.verdict != "supported" and judgement.reason.code in polarity
+
+
+def test_merely_is_said_as_only():
+    passage = "Our approach does not add parameters, requiring the parallel data merely."
+    assert _judge_on(passage, "Our approach requires only the parallel data [1].").verdict == (
+        "supported"
+    )
+
+
+@pytest.mark.parametrize(
+    "passage, faithful, wrong",
+    [
+        (  # "at the cost of X" is "sacrificing X", which "without sacrificing" denies
+            "The method converges without sacrificing accuracy.",
+            "The method converges while maintaining accuracy [1].",
+            "The method converges at the cost of accuracy [1].",
+        ),
+        (  # "speeds up" is "accelerates", the opposite of "slows down"
+            "Pruning speeds up inference on mobile devices.",
+            "Pruning accelerates inference on mobile devices [1].",
+            "Pruning slows down inference on mobile devices [1].",
+        ),
+        (  # "free of X" is "without X"
+            "The approach is free of hyperparameter tuning.",
+            "The approach needs no hyperparameter tuning [1].",
+            "The approach requires hyperparameter tuning [1].",
+        ),
+        (  # "in contrast to X" is "unlike X"
+            "Unlike prior methods, our model handles variable-length inputs.",
+            "In contrast to prior methods, our model handles variable-length inputs [1].",
+            "Like prior methods, our model handles variable-length inputs [1].",
+        ),
+        (  # a removal both texts speak of is their subject, not a dropped negation
+            "Removing the positional encodings degrades accuracy sharply.",
+            "Accuracy drops sharply when the positional encodings are removed [1].",
+            None,
+        ),
+    ],
+)
+def test_negation_phrases(passage, faithful, wrong):
+    test_negation_paraphrases(passage, faithful, wrong)
+
+
+@pytest.mark.parametrize(
+    "passage, faithful, wrong",
+    [
+        (  # a negation the passage says with an antonym ("poorly" for "not well")
+            "The learned policy generalizes poorly to unseen environments.",
+            "The learned policy does not generalize well to unseen environments [1].",
+            "The learned policy generalizes well to unseen environments [1].",
+        ),
+        (  # a negated noun phrase restated as a negated predicate
+            "We observe no improvement from adding more layers.",
+            "Adding more layers does not help [1].",
+            "Adding more layers yields a clear improvement [1].",
+        ),
+        (  # "inferior" is the opposite of "superior"
+            "The compact model is inferior to the full model on long documents.",
+            "The full model beats the compact model on long documents [1].",
+            "The compact model is superior to the full model on long documents [1].",
+        ),
+        (  # "optional" is the opposite of "necessary"
+            "Warm-up is optional for the proposed optimizer.",
+            "The proposed optimizer does not need warm-up [1].",
+            "Warm-up is necessary for the proposed optimizer [1].",
+        ),
+        (  # "coarse" and "fine" before the same word
+            "The decoder uses fine-grained features from the encoder.",
+            "The decoder draws on fine-grained encoder features [1].",
+            "The decoder uses coarse-grained features from the encoder [1].",
+        ),
+        (  # "little" against "large" before the same word
+            "Scaling the batch size has little effect on final accuracy.",
+            "Final accuracy barely depends on the batch size [1].",
+            "Scaling the batch size has a large effect on final accuracy [1].",
+        ),
+    ],
+)
+def test_negation_said_otherwise(passage, faithful, wrong):
+    test_negation_paraphrases(passage, faithful, wrong)
+
+
+@pytest.mark.parametrize(
+    "passage, faithful, wrong",
+    [
+        (  # "X is not required" negates X, said before the negation
+            "For new tasks, fine-tuning is not required.",
+            "The model does not need fine-tuning for new tasks [1].",
+            None,
+        ),
+        (  # "X are not needed" negates X: a claim that relies on X drops the negation
+            "Labels are not needed during pretraining.",
+            "Pretraining works without labels [1].",
+            "Pretraining relies on labels [1].",
+        ),
+    ],
+)
+def test_negated_need_after_its_subject(passage, faithful, wrong):
+    test_negation_paraphrases(passage, faithful, wrong)

@@ -35,6 +35,16 @@ _VERB_CUES = frozenset(
         ("no", "longer"),
     }
 )
+# Verbs that take away a need ("eliminating the need for retraining", "obviates the
+# requirement of labels"): with the need word after them they negate what is needed; alone
+# they negate nothing ("eliminates errors" says the errors are gone, not absent).
+_NEED_REMOVERS = frozenset(
+    """eliminate eliminates eliminated eliminating obviate obviates obviated obviating
+    remove removes removed removing avoid avoids avoided avoiding without no""".split()
+)
+NEED_WORDS = frozenset("need needs requirement requirements necessity".split())
+_NEED_LINKS = frozenset("the any a for to of".split())
+
 # Cues of two words that reject what follows in favour of what precedes ("X instead of Y",
 # "X rather than Y"); alone, "instead" and "rather" negate nothing.
 _ALTERNATIVE_CUES = frozenset({("instead", "of"), ("rather", "than")})
@@ -52,6 +62,24 @@ _PHRASAL = {
     ("lag", "behind"): "trail",
     ("lags", "behind"): "trail",
     ("lagging", "behind"): "trail",
+    ("speed", "up"): "accelerate",
+    ("speeds", "up"): "accelerate",
+    ("sped", "up"): "accelerate",
+    ("speeding", "up"): "accelerate",
+}
+# Longer phrases with a one-word sense: giving something up ("at the cost of accuracy" is
+# "sacrificing" it, as "without sacrificing accuracy" denies), being free of it, contrast.
+_PHRASES = {
+    ("at", "the", "cost", "of"): "sacrificing",
+    ("at", "the", "expense", "of"): "sacrificing",
+    ("at", "the", "price", "of"): "sacrificing",
+    ("free", "of"): "without",
+    ("free", "from"): "without",
+    # a contrast with another thing is "unlike" it ("in contrast to prior methods")
+    ("in", "contrast", "to"): "unlike",
+    ("in", "contrast", "with"): "unlike",
+    ("as", "opposed", "to"): "unlike",
+    ("contrary", "to"): "unlike",
 }
 
 # Direction words with their opposites (stems of both sides are compared).
@@ -154,6 +182,67 @@ _ANTONYMS = [
     ("beneficial", "harmful"),
     ("often", "rarely"),
     ("frequent", "rare"),
+    # comparisons of results and speed said in other words ("lags behind" is "trail",
+    # "more slowly" the opposite of "faster", "lesser" of "more")
+    ("outperform", "trail"),
+    ("exceed", "trail"),
+    ("surpass", "underperform"),
+    ("beat", "underperform"),
+    ("exceed", "underperform"),
+    ("improve", "worse"),
+    ("faster", "slowly"),
+    ("quickly", "slowly"),
+    ("rapidly", "slowly"),
+    ("fast", "slow"),
+    ("more", "lesser"),
+    ("greater", "lesser"),
+    ("enlarge", "shrink"),
+    # irregular forms the stemmer does not bring back to "shrink"
+    ("enlarge", "shrunk"),
+    ("expand", "shrunk"),
+    ("grow", "shrunk"),
+    ("grow", "shrank"),
+    ("expand", "shrank"),
+    ("complement", "conflict"),
+    # amounts said to go up or down in other verbs ("cuts latency" / "raises latency")
+    ("increase", "lower"),
+    ("increase", "drop"),
+    ("increase", "decline"),
+    ("increase", "diminish"),
+    ("increase", "lessen"),
+    ("raise", "reduce"),
+    ("boost", "reduce"),
+    ("boost", "lower"),
+    ("rise", "drop"),
+    ("rise", "decline"),
+    ("grow", "decline"),
+    ("facilitate", "hinder"),
+    ("enable", "hinder"),
+    ("help", "hinder"),
+    ("overfit", "underfit"),
+    ("longer", "shorter"),
+    ("longest", "shortest"),
+    ("simpler", "complex"),
+    ("greater", "less"),
+    ("greater", "smaller"),
+    ("wider", "narrower"),
+    ("deeper", "shallower"),
+    # how a method fares and what it takes ("inferior to", "generalizes poorly", "optional")
+    ("superior", "inferior"),
+    ("well", "poorly"),
+    ("persist", "vanish"),
+    ("persist", "disappear"),
+    ("grow", "diminish"),
+    ("optional", "necessary"),
+    ("optional", "required"),
+    ("optional", "mandatory"),
+    ("complementary", "redundant"),
+    ("upsample", "downsample"),
+    ("upsampling", "downsampling"),
+    ("synchronous", "asynchronous"),
+    ("symmetric", "asymmetric"),
+    ("homogeneous", "heterogeneous"),
+    ("centralized", "decentralized"),
 ]
 # Positions and degrees that modify a noun ("top layer", "high-resolution maps", "forward
 # pass"): "high accuracy at low cost" holds both in different places, so they are opposed
@@ -163,6 +252,7 @@ _SLOT_OPPOSITES = [
     ("high", "low"),
     ("first", "last"),
     ("forward", "backward"),
+    ("coarse", "fine"),
 ]
 # Degree words that modify the noun after them ("a significant drop", "few steps", "the same
 # vocabulary"): as the position words, opposed only before the same word, since "large gains
@@ -177,6 +267,14 @@ _DEGREE_OPPOSITES = [
     ("substantial", "negligible"),
     ("substantial", "marginal"),
     ("large", "small"),
+    ("large", "slight"),
+    ("large", "little"),
+    ("significant", "little"),
+    ("substantial", "little"),
+    ("significant", "slight"),
+    ("substantial", "slight"),
+    ("considerable", "slight"),
+    ("considerable", "negligible"),
     ("many", "few"),
     ("much", "little"),
     ("long", "short"),
@@ -271,6 +369,13 @@ STRENGTH = frozenset(
     decisively""".split()
 )
 
+# Words of restriction a passage puts for "only" ("requiring the parallel data merely"):
+# a claim's "only" restates them.
+_RESTRICTIVE = frozenset("only merely solely just alone exclusively sole".split())
+STRENGTH_SAID_AS: dict[str, frozenset[str]] = {
+    word: _RESTRICTIVE for word in ("only", "solely", "sole")
+}
+
 # "only" before a quantity minimises it ("only 3.9 points below", "only a few steps"): it
 # says the amount is small, not that nothing else holds.
 _ONLY_BEFORE_QUANTITY = re.compile(
@@ -353,15 +458,38 @@ def phrased(words: list[str]) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(words):
-        single = _PHRASAL.get(tuple(words[i : i + 2]))  # type: ignore[call-overload]
-        out.append(single or words[i])
-        i += 2 if single else 1
+        for size in (4, 3, 2):
+            key = tuple(words[i : i + size])
+            single = _PHRASES.get(key) or _PHRASAL.get(key)  # type: ignore[call-overload]
+            if single:
+                out.append(single)
+                i += size
+                break
+        else:
+            out.append(words[i])
+            i += 1
     return out
 
 
 # Conjunctions that end a negation's scope: "is calibration-free and runs on a phone" does
 # not negate the running.
-SCOPE_ENDS = frozenset({"and", "or"})
+SCOPE_ENDS = frozenset({"and"})
+# Conjunctions a negation reaches across: "does not add parameters or training steps"
+# negates both, so the scope runs on through the list.
+SCOPE_LISTS = frozenset({"or", "nor"})
+
+
+def negated_span(words: list[str], start: int, size: int) -> tuple[list[str], int]:
+    """The words a negation starting at ``start`` may negate (up to twice ``size`` words,
+    to the next "and"), and how many content words of them it negates: ``size``, or twice
+    that when they list alternatives with "or" ("without labels or retraining")."""
+    window = words[start : start + 2 * size]
+    window = window[: next((i for i, w in enumerate(window) if w in SCOPE_ENDS), None)]
+    if not SCOPE_LISTS.intersection(window):
+        return window, size
+    window = words[start : start + 4 * size]
+    window = window[: next((i for i, w in enumerate(window) if w in SCOPE_ENDS), None)]
+    return window, 2 * size
 
 
 def negation_cues(words: list[str]) -> list[tuple[int, bool]]:
@@ -374,7 +502,11 @@ def negation_cues(words: list[str]) -> list[tuple[int, bool]]:
         if i < skip_to:
             continue
         pair = tuple(words[i : i + 2])
-        if pair in _VERB_CUES:
+        need = _need_object(words, i) if word in _NEED_REMOVERS else None
+        if need is not None:
+            cues.append((need, False))
+            skip_to = need
+        elif pair in _VERB_CUES:
             cues.append((i + 2, True))
             skip_to = i + 2
         elif pair in _ALTERNATIVE_CUES:
@@ -385,6 +517,54 @@ def negation_cues(words: list[str]) -> list[tuple[int, bool]]:
         elif word in NEGATIONS or word in PRIVATIVES or word.endswith("n't"):
             cues.append((i + 1, False))
     return cues
+
+
+def _need_object(words: list[str], i: int) -> int | None:
+    """Where what a need-removing verb at ``i`` takes away starts ("eliminating the
+    requirement for | retraining"), None when no need word follows it."""
+    j = i + 1
+    while j < len(words) and words[j] in _NEED_LINKS:
+        j += 1
+    if j >= len(words) or words[j] not in NEED_WORDS:
+        return None
+    j += 1
+    while j < len(words) and words[j] in _NEED_LINKS:
+        j += 1
+    return j
+
+
+# Negations of a whole predicate ("does not help", "never converges", "fails to"): unlike
+# "without X" or "instead of X", they deny what the clause says of its subject too.
+PREDICATE_NEGATIONS = frozenset("not never cannot fail fails failed unable longer".split())
+
+
+def predicate_negated(words: list[str]) -> bool:
+    """Whether the (lower-cased) words of a clause negate its predicate ("does not help",
+    "can't", "no longer"); "not only" negates nothing."""
+    return any(
+        (w in PREDICATE_NEGATIONS or w.endswith("n't"))
+        and not (w == "not" and i + 1 < len(words) and words[i + 1] == "only")
+        and not (w == "longer" and (i == 0 or words[i - 1] != "no"))
+        for i, w in enumerate(words)
+    )
+
+
+# "X is not required": a negated need said after its subject negates the subject.
+_COPULAS = frozenset("is are was were be been being".split())
+_NEED_PREDICATES = frozenset("required needed necessary used involved".split())
+
+
+def negated_subject(words: list[str], start: int) -> list[str]:
+    """The words before a negation starting at ``start`` that it negates when it denies a
+    need of them ("labels are not | needed": "labels"), none otherwise."""
+    if start >= len(words) or words[start] not in _NEED_PREDICATES or start < 2:
+        return []
+    cue = words[start - 1]
+    if cue in ("isn't", "aren't", "wasn't", "weren't"):
+        return words[: start - 1]
+    if cue in ("not", "never") and words[start - 2] in _COPULAS:
+        return words[: start - 2]
+    return []
 
 
 def negated(text: str) -> bool:
