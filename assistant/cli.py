@@ -82,10 +82,36 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR)
     from pydantic import ValidationError
 
-    from assistant.answer import TextPiece
     from assistant.core.errors import AssistantError
+
+    # The settings, the question and the filters are checked before the engine's libraries
+    # (chromadb, llama-index, the model) are imported: a mistyped command fails in a blink.
+    try:
+        settings, filters = checked_request(args)
+    except AssistantError as error:  # a bad question, filter or setting: one line
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except ValidationError as error:  # a bad ASSISTANT_* setting
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        print(f"error: setting {where}: {problem['msg']}", file=sys.stderr)
+        return 2
+
     from assistant.core.store import STORE_FAILURES, failure_line
-    from assistant.engine import Assistant
+
+    try:
+        return answer(args, settings, filters)
+    except AssistantError as error:  # the store or the engine refusing: one line
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except STORE_FAILURES as error:  # Chroma failing mid-use: one line, not a traceback
+        print(f"error: {failure_line(settings, error)}", file=sys.stderr)
+        return 2
+
+
+def checked_request(args: argparse.Namespace) -> tuple[Settings, SearchFilters | None]:
+    """The settings and filters the command asks for, its question checked; raises
+    ``AssistantError`` or pydantic's ``ValidationError`` on anything that cannot be run."""
     from assistant.questions import clean_question
 
     overrides = {}
@@ -93,47 +119,42 @@ def main(argv: list[str] | None = None) -> int:
         overrides["top_k"] = args.top_k
     if getattr(args, "llm", None):
         overrides["llm"] = args.llm
-    try:
-        settings = Settings(**overrides)
-        question = args.query if args.command == "search" else args.question
-        clean_question(question, settings.max_question_chars)  # before the model loads
-        filters = filters_of(args)  # likewise
-        engine = Assistant.from_settings(settings)
-        if args.command == "search":
-            hits = engine.search(args.query, k=args.k, filters=filters)
-            if args.json:
-                print(json.dumps([hit.to_dict() for hit in hits], indent=2, ensure_ascii=False))
-            else:
-                for rank, hit in enumerate(hits, start=1):
-                    print(f"{rank:2d}. {hit.score:.3f}  {hit.title}")
-                if not hits and filters is not None:
-                    print(f"no paper matches the filters ({filters.describe()})")
-            return 0
-        if args.json or args.no_stream:
-            answer = engine.ask(args.question, filters=filters)
-            if args.json:
-                print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
-            else:
-                print(answer.markdown)
-            return 0
-        answer = None
-        for event in engine.events(args.question, filters=filters):
-            if isinstance(event, TextPiece):
-                print(event.text, end="", flush=True)
-            else:
-                answer = event.answer
-        print()
-        if answer is not None and answer.footer_markdown:
-            print("\n" + answer.footer_markdown)
+    settings = Settings(**overrides)
+    question = args.query if args.command == "search" else args.question
+    clean_question(question, settings.max_question_chars)
+    return settings, filters_of(args)
+
+
+def answer(args: argparse.Namespace, settings: Settings, filters: SearchFilters | None) -> int:
+    """Run the search or the question on the engine and print the result."""
+    from assistant.answer import TextPiece
+    from assistant.engine import Assistant
+
+    engine = Assistant.from_settings(settings)
+    if args.command == "search":
+        hits = engine.search(args.query, k=args.k, filters=filters)
+        if args.json:
+            print(json.dumps([hit.to_dict() for hit in hits], indent=2, ensure_ascii=False))
+        else:
+            for rank, hit in enumerate(hits, start=1):
+                print(f"{rank:2d}. {hit.score:.3f}  {hit.title}")
+            if not hits and filters is not None:
+                print(f"no paper matches the filters ({filters.describe()})")
         return 0
-    except AssistantError as error:  # a bad question, filter, setting or store: one line
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except STORE_FAILURES as error:  # Chroma failing mid-use: one line, not a traceback
-        print(f"error: {failure_line(settings, error)}", file=sys.stderr)
-        return 2
-    except ValidationError as error:  # a bad ASSISTANT_* setting
-        problem = error.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"])
-        print(f"error: setting {where}: {problem['msg']}", file=sys.stderr)
-        return 2
+    if args.json or args.no_stream:
+        result = engine.ask(args.question, filters=filters)
+        if args.json:
+            print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        else:
+            print(result.markdown)
+        return 0
+    final = None
+    for event in engine.events(args.question, filters=filters):
+        if isinstance(event, TextPiece):
+            print(event.text, end="", flush=True)
+        else:
+            final = event.answer
+    print()
+    if final is not None and final.footer_markdown:
+        print("\n" + final.footer_markdown)
+    return 0

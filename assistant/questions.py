@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from assistant.conversation import History, Turn, as_turns
 from assistant.core.errors import AssistantError
 from assistant.core.schema import invalid_text, normalize_text, strip_invisible
 from assistant.core.settings import MAX_PAPERS
+
+if TYPE_CHECKING:  # the conversation module pulls in llama-index; a CLI checks questions first
+    from assistant.conversation import History, Turn
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -52,6 +55,7 @@ def clean_history(history: History | None) -> list[Turn]:
     Earlier turns are context, not the question: a refused message that a front end kept
     in its history must not break the next, valid question.
     """
+    from assistant.conversation import as_turns
 
     def valid(text: str) -> str:
         return text if invalid_text(text) is None else _SURROGATE.sub("\ufffd", text)
