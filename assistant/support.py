@@ -53,7 +53,9 @@ from assistant.text.polarity import (
     STRENGTH,
     STRENGTH_SAID_AS,
     SUPERIORITY,
+    Comparison,
     clauses,
+    comparisons,
     hedge_in,
     hedged,
     lower_words,
@@ -97,6 +99,14 @@ class Judgement:
     reason: Reason | None = None
 
 
+def _same_scale(one: Comparison, other: Comparison) -> bool:
+    """Whether two comparisons rank on one scale: the same upper word ("higher"), of the same
+    quantity when both name one ("higher throughput" is not "higher latency")."""
+    if one.scale != other.scale:
+        return False
+    return one.head is None or other.head is None or one.head == other.head
+
+
 def _quoted(claim: str, title: str, passage: str) -> bool:
     """Whether the claim quotes the passage word for word (after "Title:", as the
     extractive answer writes it)."""
@@ -132,6 +142,7 @@ class SupportChecker:
             or self._names(claim, source)
             or self._polarity(claim, aligned)
             or self._roles_swapped(claim, aligned)
+            or self._comparison_reversed(claim, aligned)
             or self._modifier_swapped(claim, aligned, source)
         )
         if found is not None:
@@ -325,7 +336,10 @@ class SupportChecker:
                     claim, scope, aligned, index
                 ):
                     return Reason("negation_dropped", {"span": aligned[0]})
-        return self._opposed(claim_words, span_words, claim_negated, span_negated)
+        # a comparison said from the other side ("B trails A" / "A outperforms B") states
+        # the same with the opposite word
+        agreed = {c.cue for c, agrees, _ in self._compared(claim, aligned) if agrees}
+        return self._opposed(claim_words, span_words, claim_negated, span_negated, agreed)
 
     def _unnegated_clause_terms(self, words: Sequence[str]) -> set[str]:
         """The content terms of the clauses whose predicate no negation denies."""
@@ -372,6 +386,7 @@ class SupportChecker:
         span_words: Sequence[str],
         claim_negated: set[str] = frozenset(),
         span_negated: set[str] = frozenset(),
+        agreed: set[str] = frozenset(),
     ) -> Reason | None:
         """A direction word of the claim whose opposite the aligned sentences use instead
         ("lower" for "higher", "unstable" for "stable"), said of the same thing: the two
@@ -385,6 +400,8 @@ class SupportChecker:
         stems = {stem(w) for w in span_words}
         claim_stems = {stem(w) for w in claim_words}
         for word in dict.fromkeys(claim_words):
+            if word in agreed:
+                continue
             own = stem(word)
             for other in self._opposites(word, span_words):
                 if (own in claim_negated) != (other in span_negated):
@@ -558,6 +575,78 @@ class SupportChecker:
                 word = next(w for w in loose_words(claim) if self._anchor(w) == key)
                 return Reason("roles_swapped", {"term": word})
         return None
+
+    # --- a comparison turned round ---------------------------------------------------------
+    def _side_units(self, words: Sequence[str]) -> dict[str, int]:
+        """The content units of one side of a comparison, with their weight: a name or a
+        hyphenated term ("TabNet", "decoder-only") is one unit of weight 3, any other
+        content word its stem, of weight 1."""
+        units: dict[str, int] = {}
+        for word in words:
+            if "-" in word.strip("-") or names_in(word):
+                key = folded(word).removesuffix("s")
+                if key:
+                    units[key] = 3
+            else:
+                for term in self.vocabulary.terms(word):
+                    units.setdefault(term, 1)
+        return units
+
+    def _comparison_reversed(self, claim: str, aligned: Sequence[str]) -> Reason | None:
+        """A comparison whose sides the claim exchanges: "B outperforms A", "A is
+        outperformed by B" or "B has lower latency than A" where the passage has A ahead of
+        B on the same scale. The things the claim puts ahead stand behind in the passage,
+        by more than twice the weight of what the two put on the same side; a comparison
+        of the passage that agrees with the claim's clears it."""
+        readings = self._compared(claim, aligned)
+        if any(reversed_ and not agrees for _, agrees, reversed_ in readings):
+            return Reason("comparison_reversed", {"span": aligned[0]})
+        return None
+
+    def _compared(self, claim: str, aligned: Sequence[str]) -> list[tuple[Comparison, bool, bool]]:
+        """Each comparison of the claim, whether a comparison of the aligned sentences on
+        its scale agrees with it (the same things ahead and behind), and whether one has
+        its sides the other way round."""
+        stated = [c for sentence in aligned for c in comparisons(sentence)]
+        if not stated:
+            return []
+        readings = []
+        for claimed in comparisons(claim):
+            agrees = reversed_ = False
+            ahead, behind = self._sides(claimed)
+            for other in stated:
+                if not _same_scale(claimed, other):
+                    continue
+                other_ahead, other_behind = self._sides(other)
+                if not (ahead and other_behind and claimed.behind and other.ahead):
+                    continue  # "… than the models it beats": one side only
+
+                def weight(keys: set[str], units: dict[str, int]) -> int:
+                    return sum(units[k] for k in keys)
+
+                crossed = weight(ahead.keys() & other_behind.keys(), ahead) + weight(
+                    behind.keys() & other_ahead.keys(), behind
+                )
+                same = weight(ahead.keys() & other_ahead.keys(), ahead) + weight(
+                    behind.keys() & other_behind.keys(), behind
+                )
+                if same and same >= crossed:
+                    agrees = True
+                elif crossed > 2 * same and ahead.keys() & other_behind.keys():
+                    reversed_ = True
+            readings.append((claimed, agrees, reversed_))
+        return readings
+
+    def _sides(self, comparison: Comparison) -> tuple[dict[str, int], dict[str, int]]:
+        """The units of the side ahead and of the side behind, each without those the other
+        side holds too (a setting both share: "on edge devices")."""
+        ahead = self._side_units(comparison.ahead)
+        behind = self._side_units(comparison.behind)
+        shared = ahead.keys() & behind.keys()
+        return (
+            {k: v for k, v in ahead.items() if k not in shared},
+            {k: v for k, v in behind.items() if k not in shared},
+        )
 
     # --- a modifier exchanged ------------------------------------------------------------
     def _modified(self, text: str) -> list[tuple[str, str, tuple[str, ...]]]:

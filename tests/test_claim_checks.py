@@ -696,3 +696,62 @@ def test_negation_said_otherwise(passage, faithful, wrong):
 )
 def test_negated_need_after_its_subject(passage, faithful, wrong):
     test_negation_paraphrases(passage, faithful, wrong)
+
+
+# --- a comparison turned round ------------------------------------------------------------
+COMPARISON_TITLE = "Sparse Retrieval and Adapter Tuning at Scale"
+COMPARISON_PASSAGE = (
+    "On the long-document benchmark, the sparse retriever outperforms the dense baseline by "
+    "4 points. Quantized adapters reach 30% lower memory use and 2x higher throughput "
+    "compared to full fine-tuning. Over five years, labelled corpora have grown faster than "
+    "annotation budgets."
+)
+COMPARISON_CHECKER = SupportChecker(
+    Vocabulary(
+        dict.fromkeys(VOCABULARY.terms((COMPARISON_PASSAGE + " " + COMPARISON_TITLE).lower()), 3),
+        documents=100,
+    )
+)
+
+
+def comparison_judgement(claim: str):
+    return COMPARISON_CHECKER.judge(claim, COMPARISON_TITLE, COMPARISON_PASSAGE)
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "The sparse retriever beats the dense baseline on the long-document benchmark [1].",
+        # the passive: the same comparison from the other side
+        "The dense baseline is outperformed by the sparse retriever on the long-document "
+        "benchmark [1].",
+        "Quantized adapters reach 30% lower memory use than full fine-tuning [1].",
+        "Quantized adapters reach 2x higher throughput than full fine-tuning [1].",
+        "Labelled corpora have outpaced annotation budgets over five years [1].",
+        # the sides exchanged and the comparative turned: the same comparison
+        "Full fine-tuning has higher memory use than quantized adapters [1].",
+        "The dense baseline trails the sparse retriever on the long-document benchmark [1].",
+    ],
+)
+def test_a_comparison_said_from_either_side_is_kept(claim):
+    assert comparison_judgement(claim).verdict == "supported"
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        # subject and object exchanged
+        "The dense baseline outperforms the sparse retriever on the long-document benchmark [1].",
+        # the passive turned round
+        "The sparse retriever is outperformed by the dense baseline on the long-document "
+        "benchmark [1].",
+        # the sides of "lower … than" exchanged ("compared to" in the passage)
+        "Full fine-tuning reaches 30% lower memory use than quantized adapters [1].",
+        # "grew faster than" turned round
+        "Over five years, annotation budgets have grown faster than labelled corpora [1].",
+    ],
+)
+def test_a_comparison_turned_round_is_flagged(claim):
+    judgement = comparison_judgement(claim)
+    assert judgement.verdict == "unsupported"
+    assert judgement.reason.code == "comparison_reversed"

@@ -7,6 +7,7 @@ claim and the passage sentences it is aligned with carry.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 # Negation and its cues: "does not need", "without labels", "fails to", "unlike".
 NEGATIONS = frozenset(
@@ -570,3 +571,153 @@ def negated_subject(words: list[str], start: int) -> list[str]:
 def negated(text: str) -> bool:
     """Whether the text carries a negation ("not", "without", "fails to", "n't")."""
     return any(word in NEGATIONS or word.endswith("n't") for word in lower_words(text))
+
+
+# --- comparisons: which side comes out ahead ---------------------------------------------
+# Verbs whose subject comes out ahead ("A outperforms B", "A outpaces B") or behind ("A trails
+# B"); in the passive ("A is outperformed by B") the roles turn round.
+_AHEAD_VERBS = frozenset(
+    """outperform outperforms outperformed outperforming surpass surpasses surpassed
+    surpassing beat beats beaten beating exceed exceeds exceeded exceeding outpace outpaces
+    outpaced outpacing outstrip outstrips outstripped outstripping""".split()
+)
+_BEHIND_VERBS = frozenset(
+    """underperform underperforms underperformed underperforming trail trails trailed
+    trailing""".split()
+)
+# Comparatives at the upper end of their scale, and those at the lower end with the upper
+# word they are compared by ("A has lower latency than B" is "B has higher latency than A").
+_COMPARATIVES_UP = frozenset(
+    """higher faster better larger bigger more greater stronger longer wider deeper superior
+    richer""".split()
+)
+_COMPARATIVES_DOWN = {
+    "lower": "higher",
+    "slower": "faster",
+    "worse": "better",
+    "smaller": "larger",
+    "fewer": "more",
+    "less": "more",
+    "lesser": "more",
+    "weaker": "stronger",
+    "shorter": "longer",
+    "narrower": "wider",
+    "shallower": "deeper",
+    "inferior": "superior",
+    "poorer": "richer",
+}
+# Comparatives that say only which side is ahead, of no named quantity: they compare as the
+# verbs above do ("A is better than B", "A grows faster than B" / "A outpaces B").
+_GENERAL_AHEAD = frozenset({"better", "superior", "faster"})
+_BE = frozenset("is are was were be been being".split())
+_COMPARED = {("compared", "to"), ("compared", "with"), ("relative", "to")}
+_LOOSE = re.compile(r"[A-Za-z][\w-]*")
+# Words after which the side compared with is over: a preposition or a clause of setting
+# ("outperforms B on three benchmarks", "than B when data is scarce").
+_PHRASE_ENDS = frozenset(
+    """on in at for with when across under over during while by via using from which that
+    who where if""".split()
+)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One comparison of a sentence: the scale ("better" for who wins; a comparative's upper
+    word, with the word it qualifies: "higher", "latency"), the words of the side ahead and
+    of the side behind (the ones nearest the cue)."""
+
+    scale: str
+    head: str | None
+    ahead: tuple[str, ...]
+    behind: tuple[str, ...]
+    cue: str = ""  # the verb or comparative, lower-cased ("trails", "lower")
+
+
+def comparisons(text: str, reach: int = 12) -> list[Comparison]:
+    """The comparisons of a sentence: "A outperforms B", "B is outperformed by A", "A has
+    lower latency than B", "A reaches higher accuracy compared to B", "A is superior to B".
+    Each side is the ``reach`` words nearest the cue: before it (the sentence up to it), and
+    after it up to the end of its clause. Comparisons under a negation ("neither performs
+    better than", "does not outperform") and bounds of quantities ("more than 100 tokens",
+    "rather than") are left out."""
+    found: list[Comparison] = []
+    tokens = [(m.group(), m.start(), m.end()) for m in _LOOSE.finditer(text)]
+    lower = [t[0].lower() for t in tokens]
+
+    def right_of(index: int) -> list[str]:
+        start = tokens[index][2] if index < len(tokens) else len(text)
+        stop = _CLAUSE_BREAK.search(text, start)
+        end = stop.start() if stop else len(text)
+        words = [w for w, s, _ in tokens[index + 1 :] if s < end][:reach]
+        # the noun phrase compared with, not the setting after it ("… on ImageNet")
+        cut = next((k for k, w in enumerate(words) if k and w.lower() in _PHRASE_ENDS), None)
+        return words[:cut]
+
+    def left_of(index: int) -> list[str]:
+        # the subject in the cue's own clause; a participle opening its clause ("…,
+        # outpacing B") takes the one before
+        clause_start = (
+            max((m.end() for m in _CLAUSE_BREAK.finditer(text, 0, tokens[index][1])), default=0)
+            if index < len(tokens)
+            else 0
+        )
+        own = [w for w, s, _ in tokens[:index] if s >= clause_start]
+        words = own or [w for w, _, _ in tokens[:index]]
+        return [w for w in words if not w.lower().endswith("ly")][-reach:]
+
+    def negated_before(index: int) -> bool:
+        """Whether the clause holding the word at ``index`` negates it ("does not
+        outperform", "neither performs better")."""
+        clause_start = max(
+            (m.end() for m in _CLAUSE_BREAK.finditer(text, 0, tokens[index][1])), default=0
+        )
+        before = [lower[k] for k in range(index) if tokens[k][1] >= clause_start]
+        return predicate_negated(before) or bool({"neither", "nor", "no"} & set(before))
+
+    for i, word in enumerate(lower):
+        if word in _AHEAD_VERBS or word in _BEHIND_VERBS:
+            if negated_before(i):
+                continue
+            passive = (i >= 1 and lower[i - 1] in _BE) or (
+                i >= 2 and lower[i - 2] in _BE and lower[i - 1].endswith("ly")
+            )
+            after = i + 2 if passive and i + 1 < len(lower) and lower[i + 1] == "by" else i
+            if passive and after == i:
+                continue  # "is exceeded" with no "by": no second side
+            left = left_of(i - 1 if passive else i)
+            right = right_of(after)
+            subject_ahead = (word in _AHEAD_VERBS) != passive
+            ahead, behind = (left, right) if subject_ahead else (right, left)
+            found.append(Comparison("better", None, tuple(ahead), tuple(behind), word))
+        else:
+            compared = i >= 1 and (lower[i - 1], word) in _COMPARED
+            superior_to = word == "to" and i >= 1 and lower[i - 1] in ("superior", "inferior")
+            than = word == "than" and not (i >= 1 and lower[i - 1] in ("rather", "other"))
+            if not (compared or superior_to or than):
+                continue
+            cue_start = i - 1 if compared else i
+            # the comparative before "than" is near it; "compared to" takes every one of
+            # the words before it ("lower latency and higher throughput compared to")
+            depth = 12 if compared else 4
+            window = range(cue_start - 1, max(-1, cue_start - 1 - depth), -1)
+            marks = [
+                k for k in window if lower[k] in _COMPARATIVES_UP or lower[k] in _COMPARATIVES_DOWN
+            ]
+            if than and marks and marks[0] == i - 1 and lower[i - 1] in ("more", "less", "fewer"):
+                continue  # a bound of a quantity: "fewer than a hundred tokens"
+            if not marks or negated_before(marks[-1]):
+                continue
+            if not compared:
+                marks = marks[:1]  # "than" and "to" compare by the nearest comparative
+            right = right_of(i)
+            left = left_of(min(marks))
+            for k in marks:
+                comparative = lower[k]
+                up = comparative in _COMPARATIVES_UP
+                scale = comparative if up else _COMPARATIVES_DOWN[comparative]
+                head = lower[k + 1] if k + 1 < cue_start else None
+                if scale in _GENERAL_AHEAD and head is None:
+                    scale = "better"
+                ahead, behind = (left, right) if up else (right, left)
+                found.append(Comparison(scale, head, tuple(ahead), tuple(behind), comparative))
+    return found
