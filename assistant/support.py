@@ -44,6 +44,7 @@ from assistant.text.figures import (
     respective_items,
 )
 from assistant.text.polarity import (
+    MEASURE_NOUNS,
     OPPOSITES,
     PARITY,
     PARITY_SUPPORT,
@@ -97,6 +98,9 @@ class Judgement:
     verdict: Verdict
     span: str | None  # the passage sentence the claim was judged against
     reason: Reason | None = None
+
+
+_COPULAS = frozenset("is are was were be been being remains remain stays becomes".split())
 
 
 def _same_scale(one: Comparison, other: Comparison) -> bool:
@@ -458,12 +462,20 @@ class SupportChecker:
 
     def _before(self, stem: str, words: Sequence[str]) -> set[str]:
         """The content terms that directly follow a word of this stem: the noun it
-        modifies ("resolution" after "high")."""
-        return {
-            next(iter(self.vocabulary.terms(words[i + 1])), "")
-            for i in range(len(words) - 1)
-            if self.vocabulary.stem(words[i]) == stem
-        } - {""}
+        modifies ("resolution" after "high"; "parameters" after "fewer number of")."""
+        found = set()
+        for i in range(len(words) - 1):
+            if self.vocabulary.stem(words[i]) != stem:
+                continue
+            j = i + 1
+            if j + 2 < len(words) and words[j] in MEASURE_NOUNS and words[j + 1] == "of":
+                j += 2
+            head = next(iter(self.vocabulary.terms(words[j])), "")
+            if not head and i >= 2 and words[i - 1] in _COPULAS:
+                # said after a verb of being: of its subject ("the accuracy is higher")
+                head = next(iter(self.vocabulary.terms(words[i - 2])), "")
+            found.add(head)
+        return found - {""}
 
     def _negated_scopes(
         self, text: str, shared: set[str] = frozenset()

@@ -755,3 +755,78 @@ def test_a_comparison_turned_round_is_flagged(claim):
     judgement = comparison_judgement(claim)
     assert judgement.verdict == "unsupported"
     assert judgement.reason.code == "comparison_reversed"
+
+
+# --- direction words of other shapes: nouns of change, keeping, quality, size, "lack" -----
+SHAPES_TITLE = "Serving Compressed Models on Shared Clusters"
+SHAPES_PASSAGE = (
+    "The pruned model shows a 40% reduction in peak memory. The compiler eliminates "
+    "redundant copies of the weights. Replacing the tokenizer with raw bytes leads to "
+    "inferior translation quality. The distilled encoder carries richer syntactic features "
+    "than its teacher. Sharding yields a lower drop in recall than replication, with a fewer "
+    "number of servers. Existing schedulers lack a principled rule for choosing the batch "
+    "size. Its latency is 3 ms less than that of the baseline with 0.2% higher accuracy."
+)
+SHAPES_CHECKER = SupportChecker(
+    Vocabulary(
+        dict.fromkeys(VOCABULARY.terms((SHAPES_PASSAGE + " " + SHAPES_TITLE).lower()), 3),
+        documents=100,
+    )
+)
+
+
+def shapes_judgement(claim: str):
+    return SHAPES_CHECKER.judge(claim, SHAPES_TITLE, SHAPES_PASSAGE)
+
+
+@pytest.mark.parametrize(
+    "faithful, wrong",
+    [
+        (  # a change said as a noun ("a reduction in") against its opposite verb
+            "Pruning cuts peak memory by 40% [1].",
+            "Pruning increases peak memory by 40% [1].",
+        ),
+        (  # keeping a part against eliminating it
+            "The compiler eliminates redundant weight copies [1].",
+            "The compiler retains redundant copies of the weights [1].",
+        ),
+        (  # "inferior" quality against "improves" it
+            "Replacing the tokenizer with raw bytes degrades translation quality [1].",
+            "Replacing the tokenizer with raw bytes improves translation quality [1].",
+        ),
+        (  # "richer" against "fewer"
+            "The distilled encoder's syntactic features are richer than its teacher's [1].",
+            "The distilled encoder carries fewer syntactic features than its teacher [1].",
+        ),
+        (  # a size said on the other scale's word ("lower drop" / "larger drop")
+            "Compared with replication, sharding yields a lower drop in recall [1].",
+            "Sharding yields a larger drop in recall than replication [1].",
+        ),
+        (  # a degree said after a verb of being is said of its subject
+            "Its accuracy is 0.2% higher than the baseline's [1].",
+            "Its accuracy is 0.2% lower than the baseline's [1].",
+        ),
+        (  # "fewer number of servers" is "fewer servers"
+            "Sharding runs on fewer servers than replication [1].",
+            "Sharding runs on more servers than replication [1].",
+        ),
+    ],
+)
+def test_direction_words_of_other_shapes(faithful, wrong):
+    assert shapes_judgement(faithful).verdict == "supported"
+    judgement = shapes_judgement(wrong)
+    assert judgement.verdict == "unsupported" and judgement.reason.code == "direction"
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        # "lack" negates its clause as "do not have" does: a claim that lacks it too, in
+        # other words, drops no negation
+        "Existing schedulers lack a principled way to choose the batch size [1].",
+        # "less than" before a figure says nothing against "more accurate"
+        "Its latency is 3 ms lower than the baseline's while it is 0.2% more accurate [1].",
+    ],
+)
+def test_negations_and_degrees_said_alike_are_kept(claim):
+    assert shapes_judgement(claim).verdict == "supported"

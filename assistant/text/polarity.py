@@ -90,12 +90,9 @@ _OPPOSITES = [
     ("increase", "reduce"),
     ("improve", "degrade"),
     ("improve", "worsen"),
-    ("higher", "lower"),
     ("faster", "slower"),
     ("better", "worse"),
     ("larger", "smaller"),
-    ("more", "fewer"),
-    ("more", "less"),
     ("gain", "loss"),
     ("surpass", "trail"),
     ("beat", "trail"),
@@ -244,6 +241,37 @@ _ANTONYMS = [
     ("symmetric", "asymmetric"),
     ("homogeneous", "heterogeneous"),
     ("centralized", "decentralized"),
+    # a change said as a noun ("a 79% reduction in energy use" / "increases energy use"):
+    # the stemmer keeps "reduction" apart from "reduce"
+    ("increase", "reduction"),
+    ("raise", "reduction"),
+    ("boost", "reduction"),
+    ("rise", "reduction"),
+    ("growth", "reduction"),
+    ("growth", "decline"),
+    ("growth", "shrink"),
+    ("speedup", "slowdown"),
+    # keeping a part against taking it out ("retains the convolutions" / "eliminates them")
+    ("retain", "eliminate"),
+    ("keep", "eliminate"),
+    ("preserve", "eliminate"),
+    ("retain", "discard"),
+    ("keep", "discard"),
+    # how a result compares, in words of quality ("inferior performance" / "improves it")
+    ("improve", "inferior"),
+    ("better", "inferior"),
+    ("superior", "worse"),
+    ("rich", "poor"),
+    ("richer", "poorer"),
+    ("richer", "less"),
+    ("richer", "fewer"),
+    # sizes on one scale said with the other scale's word ("a larger drop" / "a lower drop")
+    ("larger", "lower"),
+    ("higher", "smaller"),
+    ("greater", "lower"),
+    ("greater", "fewer"),
+    ("bigger", "smaller"),
+    ("bigger", "lower"),
 ]
 # Positions and degrees that modify a noun ("top layer", "high-resolution maps", "forward
 # pass"): "high accuracy at low cost" holds both in different places, so they are opposed
@@ -251,6 +279,8 @@ _ANTONYMS = [
 _SLOT_OPPOSITES = [
     ("top", "bottom"),
     ("high", "low"),
+    # "higher accuracy at lower latency" holds both, of two things
+    ("higher", "lower"),
     ("first", "last"),
     ("forward", "backward"),
     ("coarse", "fine"),
@@ -281,7 +311,14 @@ _DEGREE_OPPOSITES = [
     ("long", "short"),
     ("broad", "narrow"),
     ("wide", "narrow"),
+    # "more" and "less" say how much of what follows them ("more accurate", "less memory"):
+    # "less than X" before a figure compares no quality with "more accurate"
+    ("more", "fewer"),
+    ("more", "less"),
 ]
+# Nouns of measure a degree word reaches through to the noun it is said of ("fewer number of
+# parameters" is "fewer parameters").
+MEASURE_NOUNS = frozenset("number amount count quantity".split())
 SLOT_WORDS = frozenset(word for pair in _SLOT_OPPOSITES + _DEGREE_OPPOSITES for word in pair)
 _OPPOSITES += _SLOT_OPPOSITES
 # The words of opposite pairs that name one of two things ("top" layer, "forward" pass).
@@ -536,7 +573,9 @@ def _need_object(words: list[str], i: int) -> int | None:
 
 # Negations of a whole predicate ("does not help", "never converges", "fails to"): unlike
 # "without X" or "instead of X", they deny what the clause says of its subject too.
-PREDICATE_NEGATIONS = frozenset("not never cannot fail fails failed unable longer".split())
+PREDICATE_NEGATIONS = frozenset(
+    "not never cannot fail fails failed unable longer lack lacks lacked".split()
+)
 
 
 def predicate_negated(words: list[str]) -> bool:
