@@ -343,7 +343,32 @@ class SupportChecker:
         # a comparison said from the other side ("B trails A" / "A outperforms B") states
         # the same with the opposite word
         agreed = {c.cue for c, agrees, _ in self._compared(claim, aligned) if agrees}
-        return self._opposed(claim_words, span_words, claim_negated, span_negated, agreed)
+        return self._opposed(
+            claim_words, span_words, claim_negated, span_negated, agreed
+        ) or self._opposites_exchanged(claim_words, span_words)
+
+    def _opposites_exchanged(
+        self, claim_words: Sequence[str], span_words: Sequence[str]
+    ) -> Reason | None:
+        """Two opposite words both texts use, each said of what the other is said of in
+        the passage: "turns easy images into hard ones" for "hard images into easy ones",
+        "maximizes the similarity of A and minimizes that of B" turned round. A word is
+        said of the noun right after it."""
+        stem = self.vocabulary.stem
+        claim_stems = {stem(w) for w in claim_words}
+        span_stems = {stem(w) for w in span_words}
+        for word in dict.fromkeys(claim_words):
+            own = stem(word)
+            if own not in span_stems:
+                continue
+            for other in sorted(self._opposite_stems.get(own, set()) & claim_stems & span_stems):
+                said_of = self._before(own, claim_words)
+                if said_of & self._before(other, span_words) and not said_of & self._before(
+                    own, span_words
+                ):
+                    stated = next(w for w in span_words if stem(w) == other)
+                    return Reason("direction", {"claimed": word, "stated": stated})
+        return None
 
     def _unnegated_clause_terms(self, words: Sequence[str]) -> set[str]:
         """The content terms of the clauses whose predicate no negation denies."""

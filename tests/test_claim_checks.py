@@ -830,3 +830,48 @@ def test_direction_words_of_other_shapes(faithful, wrong):
 )
 def test_negations_and_degrees_said_alike_are_kept(claim):
     assert shapes_judgement(claim).verdict == "supported"
+
+
+# --- a negated modal; two opposites exchanged ---------------------------------------------
+SWAP_TITLE = "Denoising Pipelines for Low-Light Video"
+SWAP_PASSAGE = (
+    "The restoration network maps noisy frames into clean ones before tracking. With "
+    "shared weights, denoising and deblurring can be trained jointly. The encoder keeps "
+    "coarse features in early layers and fine features in late layers."
+)
+SWAP_CHECKER = SupportChecker(
+    Vocabulary(
+        dict.fromkeys(VOCABULARY.terms((SWAP_PASSAGE + " " + SWAP_TITLE).lower()), 3),
+        documents=100,
+    )
+)
+
+
+def swap_judgement(claim: str):
+    return SWAP_CHECKER.judge(claim, SWAP_TITLE, SWAP_PASSAGE)
+
+
+@pytest.mark.parametrize(
+    "faithful, wrong, code",
+    [
+        (  # "cannot" denies the verb after it, as "unable to" does
+            "With shared weights, denoising and deblurring are trained together [1].",
+            "With shared weights, denoising and deblurring cannot be trained jointly [1].",
+            "negation_added",
+        ),
+        (  # two opposites said of each other's noun ("clean frames into noisy frames")
+            "Before tracking, the restoration network turns noisy frames into clean ones [1].",
+            "Before tracking, the restoration network turns clean frames into noisy ones [1].",
+            "direction",
+        ),
+    ],
+)
+def test_negated_modals_and_exchanged_opposites(faithful, wrong, code):
+    assert swap_judgement(faithful).verdict == "supported"
+    judgement = swap_judgement(wrong)
+    assert judgement.verdict == "unsupported" and judgement.reason.code == code
+
+
+def test_opposites_said_of_their_own_nouns_are_kept():
+    claim = "The encoder keeps fine features in late layers and coarse features in early ones [1]."
+    assert swap_judgement(claim).verdict == "supported"

@@ -36,6 +36,9 @@ _VERB_CUES = frozenset(
         ("no", "longer"),
     }
 )
+# A modal negated ("cannot be realized", "can't scale"): as "unable to", it denies the verb
+# that follows it, whatever its object.
+_MODAL_NEGATIONS = frozenset({"cannot", "can't", "couldn't"})
 # Verbs that take away a need ("eliminating the need for retraining", "obviates the
 # requirement of labels"): with the need word after them they negate what is needed; alone
 # they negate nothing ("eliminates errors" says the errors are gone, not absent).
@@ -272,6 +275,10 @@ _ANTONYMS = [
     ("greater", "fewer"),
     ("bigger", "smaller"),
     ("bigger", "lower"),
+    # states of data a method maps between ("noisy frames into clean ones")
+    ("noisy", "clean"),
+    ("corrupted", "clean"),
+    ("labeled", "unlabeled"),
 ]
 # Positions and degrees that modify a noun ("top layer", "high-resolution maps", "forward
 # pass"): "high accuracy at low cost" holds both in different places, so they are opposed
@@ -552,6 +559,8 @@ def negation_cues(words: list[str]) -> list[tuple[int, bool]]:
             skip_to = i + 2
         elif pair == ("not", "only"):
             skip_to = i + 2
+        elif word in _MODAL_NEGATIONS:
+            cues.append((i + 1, True))
         elif word in NEGATIONS or word in PRIVATIVES or word.endswith("n't"):
             cues.append((i + 1, False))
     return cues
