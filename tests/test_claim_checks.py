@@ -837,7 +837,9 @@ SWAP_TITLE = "Denoising Pipelines for Low-Light Video"
 SWAP_PASSAGE = (
     "The restoration network maps noisy frames into clean ones before tracking. With "
     "shared weights, denoising and deblurring can be trained jointly. The encoder keeps "
-    "coarse features in early layers and fine features in late layers."
+    "coarse features in early layers and fine features in late layers. The tracker "
+    "generalizes to unseen night scenes. Frame drops often occur under heavy load. "
+    "With caching, GPU memory use goes down by half. Batching cuts the per-frame cost."
 )
 SWAP_CHECKER = SupportChecker(
     Vocabulary(
@@ -858,6 +860,26 @@ def swap_judgement(claim: str):
             "With shared weights, denoising and deblurring are trained together [1].",
             "With shared weights, denoising and deblurring cannot be trained jointly [1].",
             "negation_added",
+        ),
+        (  # "struggles to" denies the verb after it, as "fails to" does
+            "The tracker generalizes to unseen night scenes [1].",
+            "The tracker struggles to generalize to unseen night scenes [1].",
+            "negation_added",
+        ),
+        (  # "seldom" against "often"
+            "Frame drops often happen under heavy load [1].",
+            "Frame drops seldom occur under heavy load [1].",
+            "direction",
+        ),
+        (  # an amount said to go up or down
+            "With caching, GPU memory use falls by half [1].",
+            "With caching, GPU memory use goes up by half [1].",
+            "direction",
+        ),
+        (  # "cuts" against "raises"
+            "Batching lowers the per-frame cost [1].",
+            "Batching raises the per-frame cost [1].",
+            "direction",
         ),
         (  # two opposites said of each other's noun ("clean frames into noisy frames")
             "Before tracking, the restoration network turns noisy frames into clean ones [1].",

@@ -34,6 +34,11 @@ _VERB_CUES = frozenset(
         ("failing", "to"),
         ("unable", "to"),
         ("no", "longer"),
+        # "struggles to scale" says it does not scale well, as "fails to" does
+        ("struggle", "to"),
+        ("struggles", "to"),
+        ("struggled", "to"),
+        ("struggling", "to"),
     }
 )
 # A modal negated ("cannot be realized", "can't scale"): as "unable to", it denies the verb
@@ -70,6 +75,15 @@ _PHRASAL = {
     ("speeds", "up"): "accelerate",
     ("sped", "up"): "accelerate",
     ("speeding", "up"): "accelerate",
+    # an amount said to go up or down ("memory use goes down")
+    ("go", "up"): "rise",
+    ("goes", "up"): "rise",
+    ("went", "up"): "rise",
+    ("going", "up"): "rise",
+    ("go", "down"): "fall",
+    ("goes", "down"): "fall",
+    ("went", "down"): "fall",
+    ("going", "down"): "fall",
 }
 # Longer phrases with a one-word sense: giving something up ("at the cost of accuracy" is
 # "sacrificing" it, as "without sacrificing accuracy" denies), being free of it, contrast.
@@ -182,6 +196,10 @@ _ANTONYMS = [
     ("help", "harm"),
     ("beneficial", "harmful"),
     ("often", "rarely"),
+    ("often", "seldom"),
+    ("usually", "rarely"),
+    ("usually", "seldom"),
+    ("commonly", "rarely"),
     ("frequent", "rare"),
     # comparisons of results and speed said in other words ("lags behind" is "trail",
     # "more slowly" the opposite of "faster", "lesser" of "more")
@@ -276,6 +294,9 @@ _ANTONYMS = [
     ("bigger", "smaller"),
     ("bigger", "lower"),
     # states of data a method maps between ("noisy frames into clean ones")
+    ("increase", "cut"),
+    ("raise", "cut"),
+    ("boost", "cut"),
     ("noisy", "clean"),
     ("corrupted", "clean"),
     ("labeled", "unlabeled"),
