@@ -31,6 +31,7 @@ reader; the span is the aligned passage sentence.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -100,6 +101,11 @@ class Judgement:
     reason: Reason | None = None
 
 
+# Words by which a sentence sets one thing against another ("although X …, Y …").
+_CONTRAST = re.compile(
+    r"\b(?:although|though|whereas|unlike|despite|in\s+contrast|contrary\s+to|as\s+opposed)\b",
+    re.IGNORECASE,
+)
 _COPULAS = frozenset("is are was were be been being remains remain stays becomes".split())
 
 
@@ -325,8 +331,12 @@ class SupportChecker:
         said_by_antonym = antonym is not None and (
             self.vocabulary.stem(antonym.values["claimed"]) in claim_negated
         )
+        # "unlike X, Y …" against a sentence that sets X against Y in its own way ("although
+        # X …, Y …") contrasts the same two things: X is not denied
+        contrasted = any(_CONTRAST.search(sentence) for sentence in aligned)
+        added_scopes = self._negated_scopes(claim, shared, contrasted)
         if not said_by_antonym and any(
-            self._denies(scope, span_free - span_unsaid, span_scopes) for scope in claim_scopes
+            self._denies(scope, span_free - span_unsaid, span_scopes) for scope in added_scopes
         ):
             return Reason("negation_added", {"span": aligned[0]})
         # or the reverse, where the claim states it in a clause without a negation of its
@@ -503,11 +513,12 @@ class SupportChecker:
         return found - {""}
 
     def _negated_scopes(
-        self, text: str, shared: set[str] = frozenset()
+        self, text: str, shared: set[str] = frozenset(), contrasts: bool = False
     ) -> list[tuple[list[str], bool]]:
         """The content terms each negation cue negates (the next few, within its clause),
         and whether its first is a verb the cue negates on its own ("fails to
-        generalize"). Privatives whose stems are in ``shared`` are left out."""
+        generalize"). Privatives whose stems are in ``shared`` are left out, and, with
+        ``contrasts``, the contrasts ("unlike X", "in contrast to X")."""
         size = self.tuning.negation_scope_words
         scopes = []
         for clause in clauses(text):
@@ -515,6 +526,8 @@ class SupportChecker:
             for start, verb_led in negation_cues(words):
                 cue = words[start - 1]
                 if cue in PRIVATIVES and self.vocabulary.stem(cue) in shared:
+                    continue
+                if contrasts and cue == "unlike":
                     continue
                 scope, limit = negated_span(words, start, size)
                 terms = self.vocabulary.terms(" ".join(scope))[:limit]

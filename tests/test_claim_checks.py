@@ -897,3 +897,17 @@ def test_negated_modals_and_exchanged_opposites(faithful, wrong, code):
 def test_opposites_said_of_their_own_nouns_are_kept():
     claim = "The encoder keeps fine features in late layers and coarse features in early ones [1]."
     assert swap_judgement(claim).verdict == "supported"
+
+
+def test_unlike_against_a_concessive_contrast_is_kept():
+    passage = (
+        "Although dense retrievers have been tuned extensively, sparse retrievers have "
+        "received little tuning. Like dense retrievers, sparse retrievers index passages."
+    )
+    checker = SupportChecker(
+        Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower() + " retrieval"), 3), 100)
+    )
+    faithful = "Unlike dense retrievers, sparse retrievers have received little tuning [1]."
+    wrong = "Unlike dense retrievers, sparse retrievers index passages [1]."
+    assert checker.judge(faithful, "Retrieval", passage).verdict == "supported"
+    assert checker.judge(wrong, "Retrieval", passage).verdict == "unsupported"
