@@ -449,7 +449,7 @@ class SupportChecker:
                     related = (
                         self._before(own, claim_words) & self._before(other, span_words)
                     ) - self._before(own, span_words)
-                elif own in self._slot_stems:
+                elif own in self._slot_stems and word in SLOT_WORDS:
                     related = self._before(own, claim_words) & self._before(other, span_words)
                 else:
                     related = self._around(own, claim_words) & self._around(other, span_words)

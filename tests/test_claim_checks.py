@@ -839,7 +839,9 @@ SWAP_PASSAGE = (
     "shared weights, denoising and deblurring can be trained jointly. The encoder keeps "
     "coarse features in early layers and fine features in late layers. The tracker "
     "generalizes to unseen night scenes. Frame drops often occur under heavy load. "
-    "With caching, GPU memory use goes down by half. Batching cuts the per-frame cost."
+    "With caching, GPU memory use goes down by half. Batching cuts the per-frame cost. "
+    "Motion blur widens the accuracy gap to daytime scenes. Temporal dropout stabilizes "
+    "tracking."
 )
 SWAP_CHECKER = SupportChecker(
     Vocabulary(
@@ -879,6 +881,17 @@ def swap_judgement(claim: str):
         (  # "cuts" against "raises"
             "Batching lowers the per-frame cost [1].",
             "Batching raises the per-frame cost [1].",
+            "direction",
+        ),
+        (  # a degree word as a verb ("narrows") is opposed as verbs are, not only
+            # before the same noun
+            "Motion blur widens the accuracy gap to daytime scenes [1].",
+            "Motion blur narrows the accuracy gap to daytime scenes [1].",
+            "direction",
+        ),
+        (
+            "Temporal dropout stabilizes the tracking [1].",
+            "Temporal dropout destabilizes tracking [1].",
             "direction",
         ),
         (  # two opposites said of each other's noun ("clean frames into noisy frames")

@@ -42,7 +42,8 @@ _VERB_CUES = frozenset(
     }
 )
 # A modal negated ("cannot be realized", "can't scale"): as "unable to", it denies the verb
-# that follows it, whatever its object.
+# that follows it, whatever its object. ("rarely" is left out: "rarely exceeds x10" says
+# what "is typically not higher than x10" says, with the subject outside the negation.)
 _MODAL_NEGATIONS = frozenset({"cannot", "can't", "couldn't"})
 # Verbs that take away a need ("eliminating the need for retraining", "obviates the
 # requirement of labels"): with the need word after them they negate what is needed; alone
@@ -297,6 +298,9 @@ _ANTONYMS = [
     ("increase", "cut"),
     ("raise", "cut"),
     ("boost", "cut"),
+    ("lengthen", "shorten"),
+    ("stabilize", "destabilize"),
+    ("activate", "deactivate"),
     ("noisy", "clean"),
     ("corrupted", "clean"),
     ("labeled", "unlabeled"),
