@@ -646,8 +646,9 @@ class SupportChecker:
         """A comparison whose sides the claim exchanges: "B outperforms A", "A is
         outperformed by B" or "B has lower latency than A" where the passage has A ahead of
         B on the same scale. The things the claim puts ahead stand behind in the passage,
-        by more than twice the weight of what the two put on the same side; a comparison
-        of the passage that agrees with the claim's clears it."""
+        by more than twice the weight of what the two put on the same side (by more than
+        that weight where those it puts behind stand ahead too); a comparison of the
+        passage that agrees with the claim's clears it."""
         readings = self._compared(claim, aligned)
         if any(reversed_ and not agrees for _, agrees, reversed_ in readings):
             return Reason("comparison_reversed", {"span": aligned[0]})
@@ -682,7 +683,12 @@ class SupportChecker:
                 )
                 if same and same >= crossed:
                     agrees = True
-                elif crossed > 2 * same and ahead.keys() & other_behind.keys():
+                elif ahead.keys() & other_behind.keys() and (
+                    crossed > 2 * same
+                    # both sides crossed over: a swap even where a verb or setting both
+                    # put on one side ("A runs faster than B" / "B runs faster than A")
+                    or (crossed > same and behind.keys() & other_ahead.keys())
+                ):
                     reversed_ = True
             readings.append((claimed, agrees, reversed_))
         return readings

@@ -704,7 +704,8 @@ COMPARISON_PASSAGE = (
     "On the long-document benchmark, the sparse retriever outperforms the dense baseline by "
     "4 points. Quantized adapters reach 30% lower memory use and 2x higher throughput "
     "compared to full fine-tuning. Over five years, labelled corpora have grown faster than "
-    "annotation budgets."
+    "annotation budgets. The pruned tagger lags behind the full tagger on rare entities. "
+    "The student decoder runs faster than the teacher decoder on phones."
 )
 COMPARISON_CHECKER = SupportChecker(
     Vocabulary(
@@ -731,6 +732,8 @@ def comparison_judgement(claim: str):
         # the sides exchanged and the comparative turned: the same comparison
         "Full fine-tuning has higher memory use than quantized adapters [1].",
         "The dense baseline trails the sparse retriever on the long-document benchmark [1].",
+        "The full tagger outperforms the pruned tagger on rare entities [1].",
+        "The sparse retriever improves over the dense baseline on the long-document benchmark [1].",
     ],
 )
 def test_a_comparison_said_from_either_side_is_kept(claim):
@@ -749,6 +752,12 @@ def test_a_comparison_said_from_either_side_is_kept(claim):
         "Full fine-tuning reaches 30% lower memory use than quantized adapters [1].",
         # "grew faster than" turned round
         "Over five years, annotation budgets have grown faster than labelled corpora [1].",
+        # "improves over", "lags behind", "falls short of" compare as the verbs do
+        "The dense baseline improves over the sparse retriever on the long-document benchmark [1].",
+        "The full tagger lags behind the pruned tagger on rare entities [1].",
+        "The full tagger falls short of the pruned tagger on rare entities [1].",
+        # both sides crossed over, the verb on one side in both
+        "The teacher decoder runs faster than the student decoder on phones [1].",
     ],
 )
 def test_a_comparison_turned_round_is_flagged(claim):

@@ -656,8 +656,30 @@ _AHEAD_VERBS = frozenset(
 )
 _BEHIND_VERBS = frozenset(
     """underperform underperforms underperformed underperforming trail trails trailed
-    trailing""".split()
+    trailing lag lags lagged lagging""".split()
 )
+# Words that complete a comparing verb: "improves over B", "lags behind B", "falls short of
+# B" (the verb alone compares nothing: "improves accuracy").
+_COMPARING_PARTICLES = {
+    "improve": ("over", "upon"),
+    "improves": ("over", "upon"),
+    "improved": ("over", "upon"),
+    "improving": ("over", "upon"),
+    "lag": ("behind",),
+    "lags": ("behind",),
+    "lagged": ("behind",),
+    "lagging": ("behind",),
+    "falls": ("short",),
+    "fall": ("short",),
+    "fell": ("short",),
+    "falling": ("short",),
+}
+_NEEDS_PARTICLE = frozenset({"improve", "improves", "improved", "improving"}) | {
+    "falls",
+    "fall",
+    "fell",
+    "falling",
+}
 # Comparatives at the upper end of their scale, and those at the lower end with the upper
 # word they are compared by ("A has lower latency than B" is "B has higher latency than A").
 _COMPARATIVES_UP = frozenset(
@@ -748,7 +770,10 @@ def comparisons(text: str, reach: int = 12) -> list[Comparison]:
         return predicate_negated(before) or bool({"neither", "nor", "no"} & set(before))
 
     for i, word in enumerate(lower):
-        if word in _AHEAD_VERBS or word in _BEHIND_VERBS:
+        particle = i + 1 < len(lower) and lower[i + 1] in _COMPARING_PARTICLES.get(word, ())
+        if word in _NEEDS_PARTICLE and not particle:
+            continue
+        if word in _AHEAD_VERBS or word in _BEHIND_VERBS or particle:
             if negated_before(i):
                 continue
             passive = (i >= 1 and lower[i - 1] in _BE) or (
@@ -757,9 +782,12 @@ def comparisons(text: str, reach: int = 12) -> list[Comparison]:
             after = i + 2 if passive and i + 1 < len(lower) and lower[i + 1] == "by" else i
             if passive and after == i:
                 continue  # "is exceeded" with no "by": no second side
+            if particle:
+                after = i + 2 if i + 2 < len(lower) and lower[i + 2] == "of" else i + 1
             left = left_of(i - 1 if passive else i)
             right = right_of(after)
-            subject_ahead = (word in _AHEAD_VERBS) != passive
+            ahead_verb = word in _AHEAD_VERBS or word.startswith("improv")
+            subject_ahead = ahead_verb != passive
             ahead, behind = (left, right) if subject_ahead else (right, left)
             found.append(Comparison("better", None, tuple(ahead), tuple(behind), word))
         else:
