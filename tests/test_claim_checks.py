@@ -933,3 +933,18 @@ def test_unlike_against_a_concessive_contrast_is_kept():
     wrong = "Unlike dense retrievers, sparse retrievers index passages [1]."
     assert checker.judge(faithful, "Retrieval", passage).verdict == "supported"
     assert checker.judge(wrong, "Retrieval", passage).verdict == "unsupported"
+
+
+def test_no_effect_said_as_unchanged_and_a_disregard():
+    passage = (
+        "Early stopping has no effect on final accuracy. The encoder accounts for speaker identity."
+    )
+    checker = SupportChecker(
+        Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower() + " speech"), 3), 100)
+    )
+    # "leaves X unchanged" says "has no effect on X": no negation dropped
+    kept = "Early stopping leaves final accuracy unchanged [1]."
+    assert checker.judge(kept, "Speech", passage).verdict == "supported"
+    # "disregards" negates what follows it, as "ignores" does
+    wrong = checker.judge("The encoder disregards speaker identity [1].", "Speech", passage)
+    assert wrong.verdict == "unsupported" and wrong.reason.code == "negation_added"

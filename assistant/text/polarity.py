@@ -22,7 +22,8 @@ PRIVATIVES = frozenset(
     bypass bypasses bypassed bypassing forgo forgoes forgoing remove removes removed removing
     lacking absent absence ignore ignores ignored ignoring neglect neglects neglected
     neglecting discard discards discarded discarding abandon abandons abandoned abandoning
-    dispense dispenses dispensing""".split()
+    dispense dispenses dispensing disregard disregards disregarded disregarding overlook
+    overlooks overlooked overlooking""".split()
 )
 # Cues of two words whose negation falls on the verb that follows ("fails to generalize",
 # "no longer needs"): one word is their whole scope.
@@ -605,10 +606,12 @@ def _need_object(words: list[str], i: int) -> int | None:
     return j
 
 
-# Negations of a whole predicate ("does not help", "never converges", "fails to"): unlike
+# Negations of a whole predicate ("does not help", "never converges", "fails to"; "leaves
+# accuracy unchanged" says "has no effect on accuracy"): unlike
 # "without X" or "instead of X", they deny what the clause says of its subject too.
 PREDICATE_NEGATIONS = frozenset(
-    "not never cannot fail fails failed unable longer lack lacks lacked".split()
+    """not never cannot fail fails failed unable longer lack lacks lacked unchanged
+    unaffected unaltered intact""".split()
 )
 
 
