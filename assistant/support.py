@@ -18,6 +18,8 @@ sentences, not the whole passage:
   a double negation ("no part uncompressed"), a negative prefix ("unlabeled" for "without
   labels") and a rejection the claim does not paraphrase ("instead of weight-sharing" where
   a closer sentence states weight-sharing) contradict nothing;
+- comparisons: the sides of a comparison exchanged ("B outperforms A", "A is outperformed
+  by B", "B has lower latency than A" where the passage has A ahead of B);
 - strength: quantifiers, superlatives and certainty the passage does not carry ("all",
   "always", "guarantees", "first", "best");
 - wording: the share of the claim's content words (idf-weighted, stemmed) found in the
@@ -107,6 +109,11 @@ _CONTRAST = re.compile(
     re.IGNORECASE,
 )
 _COPULAS = frozenset("is are was were be been being remains remain stays becomes".split())
+
+
+def _weight(keys: set[str], units: dict[str, int]) -> int:
+    """The summed weight of these units of a comparison's side."""
+    return sum(units[key] for key in keys)
 
 
 def _same_scale(one: Comparison, other: Comparison) -> bool:
@@ -671,14 +678,10 @@ class SupportChecker:
                 other_ahead, other_behind = self._sides(other)
                 if not (ahead and other_behind and claimed.behind and other.ahead):
                     continue  # "… than the models it beats": one side only
-
-                def weight(keys: set[str], units: dict[str, int]) -> int:
-                    return sum(units[k] for k in keys)
-
-                crossed = weight(ahead.keys() & other_behind.keys(), ahead) + weight(
+                crossed = _weight(ahead.keys() & other_behind.keys(), ahead) + _weight(
                     behind.keys() & other_ahead.keys(), behind
                 )
-                same = weight(ahead.keys() & other_ahead.keys(), ahead) + weight(
+                same = _weight(ahead.keys() & other_ahead.keys(), ahead) + _weight(
                     behind.keys() & other_behind.keys(), behind
                 )
                 if same and same >= crossed:
