@@ -33,7 +33,6 @@ reader; the span is the aligned passage sentence.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -70,6 +69,7 @@ from assistant.text.polarity import (
     phrased,
     predicate_negated,
     prefix_base,
+    sets_against,
     without_minimisers,
 )
 from assistant.text.sentences import plain, split_sentences
@@ -103,11 +103,6 @@ class Judgement:
     reason: Reason | None = None
 
 
-# Words by which a sentence sets one thing against another ("although X …, Y …").
-_CONTRAST = re.compile(
-    r"\b(?:although|though|whereas|unlike|despite|in\s+contrast|contrary\s+to|as\s+opposed)\b",
-    re.IGNORECASE,
-)
 _COPULAS = frozenset("is are was were be been being remains remain stays becomes".split())
 
 
@@ -340,7 +335,7 @@ class SupportChecker:
         )
         # "unlike X, Y …" against a sentence that sets X against Y in its own way ("although
         # X …, Y …") contrasts the same two things: X is not denied
-        contrasted = any(_CONTRAST.search(sentence) for sentence in aligned)
+        contrasted = any(sets_against(sentence) for sentence in aligned)
         added_scopes = self._negated_scopes(claim, shared, contrasted)
         if not said_by_antonym and any(
             self._denies(scope, span_free - span_unsaid, span_scopes) for scope in added_scopes

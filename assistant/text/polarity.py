@@ -425,6 +425,19 @@ _CLAUSE_BREAK = re.compile(
 )
 
 
+# Words by which a sentence sets one thing against another ("although X …, Y …").
+_CONTRAST = re.compile(
+    r"\b(?:although|though|whereas|unlike|despite|in\s+contrast|contrary\s+to|as\s+opposed)\b",
+    re.IGNORECASE,
+)
+
+
+def sets_against(text: str) -> bool:
+    """Whether the text sets one thing against another ("although X …", "whereas",
+    "unlike", "in contrast to")."""
+    return bool(_CONTRAST.search(text))
+
+
 def clauses(text: str) -> list[str]:
     """The text cut where one clause ends and the next begins (punctuation, "but",
     "while", "whereas", …)."""
