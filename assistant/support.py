@@ -18,6 +18,8 @@ sentences, not the whole passage:
   a double negation ("no part uncompressed"), a negative prefix ("unlabeled" for "without
   labels") and a rejection the claim does not paraphrase ("instead of weight-sharing" where
   a closer sentence states weight-sharing) contradict nothing;
+- comparisons: the sides of a comparison exchanged ("B outperforms A", "A is outperformed
+  by B", "B has lower latency than A" where the passage has A ahead of B);
 - strength: quantifiers, superlatives and certainty the passage does not carry ("all",
   "always", "guarantees", "first", "best");
 - wording: the share of the claim's content words (idf-weighted, stemmed) found in the
@@ -44,6 +46,7 @@ from assistant.text.figures import (
     respective_items,
 )
 from assistant.text.polarity import (
+    MEASURE_NOUNS,
     OPPOSITES,
     PARITY,
     PARITY_SUPPORT,
@@ -53,7 +56,9 @@ from assistant.text.polarity import (
     STRENGTH,
     STRENGTH_SAID_AS,
     SUPERIORITY,
+    Comparison,
     clauses,
+    comparisons,
     hedge_in,
     hedged,
     lower_words,
@@ -64,6 +69,7 @@ from assistant.text.polarity import (
     phrased,
     predicate_negated,
     prefix_base,
+    sets_against,
     without_minimisers,
 )
 from assistant.text.sentences import plain, split_sentences
@@ -95,6 +101,22 @@ class Judgement:
     verdict: Verdict
     span: str | None  # the passage sentence the claim was judged against
     reason: Reason | None = None
+
+
+_COPULAS = frozenset("is are was were be been being remains remain stays becomes".split())
+
+
+def _weight(keys: set[str], units: dict[str, int]) -> int:
+    """The summed weight of these units of a comparison's side."""
+    return sum(units[key] for key in keys)
+
+
+def _same_scale(one: Comparison, other: Comparison) -> bool:
+    """Whether two comparisons rank on one scale: the same upper word ("higher"), of the same
+    quantity when both name one ("higher throughput" is not "higher latency")."""
+    if one.scale != other.scale:
+        return False
+    return one.head is None or other.head is None or one.head == other.head
 
 
 def _quoted(claim: str, title: str, passage: str) -> bool:
@@ -132,6 +154,7 @@ class SupportChecker:
             or self._names(claim, source)
             or self._polarity(claim, aligned)
             or self._roles_swapped(claim, aligned)
+            or self._comparison_reversed(claim, aligned)
             or self._modifier_swapped(claim, aligned, source)
         )
         if found is not None:
@@ -310,8 +333,12 @@ class SupportChecker:
         said_by_antonym = antonym is not None and (
             self.vocabulary.stem(antonym.values["claimed"]) in claim_negated
         )
+        # "unlike X, Y …" against a sentence that sets X against Y in its own way ("although
+        # X …, Y …") contrasts the same two things: X is not denied
+        contrasted = any(sets_against(sentence) for sentence in aligned)
+        added_scopes = self._negated_scopes(claim, shared, contrasted)
         if not said_by_antonym and any(
-            self._denies(scope, span_free - span_unsaid, span_scopes) for scope in claim_scopes
+            self._denies(scope, span_free - span_unsaid, span_scopes) for scope in added_scopes
         ):
             return Reason("negation_added", {"span": aligned[0]})
         # or the reverse, where the claim states it in a clause without a negation of its
@@ -325,7 +352,35 @@ class SupportChecker:
                     claim, scope, aligned, index
                 ):
                     return Reason("negation_dropped", {"span": aligned[0]})
-        return self._opposed(claim_words, span_words, claim_negated, span_negated)
+        # a comparison said from the other side ("B trails A" / "A outperforms B") states
+        # the same with the opposite word
+        agreed = {c.cue for c, agrees, _ in self._compared(claim, aligned) if agrees}
+        return self._opposed(
+            claim_words, span_words, claim_negated, span_negated, agreed
+        ) or self._opposites_exchanged(claim_words, span_words)
+
+    def _opposites_exchanged(
+        self, claim_words: Sequence[str], span_words: Sequence[str]
+    ) -> Reason | None:
+        """Two opposite words both texts use, each said of what the other is said of in
+        the passage: "turns easy images into hard ones" for "hard images into easy ones",
+        "maximizes the similarity of A and minimizes that of B" turned round. A word is
+        said of the noun right after it."""
+        stem = self.vocabulary.stem
+        claim_stems = {stem(w) for w in claim_words}
+        span_stems = {stem(w) for w in span_words}
+        for word in dict.fromkeys(claim_words):
+            own = stem(word)
+            if own not in span_stems:
+                continue
+            for other in sorted(self._opposite_stems.get(own, set()) & claim_stems & span_stems):
+                said_of = self._before(own, claim_words)
+                if said_of & self._before(other, span_words) and not said_of & self._before(
+                    own, span_words
+                ):
+                    stated = next(w for w in span_words if stem(w) == other)
+                    return Reason("direction", {"claimed": word, "stated": stated})
+        return None
 
     def _unnegated_clause_terms(self, words: Sequence[str]) -> set[str]:
         """The content terms of the clauses whose predicate no negation denies."""
@@ -372,6 +427,7 @@ class SupportChecker:
         span_words: Sequence[str],
         claim_negated: set[str] = frozenset(),
         span_negated: set[str] = frozenset(),
+        agreed: set[str] = frozenset(),
     ) -> Reason | None:
         """A direction word of the claim whose opposite the aligned sentences use instead
         ("lower" for "higher", "unstable" for "stable"), said of the same thing: the two
@@ -385,6 +441,8 @@ class SupportChecker:
         stems = {stem(w) for w in span_words}
         claim_stems = {stem(w) for w in claim_words}
         for word in dict.fromkeys(claim_words):
+            if word in agreed:
+                continue
             own = stem(word)
             for other in self._opposites(word, span_words):
                 if (own in claim_negated) != (other in span_negated):
@@ -393,7 +451,7 @@ class SupportChecker:
                     related = (
                         self._before(own, claim_words) & self._before(other, span_words)
                     ) - self._before(own, span_words)
-                elif own in self._slot_stems:
+                elif own in self._slot_stems and word in SLOT_WORDS:
                     related = self._before(own, claim_words) & self._before(other, span_words)
                 else:
                     related = self._around(own, claim_words) & self._around(other, span_words)
@@ -441,19 +499,28 @@ class SupportChecker:
 
     def _before(self, stem: str, words: Sequence[str]) -> set[str]:
         """The content terms that directly follow a word of this stem: the noun it
-        modifies ("resolution" after "high")."""
-        return {
-            next(iter(self.vocabulary.terms(words[i + 1])), "")
-            for i in range(len(words) - 1)
-            if self.vocabulary.stem(words[i]) == stem
-        } - {""}
+        modifies ("resolution" after "high"; "parameters" after "fewer number of")."""
+        found = set()
+        for i in range(len(words) - 1):
+            if self.vocabulary.stem(words[i]) != stem:
+                continue
+            j = i + 1
+            if j + 2 < len(words) and words[j] in MEASURE_NOUNS and words[j + 1] == "of":
+                j += 2
+            head = next(iter(self.vocabulary.terms(words[j])), "")
+            if not head and i >= 2 and words[i - 1] in _COPULAS:
+                # said after a verb of being: of its subject ("the accuracy is higher")
+                head = next(iter(self.vocabulary.terms(words[i - 2])), "")
+            found.add(head)
+        return found - {""}
 
     def _negated_scopes(
-        self, text: str, shared: set[str] = frozenset()
+        self, text: str, shared: set[str] = frozenset(), contrasts: bool = False
     ) -> list[tuple[list[str], bool]]:
         """The content terms each negation cue negates (the next few, within its clause),
         and whether its first is a verb the cue negates on its own ("fails to
-        generalize"). Privatives whose stems are in ``shared`` are left out."""
+        generalize"). Privatives whose stems are in ``shared`` are left out, and, with
+        ``contrasts``, the contrasts ("unlike X", "in contrast to X")."""
         size = self.tuning.negation_scope_words
         scopes = []
         for clause in clauses(text):
@@ -461,6 +528,8 @@ class SupportChecker:
             for start, verb_led in negation_cues(words):
                 cue = words[start - 1]
                 if cue in PRIVATIVES and self.vocabulary.stem(cue) in shared:
+                    continue
+                if contrasts and cue == "unlike":
                     continue
                 scope, limit = negated_span(words, start, size)
                 terms = self.vocabulary.terms(" ".join(scope))[:limit]
@@ -558,6 +627,80 @@ class SupportChecker:
                 word = next(w for w in loose_words(claim) if self._anchor(w) == key)
                 return Reason("roles_swapped", {"term": word})
         return None
+
+    # --- a comparison turned round ---------------------------------------------------------
+    def _side_units(self, words: Sequence[str]) -> dict[str, int]:
+        """The content units of one side of a comparison, with their weight: a name or a
+        hyphenated term ("TabNet", "decoder-only") is one unit of weight 3, any other
+        content word its stem, of weight 1."""
+        units: dict[str, int] = {}
+        for word in words:
+            if "-" in word.strip("-") or names_in(word):
+                key = folded(word).removesuffix("s")
+                if key:
+                    units[key] = 3
+            else:
+                for term in self.vocabulary.terms(word):
+                    units.setdefault(term, 1)
+        return units
+
+    def _comparison_reversed(self, claim: str, aligned: Sequence[str]) -> Reason | None:
+        """A comparison whose sides the claim exchanges: "B outperforms A", "A is
+        outperformed by B" or "B has lower latency than A" where the passage has A ahead of
+        B on the same scale. The things the claim puts ahead stand behind in the passage,
+        by more than twice the weight of what the two put on the same side (by more than
+        that weight where those it puts behind stand ahead too); a comparison of the
+        passage that agrees with the claim's clears it."""
+        readings = self._compared(claim, aligned)
+        if any(reversed_ and not agrees for _, agrees, reversed_ in readings):
+            return Reason("comparison_reversed", {"span": aligned[0]})
+        return None
+
+    def _compared(self, claim: str, aligned: Sequence[str]) -> list[tuple[Comparison, bool, bool]]:
+        """Each comparison of the claim, whether a comparison of the aligned sentences on
+        its scale agrees with it (the same things ahead and behind), and whether one has
+        its sides the other way round."""
+        stated = [c for sentence in aligned for c in comparisons(sentence)]
+        if not stated:
+            return []
+        readings = []
+        for claimed in comparisons(claim):
+            agrees = reversed_ = False
+            ahead, behind = self._sides(claimed)
+            for other in stated:
+                if not _same_scale(claimed, other):
+                    continue
+                other_ahead, other_behind = self._sides(other)
+                if not (ahead and other_behind and claimed.behind and other.ahead):
+                    continue  # "… than the models it beats": one side only
+                crossed = _weight(ahead.keys() & other_behind.keys(), ahead) + _weight(
+                    behind.keys() & other_ahead.keys(), behind
+                )
+                same = _weight(ahead.keys() & other_ahead.keys(), ahead) + _weight(
+                    behind.keys() & other_behind.keys(), behind
+                )
+                if same and same >= crossed:
+                    agrees = True
+                elif ahead.keys() & other_behind.keys() and (
+                    crossed > 2 * same
+                    # both sides crossed over: a swap even where a verb or setting both
+                    # put on one side ("A runs faster than B" / "B runs faster than A")
+                    or (crossed > same and behind.keys() & other_ahead.keys())
+                ):
+                    reversed_ = True
+            readings.append((claimed, agrees, reversed_))
+        return readings
+
+    def _sides(self, comparison: Comparison) -> tuple[dict[str, int], dict[str, int]]:
+        """The units of the side ahead and of the side behind, each without those the other
+        side holds too (a setting both share: "on edge devices")."""
+        ahead = self._side_units(comparison.ahead)
+        behind = self._side_units(comparison.behind)
+        shared = ahead.keys() & behind.keys()
+        return (
+            {k: v for k, v in ahead.items() if k not in shared},
+            {k: v for k, v in behind.items() if k not in shared},
+        )
 
     # --- a modifier exchanged ------------------------------------------------------------
     def _modified(self, text: str) -> list[tuple[str, str, tuple[str, ...]]]:

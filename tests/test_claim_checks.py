@@ -696,3 +696,255 @@ def test_negation_said_otherwise(passage, faithful, wrong):
 )
 def test_negated_need_after_its_subject(passage, faithful, wrong):
     test_negation_paraphrases(passage, faithful, wrong)
+
+
+# --- a comparison turned round ------------------------------------------------------------
+COMPARISON_TITLE = "Sparse Retrieval and Adapter Tuning at Scale"
+COMPARISON_PASSAGE = (
+    "On the long-document benchmark, the sparse retriever outperforms the dense baseline by "
+    "4 points. Quantized adapters reach 30% lower memory use and 2x higher throughput "
+    "compared to full fine-tuning. Over five years, labelled corpora have grown faster than "
+    "annotation budgets. The pruned tagger lags behind the full tagger on rare entities. "
+    "The student decoder runs faster than the teacher decoder on phones."
+)
+COMPARISON_CHECKER = SupportChecker(
+    Vocabulary(
+        dict.fromkeys(VOCABULARY.terms((COMPARISON_PASSAGE + " " + COMPARISON_TITLE).lower()), 3),
+        documents=100,
+    )
+)
+
+
+def comparison_judgement(claim: str):
+    return COMPARISON_CHECKER.judge(claim, COMPARISON_TITLE, COMPARISON_PASSAGE)
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "The sparse retriever beats the dense baseline on the long-document benchmark [1].",
+        # the passive: the same comparison from the other side
+        "The dense baseline is outperformed by the sparse retriever on the long-document "
+        "benchmark [1].",
+        "Quantized adapters reach 30% lower memory use than full fine-tuning [1].",
+        "Quantized adapters reach 2x higher throughput than full fine-tuning [1].",
+        "Labelled corpora have outpaced annotation budgets over five years [1].",
+        # the sides exchanged and the comparative turned: the same comparison
+        "Full fine-tuning has higher memory use than quantized adapters [1].",
+        "The dense baseline trails the sparse retriever on the long-document benchmark [1].",
+        "The full tagger outperforms the pruned tagger on rare entities [1].",
+        "The sparse retriever improves over the dense baseline on the long-document benchmark [1].",
+    ],
+)
+def test_a_comparison_said_from_either_side_is_kept(claim):
+    assert comparison_judgement(claim).verdict == "supported"
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        # subject and object exchanged
+        "The dense baseline outperforms the sparse retriever on the long-document benchmark [1].",
+        # the passive turned round
+        "The sparse retriever is outperformed by the dense baseline on the long-document "
+        "benchmark [1].",
+        # the sides of "lower … than" exchanged ("compared to" in the passage)
+        "Full fine-tuning reaches 30% lower memory use than quantized adapters [1].",
+        # "grew faster than" turned round
+        "Over five years, annotation budgets have grown faster than labelled corpora [1].",
+        # "improves over", "lags behind", "falls short of" compare as the verbs do
+        "The dense baseline improves over the sparse retriever on the long-document benchmark [1].",
+        "The full tagger lags behind the pruned tagger on rare entities [1].",
+        "The full tagger falls short of the pruned tagger on rare entities [1].",
+        # both sides crossed over, the verb on one side in both
+        "The teacher decoder runs faster than the student decoder on phones [1].",
+    ],
+)
+def test_a_comparison_turned_round_is_flagged(claim):
+    judgement = comparison_judgement(claim)
+    assert judgement.verdict == "unsupported"
+    assert judgement.reason.code == "comparison_reversed"
+
+
+# --- direction words of other shapes: nouns of change, keeping, quality, size, "lack" -----
+SHAPES_TITLE = "Serving Compressed Models on Shared Clusters"
+SHAPES_PASSAGE = (
+    "The pruned model shows a 40% reduction in peak memory. The compiler eliminates "
+    "redundant copies of the weights. Replacing the tokenizer with raw bytes leads to "
+    "inferior translation quality. The distilled encoder carries richer syntactic features "
+    "than its teacher. Sharding yields a lower drop in recall than replication, with a fewer "
+    "number of servers. Existing schedulers lack a principled rule for choosing the batch "
+    "size. Its latency is 3 ms less than that of the baseline with 0.2% higher accuracy."
+)
+SHAPES_CHECKER = SupportChecker(
+    Vocabulary(
+        dict.fromkeys(VOCABULARY.terms((SHAPES_PASSAGE + " " + SHAPES_TITLE).lower()), 3),
+        documents=100,
+    )
+)
+
+
+def shapes_judgement(claim: str):
+    return SHAPES_CHECKER.judge(claim, SHAPES_TITLE, SHAPES_PASSAGE)
+
+
+@pytest.mark.parametrize(
+    "faithful, wrong",
+    [
+        (  # a change said as a noun ("a reduction in") against its opposite verb
+            "Pruning cuts peak memory by 40% [1].",
+            "Pruning increases peak memory by 40% [1].",
+        ),
+        (  # keeping a part against eliminating it
+            "The compiler eliminates redundant weight copies [1].",
+            "The compiler retains redundant copies of the weights [1].",
+        ),
+        (  # "inferior" quality against "improves" it
+            "Replacing the tokenizer with raw bytes degrades translation quality [1].",
+            "Replacing the tokenizer with raw bytes improves translation quality [1].",
+        ),
+        (  # "richer" against "fewer"
+            "The distilled encoder's syntactic features are richer than its teacher's [1].",
+            "The distilled encoder carries fewer syntactic features than its teacher [1].",
+        ),
+        (  # a size said on the other scale's word ("lower drop" / "larger drop")
+            "Compared with replication, sharding yields a lower drop in recall [1].",
+            "Sharding yields a larger drop in recall than replication [1].",
+        ),
+        (  # a degree said after a verb of being is said of its subject
+            "Its accuracy is 0.2% higher than the baseline's [1].",
+            "Its accuracy is 0.2% lower than the baseline's [1].",
+        ),
+        (  # "fewer number of servers" is "fewer servers"
+            "Sharding runs on fewer servers than replication [1].",
+            "Sharding runs on more servers than replication [1].",
+        ),
+    ],
+)
+def test_direction_words_of_other_shapes(faithful, wrong):
+    assert shapes_judgement(faithful).verdict == "supported"
+    judgement = shapes_judgement(wrong)
+    assert judgement.verdict == "unsupported" and judgement.reason.code == "direction"
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        # "lack" negates its clause as "do not have" does: a claim that lacks it too, in
+        # other words, drops no negation
+        "Existing schedulers lack a principled way to choose the batch size [1].",
+        # "less than" before a figure says nothing against "more accurate"
+        "Its latency is 3 ms lower than the baseline's while it is 0.2% more accurate [1].",
+    ],
+)
+def test_negations_and_degrees_said_alike_are_kept(claim):
+    assert shapes_judgement(claim).verdict == "supported"
+
+
+# --- a negated modal; two opposites exchanged ---------------------------------------------
+SWAP_TITLE = "Denoising Pipelines for Low-Light Video"
+SWAP_PASSAGE = (
+    "The restoration network maps noisy frames into clean ones before tracking. With "
+    "shared weights, denoising and deblurring can be trained jointly. The encoder keeps "
+    "coarse features in early layers and fine features in late layers. The tracker "
+    "generalizes to unseen night scenes. Frame drops often occur under heavy load. "
+    "With caching, GPU memory use goes down by half. Batching cuts the per-frame cost. "
+    "Motion blur widens the accuracy gap to daytime scenes. Temporal dropout stabilizes "
+    "tracking."
+)
+SWAP_CHECKER = SupportChecker(
+    Vocabulary(
+        dict.fromkeys(VOCABULARY.terms((SWAP_PASSAGE + " " + SWAP_TITLE).lower()), 3),
+        documents=100,
+    )
+)
+
+
+def swap_judgement(claim: str):
+    return SWAP_CHECKER.judge(claim, SWAP_TITLE, SWAP_PASSAGE)
+
+
+@pytest.mark.parametrize(
+    "faithful, wrong, code",
+    [
+        (  # "cannot" denies the verb after it, as "unable to" does
+            "With shared weights, denoising and deblurring are trained together [1].",
+            "With shared weights, denoising and deblurring cannot be trained jointly [1].",
+            "negation_added",
+        ),
+        (  # "struggles to" denies the verb after it, as "fails to" does
+            "The tracker generalizes to unseen night scenes [1].",
+            "The tracker struggles to generalize to unseen night scenes [1].",
+            "negation_added",
+        ),
+        (  # "seldom" against "often"
+            "Frame drops often happen under heavy load [1].",
+            "Frame drops seldom occur under heavy load [1].",
+            "direction",
+        ),
+        (  # an amount said to go up or down
+            "With caching, GPU memory use falls by half [1].",
+            "With caching, GPU memory use goes up by half [1].",
+            "direction",
+        ),
+        (  # "cuts" against "raises"
+            "Batching lowers the per-frame cost [1].",
+            "Batching raises the per-frame cost [1].",
+            "direction",
+        ),
+        (  # a degree word as a verb ("narrows") is opposed as verbs are, not only
+            # before the same noun
+            "Motion blur widens the accuracy gap to daytime scenes [1].",
+            "Motion blur narrows the accuracy gap to daytime scenes [1].",
+            "direction",
+        ),
+        (
+            "Temporal dropout stabilizes the tracking [1].",
+            "Temporal dropout destabilizes tracking [1].",
+            "direction",
+        ),
+        (  # two opposites said of each other's noun ("clean frames into noisy frames")
+            "Before tracking, the restoration network turns noisy frames into clean ones [1].",
+            "Before tracking, the restoration network turns clean frames into noisy ones [1].",
+            "direction",
+        ),
+    ],
+)
+def test_negated_modals_and_exchanged_opposites(faithful, wrong, code):
+    assert swap_judgement(faithful).verdict == "supported"
+    judgement = swap_judgement(wrong)
+    assert judgement.verdict == "unsupported" and judgement.reason.code == code
+
+
+def test_opposites_said_of_their_own_nouns_are_kept():
+    claim = "The encoder keeps fine features in late layers and coarse features in early ones [1]."
+    assert swap_judgement(claim).verdict == "supported"
+
+
+def test_unlike_against_a_concessive_contrast_is_kept():
+    passage = (
+        "Although dense retrievers have been tuned extensively, sparse retrievers have "
+        "received little tuning. Like dense retrievers, sparse retrievers index passages."
+    )
+    checker = SupportChecker(
+        Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower() + " retrieval"), 3), 100)
+    )
+    faithful = "Unlike dense retrievers, sparse retrievers have received little tuning [1]."
+    wrong = "Unlike dense retrievers, sparse retrievers index passages [1]."
+    assert checker.judge(faithful, "Retrieval", passage).verdict == "supported"
+    assert checker.judge(wrong, "Retrieval", passage).verdict == "unsupported"
+
+
+def test_no_effect_said_as_unchanged_and_a_disregard():
+    passage = (
+        "Early stopping has no effect on final accuracy. The encoder accounts for speaker identity."
+    )
+    checker = SupportChecker(
+        Vocabulary(dict.fromkeys(VOCABULARY.terms(passage.lower() + " speech"), 3), 100)
+    )
+    # "leaves X unchanged" says "has no effect on X": no negation dropped
+    kept = "Early stopping leaves final accuracy unchanged [1]."
+    assert checker.judge(kept, "Speech", passage).verdict == "supported"
+    # "disregards" negates what follows it, as "ignores" does
+    wrong = checker.judge("The encoder disregards speaker identity [1].", "Speech", passage)
+    assert wrong.verdict == "unsupported" and wrong.reason.code == "negation_added"

@@ -7,6 +7,7 @@ claim and the passage sentences it is aligned with carry.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 # Negation and its cues: "does not need", "without labels", "fails to", "unlike".
 NEGATIONS = frozenset(
@@ -21,7 +22,8 @@ PRIVATIVES = frozenset(
     bypass bypasses bypassed bypassing forgo forgoes forgoing remove removes removed removing
     lacking absent absence ignore ignores ignored ignoring neglect neglects neglected
     neglecting discard discards discarded discarding abandon abandons abandoned abandoning
-    dispense dispenses dispensing""".split()
+    dispense dispenses dispensing disregard disregards disregarded disregarding overlook
+    overlooks overlooked overlooking""".split()
 )
 # Cues of two words whose negation falls on the verb that follows ("fails to generalize",
 # "no longer needs"): one word is their whole scope.
@@ -33,8 +35,17 @@ _VERB_CUES = frozenset(
         ("failing", "to"),
         ("unable", "to"),
         ("no", "longer"),
+        # "struggles to scale" says it does not scale well, as "fails to" does
+        ("struggle", "to"),
+        ("struggles", "to"),
+        ("struggled", "to"),
+        ("struggling", "to"),
     }
 )
+# A modal negated ("cannot be realized", "can't scale"): as "unable to", it denies the verb
+# that follows it, whatever its object. ("rarely" is left out: "rarely exceeds x10" says
+# what "is typically not higher than x10" says, with the subject outside the negation.)
+_MODAL_NEGATIONS = frozenset({"cannot", "can't", "couldn't"})
 # Verbs that take away a need ("eliminating the need for retraining", "obviates the
 # requirement of labels"): with the need word after them they negate what is needed; alone
 # they negate nothing ("eliminates errors" says the errors are gone, not absent).
@@ -66,6 +77,15 @@ _PHRASAL = {
     ("speeds", "up"): "accelerate",
     ("sped", "up"): "accelerate",
     ("speeding", "up"): "accelerate",
+    # an amount said to go up or down ("memory use goes down")
+    ("go", "up"): "rise",
+    ("goes", "up"): "rise",
+    ("went", "up"): "rise",
+    ("going", "up"): "rise",
+    ("go", "down"): "fall",
+    ("goes", "down"): "fall",
+    ("went", "down"): "fall",
+    ("going", "down"): "fall",
 }
 # Longer phrases with a one-word sense: giving something up ("at the cost of accuracy" is
 # "sacrificing" it, as "without sacrificing accuracy" denies), being free of it, contrast.
@@ -89,12 +109,9 @@ _OPPOSITES = [
     ("increase", "reduce"),
     ("improve", "degrade"),
     ("improve", "worsen"),
-    ("higher", "lower"),
     ("faster", "slower"),
     ("better", "worse"),
     ("larger", "smaller"),
-    ("more", "fewer"),
-    ("more", "less"),
     ("gain", "loss"),
     ("surpass", "trail"),
     ("beat", "trail"),
@@ -181,6 +198,10 @@ _ANTONYMS = [
     ("help", "harm"),
     ("beneficial", "harmful"),
     ("often", "rarely"),
+    ("often", "seldom"),
+    ("usually", "rarely"),
+    ("usually", "seldom"),
+    ("commonly", "rarely"),
     ("frequent", "rare"),
     # comparisons of results and speed said in other words ("lags behind" is "trail",
     # "more slowly" the opposite of "faster", "lesser" of "more")
@@ -243,6 +264,47 @@ _ANTONYMS = [
     ("symmetric", "asymmetric"),
     ("homogeneous", "heterogeneous"),
     ("centralized", "decentralized"),
+    # a change said as a noun ("a 79% reduction in energy use" / "increases energy use"):
+    # the stemmer keeps "reduction" apart from "reduce"
+    ("increase", "reduction"),
+    ("raise", "reduction"),
+    ("boost", "reduction"),
+    ("rise", "reduction"),
+    ("growth", "reduction"),
+    ("growth", "decline"),
+    ("growth", "shrink"),
+    ("speedup", "slowdown"),
+    # keeping a part against taking it out ("retains the convolutions" / "eliminates them")
+    ("retain", "eliminate"),
+    ("keep", "eliminate"),
+    ("preserve", "eliminate"),
+    ("retain", "discard"),
+    ("keep", "discard"),
+    # how a result compares, in words of quality ("inferior performance" / "improves it")
+    ("improve", "inferior"),
+    ("better", "inferior"),
+    ("superior", "worse"),
+    ("rich", "poor"),
+    ("richer", "poorer"),
+    ("richer", "less"),
+    ("richer", "fewer"),
+    # sizes on one scale said with the other scale's word ("a larger drop" / "a lower drop")
+    ("larger", "lower"),
+    ("higher", "smaller"),
+    ("greater", "lower"),
+    ("greater", "fewer"),
+    ("bigger", "smaller"),
+    ("bigger", "lower"),
+    # states of data a method maps between ("noisy frames into clean ones")
+    ("increase", "cut"),
+    ("raise", "cut"),
+    ("boost", "cut"),
+    ("lengthen", "shorten"),
+    ("stabilize", "destabilize"),
+    ("activate", "deactivate"),
+    ("noisy", "clean"),
+    ("corrupted", "clean"),
+    ("labeled", "unlabeled"),
 ]
 # Positions and degrees that modify a noun ("top layer", "high-resolution maps", "forward
 # pass"): "high accuracy at low cost" holds both in different places, so they are opposed
@@ -250,6 +312,8 @@ _ANTONYMS = [
 _SLOT_OPPOSITES = [
     ("top", "bottom"),
     ("high", "low"),
+    # "higher accuracy at lower latency" holds both, of two things
+    ("higher", "lower"),
     ("first", "last"),
     ("forward", "backward"),
     ("coarse", "fine"),
@@ -280,7 +344,14 @@ _DEGREE_OPPOSITES = [
     ("long", "short"),
     ("broad", "narrow"),
     ("wide", "narrow"),
+    # "more" and "less" say how much of what follows them ("more accurate", "less memory"):
+    # "less than X" before a figure compares no quality with "more accurate"
+    ("more", "fewer"),
+    ("more", "less"),
 ]
+# Nouns of measure a degree word reaches through to the noun it is said of ("fewer number of
+# parameters" is "fewer parameters").
+MEASURE_NOUNS = frozenset("number amount count quantity".split())
 SLOT_WORDS = frozenset(word for pair in _SLOT_OPPOSITES + _DEGREE_OPPOSITES for word in pair)
 _OPPOSITES += _SLOT_OPPOSITES
 # The words of opposite pairs that name one of two things ("top" layer, "forward" pass).
@@ -352,6 +423,19 @@ _CLAUSE_BREAK = re.compile(
     r"[,;:()\[\]\u2014\u2013]|\s-\s|\b(?:but|while|whereas|although|though|yet|however)\b",
     re.IGNORECASE,
 )
+
+
+# Words by which a sentence sets one thing against another ("although X …, Y …").
+_CONTRAST = re.compile(
+    r"\b(?:although|though|whereas|unlike|despite|in\s+contrast|contrary\s+to|as\s+opposed)\b",
+    re.IGNORECASE,
+)
+
+
+def sets_against(text: str) -> bool:
+    """Whether the text sets one thing against another ("although X …", "whereas",
+    "unlike", "in contrast to")."""
+    return bool(_CONTRAST.search(text))
 
 
 def clauses(text: str) -> list[str]:
@@ -514,6 +598,8 @@ def negation_cues(words: list[str]) -> list[tuple[int, bool]]:
             skip_to = i + 2
         elif pair == ("not", "only"):
             skip_to = i + 2
+        elif word in _MODAL_NEGATIONS:
+            cues.append((i + 1, True))
         elif word in NEGATIONS or word in PRIVATIVES or word.endswith("n't"):
             cues.append((i + 1, False))
     return cues
@@ -533,9 +619,13 @@ def _need_object(words: list[str], i: int) -> int | None:
     return j
 
 
-# Negations of a whole predicate ("does not help", "never converges", "fails to"): unlike
+# Negations of a whole predicate ("does not help", "never converges", "fails to"; "leaves
+# accuracy unchanged" says "has no effect on accuracy"): unlike
 # "without X" or "instead of X", they deny what the clause says of its subject too.
-PREDICATE_NEGATIONS = frozenset("not never cannot fail fails failed unable longer".split())
+PREDICATE_NEGATIONS = frozenset(
+    """not never cannot fail fails failed unable longer lack lacks lacked unchanged
+    unaffected unaltered intact""".split()
+)
 
 
 def predicate_negated(words: list[str]) -> bool:
@@ -570,3 +660,181 @@ def negated_subject(words: list[str], start: int) -> list[str]:
 def negated(text: str) -> bool:
     """Whether the text carries a negation ("not", "without", "fails to", "n't")."""
     return any(word in NEGATIONS or word.endswith("n't") for word in lower_words(text))
+
+
+# --- comparisons: which side comes out ahead ---------------------------------------------
+# Verbs whose subject comes out ahead ("A outperforms B", "A outpaces B") or behind ("A trails
+# B"); in the passive ("A is outperformed by B") the roles turn round.
+_AHEAD_VERBS = frozenset(
+    """outperform outperforms outperformed outperforming surpass surpasses surpassed
+    surpassing beat beats beaten beating exceed exceeds exceeded exceeding outpace outpaces
+    outpaced outpacing outstrip outstrips outstripped outstripping""".split()
+)
+_BEHIND_VERBS = frozenset(
+    """underperform underperforms underperformed underperforming trail trails trailed
+    trailing lag lags lagged lagging""".split()
+)
+# Words that complete a comparing verb: "improves over B", "lags behind B", "falls short of
+# B" (the verb alone compares nothing: "improves accuracy").
+_COMPARING_PARTICLES = {
+    "improve": ("over", "upon"),
+    "improves": ("over", "upon"),
+    "improved": ("over", "upon"),
+    "improving": ("over", "upon"),
+    "lag": ("behind",),
+    "lags": ("behind",),
+    "lagged": ("behind",),
+    "lagging": ("behind",),
+    "falls": ("short",),
+    "fall": ("short",),
+    "fell": ("short",),
+    "falling": ("short",),
+}
+_NEEDS_PARTICLE = frozenset({"improve", "improves", "improved", "improving"}) | {
+    "falls",
+    "fall",
+    "fell",
+    "falling",
+}
+# Comparatives at the upper end of their scale, and those at the lower end with the upper
+# word they are compared by ("A has lower latency than B" is "B has higher latency than A").
+_COMPARATIVES_UP = frozenset(
+    """higher faster better larger bigger more greater stronger longer wider deeper superior
+    richer""".split()
+)
+_COMPARATIVES_DOWN = {
+    "lower": "higher",
+    "slower": "faster",
+    "worse": "better",
+    "smaller": "larger",
+    "fewer": "more",
+    "less": "more",
+    "lesser": "more",
+    "weaker": "stronger",
+    "shorter": "longer",
+    "narrower": "wider",
+    "shallower": "deeper",
+    "inferior": "superior",
+    "poorer": "richer",
+}
+# Comparatives that say only which side is ahead, of no named quantity: they compare as the
+# verbs above do ("A is better than B", "A grows faster than B" / "A outpaces B").
+_GENERAL_AHEAD = frozenset({"better", "superior", "faster"})
+_BE = frozenset("is are was were be been being".split())
+_COMPARED = {("compared", "to"), ("compared", "with"), ("relative", "to")}
+_LOOSE = re.compile(r"[A-Za-z][\w-]*")
+# Words after which the side compared with is over: a preposition or a clause of setting
+# ("outperforms B on three benchmarks", "than B when data is scarce").
+_PHRASE_ENDS = frozenset(
+    """on in at for with when across under over during while by via using from which that
+    who where if""".split()
+)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One comparison of a sentence: the scale ("better" for who wins; a comparative's upper
+    word, with the word it qualifies: "higher", "latency"), the words of the side ahead and
+    of the side behind (the ones nearest the cue)."""
+
+    scale: str
+    head: str | None
+    ahead: tuple[str, ...]
+    behind: tuple[str, ...]
+    cue: str = ""  # the verb or comparative, lower-cased ("trails", "lower")
+
+
+def comparisons(text: str, reach: int = 12) -> list[Comparison]:
+    """The comparisons of a sentence: "A outperforms B", "B is outperformed by A", "A has
+    lower latency than B", "A reaches higher accuracy compared to B", "A is superior to B".
+    Each side is the ``reach`` words nearest the cue: before it (the sentence up to it), and
+    after it up to the end of its clause. Comparisons under a negation ("neither performs
+    better than", "does not outperform") and bounds of quantities ("more than 100 tokens",
+    "rather than") are left out."""
+    found: list[Comparison] = []
+    tokens = [(m.group(), m.start(), m.end()) for m in _LOOSE.finditer(text)]
+    lower = [t[0].lower() for t in tokens]
+
+    def right_of(index: int) -> list[str]:
+        start = tokens[index][2] if index < len(tokens) else len(text)
+        stop = _CLAUSE_BREAK.search(text, start)
+        end = stop.start() if stop else len(text)
+        words = [w for w, s, _ in tokens[index + 1 :] if s < end][:reach]
+        # the noun phrase compared with, not the setting after it ("… on ImageNet")
+        cut = next((k for k, w in enumerate(words) if k and w.lower() in _PHRASE_ENDS), None)
+        return words[:cut]
+
+    def left_of(index: int) -> list[str]:
+        # the subject in the cue's own clause; a participle opening its clause ("…,
+        # outpacing B") takes the one before
+        clause_start = (
+            max((m.end() for m in _CLAUSE_BREAK.finditer(text, 0, tokens[index][1])), default=0)
+            if index < len(tokens)
+            else 0
+        )
+        own = [w for w, s, _ in tokens[:index] if s >= clause_start]
+        words = own or [w for w, _, _ in tokens[:index]]
+        return [w for w in words if not w.lower().endswith("ly")][-reach:]
+
+    def negated_before(index: int) -> bool:
+        """Whether the clause holding the word at ``index`` negates it ("does not
+        outperform", "neither performs better")."""
+        clause_start = max(
+            (m.end() for m in _CLAUSE_BREAK.finditer(text, 0, tokens[index][1])), default=0
+        )
+        before = [lower[k] for k in range(index) if tokens[k][1] >= clause_start]
+        return predicate_negated(before) or bool({"neither", "nor", "no"} & set(before))
+
+    for i, word in enumerate(lower):
+        particle = i + 1 < len(lower) and lower[i + 1] in _COMPARING_PARTICLES.get(word, ())
+        if word in _NEEDS_PARTICLE and not particle:
+            continue
+        if word in _AHEAD_VERBS or word in _BEHIND_VERBS or particle:
+            if negated_before(i):
+                continue
+            passive = (i >= 1 and lower[i - 1] in _BE) or (
+                i >= 2 and lower[i - 2] in _BE and lower[i - 1].endswith("ly")
+            )
+            after = i + 2 if passive and i + 1 < len(lower) and lower[i + 1] == "by" else i
+            if passive and after == i:
+                continue  # "is exceeded" with no "by": no second side
+            if particle:
+                after = i + 2 if i + 2 < len(lower) and lower[i + 2] == "of" else i + 1
+            left = left_of(i - 1 if passive else i)
+            right = right_of(after)
+            ahead_verb = word in _AHEAD_VERBS or word.startswith("improv")
+            subject_ahead = ahead_verb != passive
+            ahead, behind = (left, right) if subject_ahead else (right, left)
+            found.append(Comparison("better", None, tuple(ahead), tuple(behind), word))
+        else:
+            compared = i >= 1 and (lower[i - 1], word) in _COMPARED
+            superior_to = word == "to" and i >= 1 and lower[i - 1] in ("superior", "inferior")
+            than = word == "than" and not (i >= 1 and lower[i - 1] in ("rather", "other"))
+            if not (compared or superior_to or than):
+                continue
+            cue_start = i - 1 if compared else i
+            # the comparative before "than" is near it; "compared to" takes every one of
+            # the words before it ("lower latency and higher throughput compared to")
+            depth = 12 if compared else 4
+            window = range(cue_start - 1, max(-1, cue_start - 1 - depth), -1)
+            marks = [
+                k for k in window if lower[k] in _COMPARATIVES_UP or lower[k] in _COMPARATIVES_DOWN
+            ]
+            if than and marks and marks[0] == i - 1 and lower[i - 1] in ("more", "less", "fewer"):
+                continue  # a bound of a quantity: "fewer than a hundred tokens"
+            if not marks or negated_before(marks[-1]):
+                continue
+            if not compared:
+                marks = marks[:1]  # "than" and "to" compare by the nearest comparative
+            right = right_of(i)
+            left = left_of(min(marks))
+            for k in marks:
+                comparative = lower[k]
+                up = comparative in _COMPARATIVES_UP
+                scale = comparative if up else _COMPARATIVES_DOWN[comparative]
+                head = lower[k + 1] if k + 1 < cue_start else None
+                if scale in _GENERAL_AHEAD and head is None:
+                    scale = "better"
+                ahead, behind = (left, right) if up else (right, left)
+                found.append(Comparison(scale, head, tuple(ahead), tuple(behind), comparative))
+    return found
