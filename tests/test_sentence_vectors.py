@@ -15,10 +15,9 @@ from assistant.core.sentence_split import quotable_sentences
 from assistant.core.sentence_vectors import INDEX, SentenceVectors
 from assistant.core.store import PaperStore
 from assistant.engine import Assistant
-from ingest import BUNDLED_PAPERS
 from ingest.check import check_store
 from ingest.pipeline import ingest
-from tests.conftest import make_settings
+from tests.conftest import DDRNET_LISTING, bundled_subset, make_settings
 
 QUESTION = "Which work reaches 77.4% mIoU at 102 FPS?"
 
@@ -72,23 +71,30 @@ def test_an_extractive_answer_embeds_only_its_question(assistant, monkeypatch):
     assert list(embedded.values()) == [1] and next(iter(embedded)) in QUESTION, embedded
 
 
-def test_a_store_without_sentence_vectors_answers_and_ingest_stores_them(
-    store_copy, assistant, embedder
-):
-    store = PaperStore.open(store_copy, embedder.info)
-    shutil.rmtree(SentenceVectors.root(store_copy.cache_dir, store))  # an earlier version's
-    old = Assistant.from_settings(store_copy, embedder=embedder)
+def test_a_store_without_sentence_vectors_answers_and_ingest_stores_them(tmp_path, embedder):
+    """One listing page (DDRNet among its 51 papers): the sentences of the whole bundled
+    corpus would be minutes of embedding on two cores for the same behaviour."""
+    settings = make_settings(tmp_path)
+    listing = bundled_subset(tmp_path / "papers", DDRNET_LISTING)
+    ingest([listing], settings, progress=False, embedder=embedder)
+    store = PaperStore.open(settings, embedder.info)
+    current = Assistant.from_settings(settings, embedder=embedder)
+    assert current.sentence_vectors is not None
+    shutil.rmtree(SentenceVectors.root(settings.cache_dir, store))  # an earlier version's
+    old = Assistant.from_settings(settings, embedder=embedder)
     assert old.sentence_vectors is None
-    assert old.ask(QUESTION).text == assistant.ask(QUESTION).text
-    assert any("no sentence vectors" in note for note in check_store(store_copy).notes)
+    answer = old.ask(QUESTION)
+    assert answer.citations[0].title.startswith("Deep Dual-resolution Networks")
+    assert answer.text == current.ask(QUESTION).text
+    assert any("no sentence vectors" in note for note in check_store(settings).notes)
 
-    report = ingest([BUNDLED_PAPERS], store_copy, progress=False, embedder=embedder)
+    report = ingest([listing], settings, progress=False, embedder=embedder)
     assert report.chunks_embedded == 0  # nothing changed: only the sentences are embedded
-    assert report.sentences_embedded == len(corpus_sentences(store_copy))
-    again = Assistant.from_settings(store_copy, embedder=embedder)
+    assert report.sentences_embedded == len(corpus_sentences(settings))
+    again = Assistant.from_settings(settings, embedder=embedder)
     assert again.sentence_vectors is not None
-    assert again.ask(QUESTION).text == assistant.ask(QUESTION).text
-    assert check_store(store_copy).clean
+    assert again.ask(QUESTION).text == answer.text
+    assert check_store(settings).clean
 
 
 def test_check_notices_sentence_vectors_out_of_step(store_copy, embedder):
