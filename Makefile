@@ -30,9 +30,11 @@ ingest: setup
 browser:
 	bash scripts/install-chromium.sh
 
+# One math thread per process: two workers and the processes they start already fill both
+# cores, and ONNX Runtime's or torch's own thread pools on top only contend (10 min, not 11).
 test: setup browser
 	$(VENV)/bin/ruff check .
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -n auto --dist loadfile --no-loadscope-reorder
+	OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 $(PY) -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 # Only the real local model (SmolLM2-135M behind llama.cpp's server); make test runs it too.
 test-local-llm: setup
