@@ -33,12 +33,14 @@ from starlette.routing import Mount
 
 from assistant.core.settings import Settings
 from assistant.web import doors
-from assistant.web.exposure import LoginThrottle, check_exposure, send_json
+from assistant.web.exposure import LaunchRefused, LoginThrottle, check_exposure, send_json
 from assistant.web.holder import EngineHolder, EngineStarter
 from assistant.web.http_api import build_router
 
 if TYPE_CHECKING:
     import gradio as gr
+
+    from assistant.web.ui import ExportFolders
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ def launch(
     the page is served (with ``block``: when the app stops); ``demo.close()`` stops it.
 
     Raises :class:`LaunchRefused` before anything starts when the settings would expose
-    the app unintentionally (see :func:`check_exposure`).
+    the app unintentionally (see :func:`check_exposure`), or when its address cannot be had.
     """
     warning = check_exposure(settings)
     if warning:
@@ -79,13 +81,12 @@ def launch(
         # SIGTERM (systemd, docker, kill) stops the app as Ctrl-C does, cleanup included.
         signal.signal(signal.SIGTERM, _interrupt)
     server = AppServer(site.app, settings)
-    server.start()
-    print(f"* Running on local URL:  http://{_url_host(settings.host)}:{settings.port}", flush=True)
-    exports = None
     try:
+        server.start()
+        print(f"* Running on local URL:  {server.url.rstrip('/')}", flush=True)
         holder.start(background=background_start)
         holder.settled_or_busy(PAGE_WAITS_FOR_ENGINE_SECONDS)
-        demo, exports = site.attach_page(server)
+        demo = site.attach_page(server)
         if settings.share:
             _share(demo, settings)
         if not block:
@@ -95,13 +96,13 @@ def launch(
     except KeyboardInterrupt:
         print("Keyboard interruption in main thread... closing server.", flush=True)
     except BaseException:
-        server.close()
+        site.close(server)
         raise
     finally:
         if block:
-            server.close()
-            if exports is not None:
-                exports.cleanup()
+            site.close(server)
+            if site.exports is not None:
+                site.exports.cleanup()
     return site.demo, holder
 
 
@@ -114,6 +115,7 @@ class Site:
         self.settings = settings
         self.auth = auth
         self.demo: gr.Blocks | None = None
+        self.exports: ExportFolders | None = None
         self.page: Any = None  # the mounted Gradio app, once built
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -176,16 +178,16 @@ class Site:
         await send({"type": "http.response.start", "status": 503, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    def attach_page(self, server: AppServer):
+    def attach_page(self, server: AppServer) -> gr.Blocks:
         """Import Gradio, build the page and mount it behind the doors (run in the launching
-        thread); returns the Blocks and the export folders it cleans up at the end."""
+        thread); the Blocks, whose ``close()`` stops the server."""
         import gradio as gr
 
         from assistant.web.ui import CSS, JS, ExportFolders, build_ui
 
         # Exports, and Gradio's cached copies of them, live in one private (0700) folder that
         # goes when the app stops (SIGINT or SIGTERM). A GRADIO_TEMP_DIR the user set is kept.
-        exports = ExportFolders()
+        self.exports = exports = ExportFolders()
         if not os.environ.get("GRADIO_TEMP_DIR"):
             cache = exports.root / "gradio-cache"
             cache.mkdir(mode=0o700)
@@ -222,7 +224,14 @@ class Site:
         demo.server = server
         demo.local_url = server.url
         self.demo = demo
-        return demo, exports
+        return demo
+
+    def close(self, server: AppServer) -> None:
+        """Stop serving: Gradio's queue and its streams first (as ``demo.close()`` does),
+        then the server."""
+        if self.demo is not None:
+            self.demo.close(verbose=False)
+        server.close()
 
     async def _serve_page(self, ui_app: FastAPI, attached: threading.Event) -> None:
         """Gradio's startup (its queue, the expired-state and file clean-ups, as its
@@ -248,13 +257,17 @@ class AppServer(uvicorn.Server):
         self.thread = threading.Thread(target=self.run, daemon=True, name="server")
 
     def start(self) -> None:
-        """Listening when this returns; OSError when the port cannot be had."""
+        """Listening when this returns; :class:`LaunchRefused` when the address cannot be
+        had (a port in use, an address not of this machine)."""
         self.thread.start()
         deadline = time.monotonic() + SERVER_START_SECONDS
         while not self.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 self.should_exit = True
-                raise OSError(f"cannot serve on {self.config.host}:{self.config.port}")
+                raise LaunchRefused(
+                    f"cannot serve on {self.config.host}:{self.config.port}: "
+                    "the port is in use or the address is not this machine's"
+                )
             time.sleep(0.005)
 
     def close(self) -> None:
