@@ -112,3 +112,20 @@ def test_the_api_answers_before_gradio_is_imported(corpus_store):
         "page is gradio": True,
         "gradio imported after": True,
     }
+
+
+def test_the_sentence_splitter_loads_without_nltks_optional_libraries():
+    """NLTK's package init imports scipy.stats and scikit-learn (seconds) for parts of NLTK
+    that Punkt never uses; the engine's start, and so the first answer, skips them."""
+    code = (
+        "import sys\n"
+        "from assistant.core.sentence_split import load_punkt, quotable_sentences\n"
+        "load_punkt()\n"
+        "held = [m for m in ('scipy.stats', 'sklearn', 'pandas') if m in sys.modules]\n"
+        "import scipy.stats, sklearn  # still importable afterwards\n"
+        "print(held, len(quotable_sentences('We propose a new method here. It works well on "
+        "three benchmarks, e.g. ImageNet. Results are strong across the board.')))\n"
+    )
+    result = run_python(code, clean_env())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["[]", "3"]
