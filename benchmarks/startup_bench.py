@@ -70,7 +70,8 @@ print(json.dumps([(name, at - marks[0][1]) for name, at in marks[1:]]))
 # What each part imports, for -X importtime: the server and /v1's, then the page's.
 IMPORT_PARTS = {
     "server and /v1": "import assistant.web.server, assistant.engine, assistant.answer, "
-    "assistant.follower, assistant.text.sentences, app",
+    "assistant.follower, assistant.text.sentences, app\n"
+    "assistant.text.sentences.load_punkt()  # imports NLTK's Punkt",
     "page": "import gradio, assistant.web.ui",
 }
 
@@ -143,13 +144,15 @@ def import_costs(statement: str, already: str = "") -> dict[str, float]:
     """Seconds ``statement`` spends importing, per top-level library (self time, summed);
     ``already`` is imported first and not counted."""
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"{already}\nimport colorsys\n{statement}"],
+        [sys.executable, "-X", "importtime", "-c", f"{already}\nimport __hello__\n{statement}"],
         cwd=ROOT, capture_output=True, text=True, check=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     lines = done.stderr.splitlines()
     if already:  # only what comes after the marker (a small module nothing else imports)
-        marker = max((i for i, line in enumerate(lines) if line.endswith("| colorsys")), default=-1)
+        marker = max(
+            (i for i, line in enumerate(lines) if line.endswith("| __hello__")), default=-1
+        )
         lines = lines[marker + 1 :]
     costs: dict[str, float] = defaultdict(float)
     for line in lines:
