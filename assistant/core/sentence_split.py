@@ -61,7 +61,9 @@ _NLTK_IMPORT = threading.Lock()
 
 def _import_nltk() -> None:
     """Import NLTK's Punkt with :data:`NLTK_OPTIONAL` held back (each import fails as if not
-    installed, for that moment only; later imports of them work as usual)."""
+    installed, for that moment only; later imports of them work as usual). Nothing else in
+    the app imports them (not the engine, not Gradio), so a thread importing at the same
+    moment, as the page does during a first-start ingest, is not affected."""
     if "nltk.tokenize.punkt" in sys.modules:
         return
     with _NLTK_IMPORT:
