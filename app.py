@@ -3,6 +3,11 @@
 This is where the pieces meet: the settings, the engine, the first-start ingest and the UI.
 On first start with an empty index it ingests the bundled corpus (progress in the console,
 a status line in the page), then serves.
+
+Imports are ordered for a fast start: a configuration that must not be served is refused
+(one line, exit status 2) before anything heavy is imported; the engine's modules are
+imported by its build, in the background, while the server already answers; Gradio comes
+last (see :func:`assistant.web.server.launch`).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -18,12 +24,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from pydantic import ValidationError  # noqa: E402
 
 from assistant.core.settings import Settings  # noqa: E402
-from assistant.core.store import EmptyStoreError, PaperStore  # noqa: E402
-from assistant.engine import Assistant  # noqa: E402
-from assistant.web.exposure import LaunchRefused  # noqa: E402
-from assistant.web.server import launch  # noqa: E402
-from ingest import BUNDLED_PAPERS  # noqa: E402
-from ingest.pipeline import ingest, ingest_label  # noqa: E402
+from assistant.web.exposure import LaunchRefused, check_exposure  # noqa: E402
+
+if TYPE_CHECKING:
+    from assistant.engine import Assistant
 
 
 def bundled_ingest_needed(settings: Settings) -> str | None:
@@ -33,6 +37,10 @@ def bundled_ingest_needed(settings: Settings) -> str | None:
     was interrupted (the recorded unfinished ingest is the bundled corpus) gets it resumed,
     since serving it would answer from part of the corpus. Any other store is left as is.
     """
+    from assistant.core.store import EmptyStoreError, PaperStore
+    from ingest import BUNDLED_PAPERS
+    from ingest.pipeline import ingest_label
+
     try:
         store = PaperStore.open(settings, None)
     except EmptyStoreError:
@@ -44,7 +52,12 @@ def bundled_ingest_needed(settings: Settings) -> str | None:
 
 def start_engine(settings: Settings, report: Callable[[str], None]) -> Assistant:
     """The engine on the configured store, ingesting the bundled corpus into an empty one
-    (or finishing that ingest when a previous start was stopped during it)."""
+    (or finishing that ingest when a previous start was stopped during it). Runs in the
+    engine's thread, which imports its modules here."""
+    from assistant.engine import Assistant
+    from ingest import BUNDLED_PAPERS
+    from ingest.pipeline import ingest
+
     reason = bundled_ingest_needed(settings)
     if reason is None:
         return Assistant.from_settings(settings)
@@ -70,6 +83,9 @@ def main() -> int:
         print(f"error: invalid setting: {problems}", file=sys.stderr)
         return 2
     try:
+        check_exposure(settings)  # here too, so a refusal imports nothing heavy
+        from assistant.web.server import launch
+
         launch(settings, lambda report: start_engine(settings, report))
     except LaunchRefused as error:
         print(f"error: {error}", file=sys.stderr)

@@ -29,7 +29,8 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 
 
 class AppProcess:
-    """The web app with the given ``ASSISTANT_*`` settings; waits until it serves pages.
+    """The web app with the given ``ASSISTANT_*`` settings; waits until it serves its page
+    (``/v1`` and ``/health`` answer earlier, while the page still says "starting").
 
     ``corpus``: what a first start ingests in place of the bundled corpus (a file or folder).
     """
@@ -73,10 +74,12 @@ class AppProcess:
             try:
                 urllib.request.urlopen(self.url, timeout=2)
                 return self
-            except urllib.error.HTTPError:
-                return self  # it answers (e.g. 401 behind a login)
+            except urllib.error.HTTPError as error:
+                if error.code != 503:  # 503: the page is still being built
+                    return self  # it answers (e.g. 401 behind a login)
+                time.sleep(0.2)
             except OSError:
-                time.sleep(0.5)
+                time.sleep(0.2)
         self.__exit__()
         raise RuntimeError("app did not start: " + self.log_path.read_text()[-3000:])
 

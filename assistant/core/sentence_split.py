@@ -17,15 +17,18 @@ once (:mod:`assistant.core.sentence_vectors`), and the extractive answerer must 
 abstracts exactly as ingest did to find those vectors. The text toolkit
 (:mod:`assistant.text.sentences`) re-exports it and adds the cutting of answers into claims.
 
-NLTK is imported when Punkt is first needed (:func:`load_punkt`), not with this module:
-``import nltk`` imports scipy, scikit-learn and pandas (seconds), and every process that
-imports the engine would pay for it, even one that only searches or refuses to start.
+NLTK is imported when Punkt is first needed (:func:`load_punkt`), not with this module, and
+without the optional libraries its package init tries: ``import nltk`` imports
+``scipy.stats`` (for a collocation measure) and scikit-learn with pandas (for a classifier
+wrapper), seconds that Punkt never uses and the web app's first answer would wait for.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import re
+import sys
+import threading
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,6 +51,31 @@ _PUNKT_MODEL = "tokenizers/punkt_tab/english/"
 MARKER = r"\[\d+(?:\s*[,;]\s*\d+)*\]"  # a citation marker: [1], [1, 2], [3; 4]
 _MARKERS = re.compile(rf"(?:{MARKER}\s*)+")
 _MARKER_ENDS = re.compile(rf"[.!?]\s*(?:{MARKER}\s*)+(?=[A-Z])")
+
+
+# Imported by ``nltk``'s package init only inside ``try: … except ImportError``, for parts of
+# NLTK this module never calls (Fisher's exact test, the scikit-learn classifier wrapper).
+NLTK_OPTIONAL = ("scipy.stats", "sklearn")
+_NLTK_IMPORT = threading.Lock()
+
+
+def _import_nltk() -> None:
+    """Import NLTK's Punkt with :data:`NLTK_OPTIONAL` held back (each import fails as if not
+    installed, for that moment only; later imports of them work as usual). Nothing else in
+    the app imports them (not the engine, not Gradio), so a thread importing at the same
+    moment, as the page does during a first-start ingest, is not affected."""
+    if "nltk.tokenize.punkt" in sys.modules:
+        return
+    with _NLTK_IMPORT:
+        held = [name for name in NLTK_OPTIONAL if name not in sys.modules]
+        for name in held:
+            sys.modules[name] = None  # type: ignore[assignment]  # "not installed"
+        try:
+            import nltk.tokenize.punkt  # noqa: F401
+        finally:
+            for name in held:
+                if name in sys.modules and sys.modules[name] is None:
+                    del sys.modules[name]
 
 
 def _bundled_nltk_data() -> list[str]:
@@ -79,6 +107,7 @@ def _english_parameters() -> PunktParameters:
 
 @cache
 def _tokenizer() -> PunktSentenceTokenizer:
+    _import_nltk()
     from nltk.tokenize.punkt import PunktSentenceTokenizer
 
     params = _english_parameters()

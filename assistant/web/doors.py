@@ -55,8 +55,8 @@ def allowed_hosts(settings: Settings) -> list[str]:
 
 
 def trust_forwarded_headers(settings: Settings) -> None:
-    """Believe ``X-Forwarded-For`` only from ``ASSISTANT_TRUSTED_PROXIES``. uvicorn (which
-    Gradio starts without saying) trusts loopback by default, so a local client could pose
+    """Believe ``X-Forwarded-For`` only from ``ASSISTANT_TRUSTED_PROXIES``. uvicorn (the server
+    ``assistant.web.server`` runs) trusts loopback by default, so a local client could pose
     as any address and slip past the login throttle; it reads ``FORWARDED_ALLOW_IPS``."""
     os.environ["FORWARDED_ALLOW_IPS"] = ",".join(names(settings.trusted_proxies))
 

@@ -78,8 +78,8 @@ class LoginThrottle:
     seconds gets 429 (even for the right password) until the oldest is ``window`` old.
 
     Gradio's ``auth`` callable sees only the user name and password, not the client, so
-    the throttle wraps the route instead (``launch(app_kwargs={"middleware": …})``, passed
-    on to the FastAPI app). Every login attempt counts as a failure from the moment it
+    the throttle wraps the route instead (middleware of the app the server runs, in front
+    of ``/v1`` and of the mounted Gradio app alike: ``assistant.web.server.Site``). Every login attempt counts as a failure from the moment it
     starts and is forgiven only when it succeeds, so parallel guesses cannot slip past the
     count. An API request is decided here, before it runs: ``Authorization: Bearer
     <user>:<password>`` (what OpenAI clients send as their API key) or HTTP Basic.

@@ -7,17 +7,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from assistant.core.settings import Settings
-from assistant.engine import Assistant
-from assistant.follower import StoreFollower
-from assistant.text.sentences import load_punkt
 from assistant.web.doors import WorkSlots
+
+if TYPE_CHECKING:  # the engine's modules are imported by the build, in its thread
+    from assistant.engine import Assistant
+    from assistant.follower import StoreFollower
 
 log = logging.getLogger(__name__)
 
 # Builds the engine; may take minutes (a first-start ingest) and reports progress lines.
-EngineStarter = Callable[[Callable[[str], None]], Assistant]
+EngineStarter = Callable[[Callable[[str], None]], "Assistant"]
 # How long a store probe's answer stands (one count read; requests within share it).
 STORE_PROBE_SECONDS = 1.0
 
@@ -43,6 +45,7 @@ class EngineHolder:
         self.status = "Starting…"
         self.error: str | None = None
         self._settled = threading.Event()  # set once the engine is built or failed
+        self._reported = threading.Event()  # set by the first progress line (an ingest)
         # Every answering call, from the page or /v1, holds one of these while it works.
         self.slots = WorkSlots(settings.concurrency_limit)
         self._probe_lock = threading.Lock()
@@ -106,6 +109,11 @@ class EngineHolder:
             self._store_problem = problem
             return problem
 
+    def settled_or_busy(self, wait: float) -> bool:
+        """Wait up to ``wait`` seconds until the engine is built, or failed, or its start
+        reports progress (a first-start ingest, which takes minutes); whether it did."""
+        return self._reported.wait(timeout=wait)
+
     def start(self, background: bool = True) -> None:
         if background:
             threading.Thread(target=self._build, daemon=True, name="engine-start").start()
@@ -114,9 +122,13 @@ class EngineHolder:
 
     def _report(self, line: str) -> None:
         self.status = line
+        self._reported.set()
 
     def _build(self) -> None:
         try:
+            from assistant.follower import StoreFollower
+            from assistant.text.sentences import load_punkt
+
             engine = self.starter(self._report)
             load_punkt()  # before the first answer, which splits abstracts into sentences
             self._show(engine)
@@ -129,6 +141,7 @@ class EngineHolder:
             self.status = f"⚠️ {self.error}"
         finally:
             self._settled.set()
+            self._reported.set()
 
     def _show(self, engine: Assistant) -> None:
         stats = engine.stats()

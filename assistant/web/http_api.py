@@ -22,7 +22,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Request
@@ -30,12 +30,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from assistant.answer import Answer, final_answer
-from assistant.engine import Assistant
-from assistant.filters import FilterError
-from assistant.questions import QuestionError
 from assistant.web.exposure import api_error
 from assistant.web.holder import EngineHolder, EngineUnavailable
+
+if TYPE_CHECKING:  # the engine's modules: imported by its build, not before the server starts
+    from assistant.answer import Answer
+    from assistant.engine import Assistant
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +175,10 @@ def ready_engine(holder: EngineHolder) -> Assistant:
 
 def answer_for(engine: Assistant, body: CompletionRequest) -> Answer:
     """The checked answer to the last message, earlier user/assistant turns as history."""
+    from assistant.answer import final_answer
+    from assistant.filters import FilterError
+    from assistant.questions import QuestionError
+
     history = [
         {"role": message.role, "content": message.text()}
         for message in body.messages[:-1]
