@@ -275,7 +275,7 @@ def _update(
         if not rebuild:  # a rebuild fills an empty staging collection: nothing to update
             written = [*rekeyed, *lost, *to_embed, *relabel]
             changes = StoreChanges.of(written, stale, base)
-        LexicalIndex.refresh(store, settings.cache_dir, revision)
+        LexicalIndex.refresh(store, settings.cache_dir, revision, changes)
         papers = PaperFile.refresh(store, settings.cache_dir, revision, changes)
         began = time.perf_counter()
         report.sentences_embedded = SentenceVectors.refresh(
