@@ -210,6 +210,9 @@ def _update(
 ) -> IngestReport:
     """The writes of one ingest, under the writer lock."""
     base = store.revision  # the caches of this revision are updated, not rebuilt
+    # ... unless a run was killed after writing: its chunks are in no cache, and in no
+    # change this run makes (they are stored already), so the caches are built whole.
+    interrupted = bool(store.unfinished_ingest())
     stored = store.chunk_metadata()
     plan = plan_writes(parsed.papers, parsed.sources, stored)
     nodes = chunk_papers(plan.papers, embedder.tokenize, embedder.chunk_tokens, progress)
@@ -272,7 +275,7 @@ def _update(
         # watch: when they notice it, everything they load is ready.
         revision = new_revision()
         changes = None
-        if not rebuild:  # a rebuild fills an empty staging collection: nothing to update
+        if not (rebuild or interrupted):  # a rebuild fills an empty staging collection
             written = [*rekeyed, *lost, *to_embed, *relabel]
             changes = StoreChanges.of(written, stale, base)
         LexicalIndex.refresh(store, settings.cache_dir, revision, changes)

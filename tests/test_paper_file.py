@@ -191,3 +191,31 @@ def test_an_unwritable_cache_only_costs_a_warning(store_copy, monkeypatch, caplo
     catalog = PaperCatalog.load(store, store_copy.cache_dir)
     assert list(catalog.papers.values()) == store.papers()
     assert "cannot persist the paper catalogue" in caplog.text
+
+
+def test_after_an_interrupted_ingest_the_next_one_reads_every_paper(
+    tmp_path: Path, embedder, monkeypatch
+):
+    """A run killed after writing its chunks, before publishing: those papers are in no
+    catalogue and not among what the next run writes, so the next run reads them all."""
+    settings = make_settings(tmp_path)
+    source = write_jsonl(tmp_path / "p.jsonl", [{"title": "Paper A", "abstract": ABSTRACT}])
+    ingest([source], settings, progress=False, embedder=embedder)
+    killed = write_jsonl(tmp_path / "k.jsonl", [{"title": "Paper K", "abstract": ABSTRACT}])
+
+    def killed_here(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(PaperFile, "refresh", killed_here)
+        with pytest.raises(KeyboardInterrupt):
+            ingest([killed], settings, progress=False, embedder=embedder)
+    reads = no_paper_reads(monkeypatch)
+    write_jsonl(
+        source,
+        [{"title": "Paper A", "abstract": ABSTRACT}, {"title": "Paper B", "abstract": ABSTRACT}],
+    )
+    ingest([source], settings, progress=False, embedder=embedder)
+    assert len(reads) == 1
+    assert sorted(p.title for p in persisted(settings)[0]) == ["Paper A", "Paper B", "Paper K"]
+    assert check_store(settings).clean

@@ -215,11 +215,14 @@ class PaperFile:
         root = target.parent
         root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
-        count = 0
+        # One row per paper, where it first appears, as the last first chunk of it says
+        # (an interrupted ingest can leave a paper two first chunks until the next one):
+        # what a dict of the papers holds.
+        papers = {paper.paper_id: (chunk, paper) for chunk, paper in first}
         with _connect(staging / DATABASE) as connection:
             connection.executescript(SCHEMA)
             marks = ", ".join("?" * len(FIELDS))
-            rows = (_row(chunk, paper) for chunk, paper in first)
+            rows = (_row(chunk, paper) for chunk, paper in papers.values())
             connection.executemany(
                 f"INSERT INTO papers ({', '.join(FIELDS)}) VALUES ({marks})", rows
             )
