@@ -365,20 +365,18 @@ class PaperStore:
     def first_chunks(self, ids: Sequence[str] | None = None) -> list[tuple[str, Paper]]:
         """``(chunk id, paper)`` of every paper's first chunk, in the store's order; with
         ``ids``, of those first chunks among ``ids`` only."""
-        where = {CHUNK_INDEX: 0}
         if ids is None:
-            records = self._records(["metadatas"], where=where)
-        else:
+            records = self._records(["metadatas"], where={CHUNK_INDEX: 0})
+        else:  # by ids alone: Chroma filters ids and ``where`` together far more slowly
             records = (
                 (chunk_id, None, metadata)
                 for start in range(0, len(ids), PAGE_SIZE)
                 for chunk_id, metadata in _pairs(
                     self._collection.get(
-                        ids=list(ids[start : start + PAGE_SIZE]),
-                        where=where,
-                        include=["metadatas"],
+                        ids=list(ids[start : start + PAGE_SIZE]), include=["metadatas"]
                     )
                 )
+                if metadata.get(CHUNK_INDEX) == 0
             )
         papers = [(chunk_id, Paper.from_metadata(metadata)) for chunk_id, _, metadata in records]
         if ids is None and papers and not any(paper.abstract for _, paper in papers):
