@@ -20,6 +20,7 @@ so two versions can be compared (``--label``).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import random
 import re
@@ -29,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import bm25s
 import numpy as np
 import psutil
 from common import ROOT, eval_questions, percentile
@@ -184,7 +186,7 @@ def run_size(
     store.upsert_chunks(added, added_vectors)
     publish(store, settings, added)
     add_seconds = time.perf_counter() - began
-    return {
+    row = {
         "chunks": n,
         "ingest_s": ingest_seconds,
         "ingest_chunks_per_s": n / ingest_seconds,
@@ -196,6 +198,64 @@ def run_size(
         "rss_mib": rss_mib,
         "add_1000_s": add_seconds,
         "ingest_reads_s": reads_seconds,
+    }
+    if label and importlib.util.find_spec("assistant.core.paper_file"):  # this version
+        row.update(same_as_full_build(settings, embedder))
+    return row
+
+
+def same_as_full_build(settings: Settings, embedder) -> dict:
+    """On the store after the additions: the engine (caches as ingest left them) against
+    llama-index's ``BM25Retriever`` built from every stored chunk, as engines did before
+    (BM25 top 10 and top ``candidate_chunks`` with scores; hybrid top 10 papers)."""
+    import Stemmer
+    from llama_index.core.schema import QueryBundle
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    from assistant.core.lexical import TOKEN_PATTERN
+    from assistant.retrieval import HybridRetriever
+
+    began = time.perf_counter()
+    engine = Assistant.from_settings(settings, embedder=embedder)
+    restart_seconds = time.perf_counter() - began
+    store = PaperStore.open(settings, embedder.info)
+    reference = BM25Retriever.from_defaults(
+        nodes=store.chunk_nodes(),
+        stemmer=Stemmer.Stemmer("english"),
+        language="en",
+        similarity_top_k=10,
+        token_pattern=TOKEN_PATTERN,
+    )
+    full = LexicalIndex.build(store.chunk_nodes())  # the in-memory build, as before
+    rebuilt = HybridRetriever(
+        store.vector_store(), embedder, full, engine.catalog, engine.tuning.retrieval
+    )
+    candidates = engine.retriever.candidate_chunks
+    same = {"bm25_top10": 0, "bm25_candidates": 0, "hybrid_top10": 0}
+    questions = dev_questions()
+    for question in questions:
+        for key, k in (("bm25_top10", 10), ("bm25_candidates", candidates)):
+            tokens = bm25s.tokenize(
+                question,
+                stemmer=reference.stemmer,
+                token_pattern=TOKEN_PATTERN,
+                show_progress=False,
+            )
+            docs, scores = reference.bm25.retrieve(
+                tokens, corpus=reference.corpus, k=k, show_progress=False
+            )
+            theirs = [(d["node_id"], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+            ours = [
+                (h.node.node_id, h.score)
+                for h in engine.retriever.lexical.retrieve(QueryBundle(question), k)
+            ]
+            same[key] += ours == theirs
+        hybrid = [h.paper_id for h in engine.search(question, k=10)]
+        same["hybrid_top10"] += hybrid == [h.paper_id for h in rebuilt.search(question, k=10)]
+    return {
+        "restart_after_add_s": restart_seconds,
+        "questions": len(questions),
+        **{f"same_{key}": value for key, value in same.items()},
     }
 
 
@@ -312,6 +372,14 @@ def main() -> None:
                 ),
                 flush=True,
             )
+            if "questions" in row:
+                print(
+                    f"    after the additions: restart {row['restart_after_add_s']:.1f} s; same "
+                    f"as a full build, of {row['questions']} dev questions: BM25 top 10 "
+                    f"{row['same_bm25_top10']}, BM25 candidates {row['same_bm25_candidates']}, "
+                    f"hybrid top 10 {row['same_hybrid_top10']}",
+                    flush=True,
+                )
     # Rows re-measured now replace earlier ones; other sizes from earlier runs are kept.
     previous_path = OUTPUT / "scale.json"
     fresh = {(r["store"], r["chunks"]) for r in results}
