@@ -1,14 +1,19 @@
 """The papers the engine can cite: id → paper, and lookup by title.
 
-Read once from the store (whole abstracts, as ingested) when the engine starts.
+Read once when the engine starts (whole abstracts, as ingested), from the catalogue file
+ingest wrote for the store's revision (:mod:`assistant.core.paper_file`); from the store
+itself only when there is none (and then written for the next start).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 
+from assistant.core.paper_file import PaperFile
 from assistant.core.schema import Paper, title_key
+from assistant.core.store import PaperStore
 from assistant.filters import SearchFilters, matching_ids
 
 MATCHING_CACHE = 64  # filter sets whose allowed ids are remembered
@@ -23,6 +28,12 @@ class PaperCatalog:
         self._by_title = {title_key(paper.title): paper for paper in self.papers.values()}
         self._matching: dict[SearchFilters, frozenset[str]] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, store: PaperStore, cache_dir: Path) -> PaperCatalog:
+        """The catalogue of the store's revision (see the module docstring)."""
+        papers, chunk_count = PaperFile.load(store, cache_dir)
+        return cls(papers, chunk_count)
 
     def __len__(self) -> int:
         return len(self.papers)

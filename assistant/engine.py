@@ -135,7 +135,7 @@ class Assistant:
         embedder = embedder or build_embedder(settings)
         store = PaperStore.open(settings, embedder.info)
         lexical = LexicalIndex.load(store, settings.cache_dir)
-        catalog = PaperCatalog(store.papers(), chunk_count=store.count())
+        catalog = PaperCatalog.load(store, settings.cache_dir)
         retriever = HybridRetriever(
             store.vector_store(), embedder, lexical, catalog, tuning.retrieval
         )

@@ -1,6 +1,6 @@
 """Scale benchmark: synthetic corpora of 1k, 10k and 100k chunks, embedded store and server.
 
-    python benchmarks/scale_bench.py [--sizes 1000 10000 100000] [--no-server]
+    python benchmarks/scale_bench.py [--sizes 1000 10000 100000] [--no-server] [--label NAME]
 
 Synthetic papers are built from the real corpus by recombining its sentences (so texts stay
 realistic) under recombined titles. Embeddings are precomputed: every real sentence is
@@ -9,11 +9,18 @@ vectors, so ingest time measures the store, not the model. For each size and eac
 (embedded PersistentClient, and a ``chroma run`` server) it prints ingest seconds, BM25
 build seconds, engine start seconds, hybrid search p50/p95 and peak memory, and writes
 ``benchmarks/output/scale.png`` and ``scale.json``.
+
+Then it adds 1,000 papers (one chunk each, vectors precomputed) and times what an ingest
+does beyond embedding them: the store writes, the caches of the new revision (BM25, the
+paper catalogue) and publishing it. The ranking of the dev questions (``eval/dev.jsonl``,
+hybrid and BM25 top 10) is written to ``benchmarks/output/ranking-<label>-<chunks>.json``
+so two versions can be compared (``--label``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import random
 import re
@@ -23,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import bm25s
 import numpy as np
 import psutil
 from common import ROOT, eval_questions, percentile
@@ -32,7 +40,7 @@ from assistant.core.embeddings import build_embedder
 from assistant.core.lexical import LexicalIndex
 from assistant.core.schema import ABSTRACT, CHUNK_INDEX, HIDDEN_KEYS, Paper
 from assistant.core.settings import Settings
-from assistant.core.store import PaperStore
+from assistant.core.store import PaperStore, new_revision
 from assistant.engine import Assistant
 from devtools.chroma_server import ChromaServer
 from ingest import BUNDLED_PAPERS
@@ -59,11 +67,13 @@ def sentence_pool(embedder) -> tuple[list[str], np.ndarray, list[str]]:
     return sentences, vectors, title_words
 
 
-def synthetic_nodes(n: int, pool, seed: int = 7) -> tuple[list[TextNode], np.ndarray]:
+def synthetic_nodes(
+    n: int, pool, seed: int = 7, first: int = 0
+) -> tuple[list[TextNode], np.ndarray]:
     sentences, vectors, title_words = pool
     rng = random.Random(seed)
     nodes, embeddings = [], np.empty((n, vectors.shape[1]), dtype=np.float32)
-    for i in range(n):
+    for i in range(first, first + n):
         picks = rng.sample(range(len(sentences)), rng.randint(2, 4))
         title = " ".join(rng.sample(title_words, rng.randint(5, 10))) + f" {i}"
         text = " ".join(sentences[j] for j in picks)
@@ -80,23 +90,79 @@ def synthetic_nodes(n: int, pool, seed: int = 7) -> tuple[list[TextNode], np.nda
             text_template="{metadata_str}\n\n{content}",
         )
         vector = vectors[picks].mean(axis=0)
-        embeddings[i] = vector / np.linalg.norm(vector)
+        embeddings[i - first] = vector / np.linalg.norm(vector)
         nodes.append(node)
     return nodes, embeddings
 
 
-def run_size(n: int, pool, embedder, settings: Settings, questions: list[str]) -> dict:
+def dev_questions() -> list[str]:
+    """The questions of eval/dev.jsonl (conversation turns included)."""
+    questions = []
+    for line in (ROOT / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines():
+        case = json.loads(line)
+        questions += [case["question"]] if "question" in case else []
+        questions += [turn["question"] for turn in case.get("turns", [])]
+    return questions
+
+
+def ranking(engine: Assistant) -> dict[str, dict[str, list[str]]]:
+    """Top 10 of each dev question: hybrid (paper ids) and BM25 alone (chunk ids)."""
+    from llama_index.core.schema import QueryBundle
+
+    return {
+        question: {
+            "hybrid": [hit.paper_id for hit in engine.search(question, k=10)],
+            "bm25": [
+                hit.node.node_id
+                for hit in engine.retriever.lexical.retrieve(QueryBundle(question), 10)
+            ],
+        }
+        for question in dev_questions()
+    }
+
+
+def publish(store: PaperStore, settings: Settings, written: list[TextNode]) -> None:
+    """What an ingest does once its chunks are written, embedding aside: the caches of
+    the new revision, then the revision. (Before the on-disk catalogue: a full BM25
+    rebuild, and every paper read back for the sentence vectors.)"""
+    revision = new_revision()
+    try:
+        from assistant.core.changes import StoreChanges
+        from assistant.core.paper_file import PaperFile
+    except ImportError:
+        LexicalIndex.refresh(store, settings.cache_dir, revision)
+        store.papers()
+    else:
+        changes = StoreChanges.of(written, (), base=store.revision)
+        LexicalIndex.refresh(store, settings.cache_dir, revision, changes)
+        PaperFile.refresh(store, settings.cache_dir, revision, changes)
+    store.mark_changed(revision)
+
+
+def run_size(
+    n: int, pool, embedder, settings: Settings, questions: list[str], label: str = ""
+) -> dict:
     nodes, embeddings = synthetic_nodes(n, pool)
     store = PaperStore.open_for_writing(settings, embedder.info)
     batch = 5000
     began = time.perf_counter()
     for start in range(0, n, batch):
         store.upsert_chunks(nodes[start : start + batch], embeddings[start : start + batch])
-    store.mark_changed()
     ingest_seconds = time.perf_counter() - began
+    # the caches an ingest writes for the revision it publishes
+    revision = new_revision()
     began = time.perf_counter()
-    LexicalIndex.load(store, settings.cache_dir)
+    LexicalIndex.refresh(store, settings.cache_dir, revision)
     bm25_seconds = time.perf_counter() - began
+    began = time.perf_counter()
+    try:
+        from assistant.core.paper_file import PaperFile
+    except ImportError:  # before the catalogue on disk
+        pass
+    else:
+        PaperFile.refresh(store, settings.cache_dir, revision)
+    catalogue_seconds = time.perf_counter() - began
+    store.mark_changed(revision)
     began = time.perf_counter()
     engine = Assistant.from_settings(settings)
     start_seconds = time.perf_counter() - began
@@ -106,15 +172,90 @@ def run_size(n: int, pool, embedder, settings: Settings, questions: list[str]) -
         began = time.perf_counter()
         engine.search(question, k=10)
         latencies.append((time.perf_counter() - began) * 1000)
-    return {
+    rss_mib = psutil.Process().memory_info().rss / 2**20
+    if label:
+        path = OUTPUT / f"ranking-{label}-{n}.json"
+        path.write_text(json.dumps(ranking(engine), indent=1))
+    del engine
+    added, added_vectors = synthetic_nodes(1000, pool, seed=11, first=n)
+    began = time.perf_counter()  # what an ingest reads first: every chunk's metadata, and
+    stored = store.chunk_metadata()  # whether every stored vector is there
+    store.missing_vectors(list(stored))
+    reads_seconds = time.perf_counter() - began
+    began = time.perf_counter()
+    store.upsert_chunks(added, added_vectors)
+    publish(store, settings, added)
+    add_seconds = time.perf_counter() - began
+    row = {
         "chunks": n,
         "ingest_s": ingest_seconds,
         "ingest_chunks_per_s": n / ingest_seconds,
         "bm25_build_s": bm25_seconds,
+        "catalogue_build_s": catalogue_seconds,
         "engine_start_s": start_seconds,
         "search_p50_ms": percentile(latencies, 50),
         "search_p95_ms": percentile(latencies, 95),
-        "rss_mib": psutil.Process().memory_info().rss / 2**20,
+        "rss_mib": rss_mib,
+        "add_1000_s": add_seconds,
+        "ingest_reads_s": reads_seconds,
+    }
+    if label and importlib.util.find_spec("assistant.core.paper_file"):  # this version
+        row.update(same_as_full_build(settings, embedder))
+    return row
+
+
+def same_as_full_build(settings: Settings, embedder) -> dict:
+    """On the store after the additions: the engine (caches as ingest left them) against
+    llama-index's ``BM25Retriever`` built from every stored chunk, as engines did before
+    (BM25 top 10 and top ``candidate_chunks`` with scores; hybrid top 10 papers)."""
+    import Stemmer
+    from llama_index.core.schema import QueryBundle
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    from assistant.core.lexical import TOKEN_PATTERN
+    from assistant.retrieval import HybridRetriever
+
+    began = time.perf_counter()
+    engine = Assistant.from_settings(settings, embedder=embedder)
+    restart_seconds = time.perf_counter() - began
+    store = PaperStore.open(settings, embedder.info)
+    reference = BM25Retriever.from_defaults(
+        nodes=store.chunk_nodes(),
+        stemmer=Stemmer.Stemmer("english"),
+        language="en",
+        similarity_top_k=10,
+        token_pattern=TOKEN_PATTERN,
+    )
+    full = LexicalIndex.build(store.chunk_nodes())  # the in-memory build, as before
+    rebuilt = HybridRetriever(
+        store.vector_store(), embedder, full, engine.catalog, engine.tuning.retrieval
+    )
+    candidates = engine.retriever.candidate_chunks
+    same = {"bm25_top10": 0, "bm25_candidates": 0, "hybrid_top10": 0}
+    questions = dev_questions()
+    for question in questions:
+        for key, k in (("bm25_top10", 10), ("bm25_candidates", candidates)):
+            tokens = bm25s.tokenize(
+                question,
+                stemmer=reference.stemmer,
+                token_pattern=TOKEN_PATTERN,
+                show_progress=False,
+            )
+            docs, scores = reference.bm25.retrieve(
+                tokens, corpus=reference.corpus, k=k, show_progress=False
+            )
+            theirs = [(d["node_id"], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+            ours = [
+                (h.node.node_id, h.score)
+                for h in engine.retriever.lexical.retrieve(QueryBundle(question), k)
+            ]
+            same[key] += ours == theirs
+        hybrid = [h.paper_id for h in engine.search(question, k=10)]
+        same["hybrid_top10"] += hybrid == [h.paper_id for h in rebuilt.search(question, k=10)]
+    return {
+        "restart_after_add_s": restart_seconds,
+        "questions": len(questions),
+        **{f"same_{key}": value for key, value in same.items()},
     }
 
 
@@ -166,7 +307,7 @@ def chart(results: list[dict]) -> Path:
     return path
 
 
-def measure_one(n: int, store: str) -> dict:
+def measure_one(n: int, store: str, label: str = "") -> dict:
     """One size and store, in this (fresh) process so memory figures do not accumulate."""
     embedder = build_embedder(Settings(_env_file=None))
     pool = sentence_pool(embedder)
@@ -177,7 +318,7 @@ def measure_one(n: int, store: str) -> dict:
             settings = Settings(
                 _env_file=None, chroma_path=tmp_path / "chroma", cache_dir=tmp_path / "cache"
             )
-            row = run_size(n, pool, embedder, settings, questions)
+            row = run_size(n, pool, embedder, settings, questions, label)
         else:
             with ChromaServer(tmp_path / "server") as server:
                 settings = Settings(
@@ -186,7 +327,7 @@ def measure_one(n: int, store: str) -> dict:
                     chroma_port=server.port,
                     cache_dir=tmp_path / "cache",
                 )
-                row = run_size(n, pool, embedder, settings, questions)
+                row = run_size(n, pool, embedder, settings, questions, label)
                 row["server_rss_mib"] = psutil.Process(server.process.pid).memory_info().rss / 2**20
     row["store"] = store
     return row
@@ -196,18 +337,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--no-server", action="store_true")
+    parser.add_argument("--label", default="", help="name the dev-question rankings written")
     parser.add_argument("--one", nargs=2, metavar=("CHUNKS", "STORE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     OUTPUT.mkdir(parents=True, exist_ok=True)
     if args.one:
-        print("RESULT " + json.dumps(measure_one(int(args.one[0]), args.one[1])))
+        print("RESULT " + json.dumps(measure_one(int(args.one[0]), args.one[1], args.label)))
         return
     results = []
     stores = ["embedded"] + ([] if args.no_server else ["server"])
     for n in args.sizes:
         for store in stores:
             child = subprocess.run(
-                [sys.executable, __file__, "--one", str(n), store],
+                [sys.executable, __file__, "--one", str(n), store, "--label", args.label],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -217,9 +359,12 @@ def main() -> None:
             results.append(row)
             print(
                 f"{store:8s} {n:7d} chunks  ingest {row['ingest_s']:7.1f} s ({row['ingest_chunks_per_s']:6.0f}/s)  "
-                f"bm25 {row['bm25_build_s']:6.1f} s  start {row['engine_start_s']:6.1f} s  "
+                f"bm25 {row['bm25_build_s']:6.1f} s  "
+                f"catalogue {row.get('catalogue_build_s', 0):5.1f} s  "
+                f"start {row['engine_start_s']:6.1f} s  "
                 f"search p50 {row['search_p50_ms']:6.1f} ms p95 {row['search_p95_ms']:6.1f} ms  "
-                f"rss {row['rss_mib']:6.0f} MiB"
+                f"rss {row['rss_mib']:6.0f} MiB  add 1,000 papers {row['add_1000_s']:5.1f} s "
+                f"(+ {row['ingest_reads_s']:.1f} s of ingest reads)"
                 + (
                     f" (+ server {row['server_rss_mib']:.0f} MiB)"
                     if "server_rss_mib" in row
@@ -227,6 +372,14 @@ def main() -> None:
                 ),
                 flush=True,
             )
+            if "questions" in row:
+                print(
+                    f"    after the additions: restart {row['restart_after_add_s']:.1f} s; same "
+                    f"as a full build, of {row['questions']} dev questions: BM25 top 10 "
+                    f"{row['same_bm25_top10']}, BM25 candidates {row['same_bm25_candidates']}, "
+                    f"hybrid top 10 {row['same_hybrid_top10']}",
+                    flush=True,
+                )
     # Rows re-measured now replace earlier ones; other sizes from earlier runs are kept.
     previous_path = OUTPUT / "scale.json"
     fresh = {(r["store"], r["chunks"]) for r in results}

@@ -13,6 +13,8 @@ The chunk ids in the store's metadata are the reference. For each one the check 
   their checksums and its matrices their bounds? Does it hold the chunk, and nothing else?
 - the sentence vectors persisted for that revision: does their checksum hold, and do they
   hold exactly the sentences of the stored abstracts (a vector for each, none else)?
+- the paper catalogue persisted for that revision: does its checksum hold, and does it hold
+  exactly the stored papers, as their first chunks say, and the store's chunk count?
 
 Every difference is one line. The check holds the writer lock (an ingest running at the
 same time would show half-written states), and reads only.
@@ -25,7 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.core.lexical import DamagedIndex, LexicalIndex
-from assistant.core.schema import CHUNK_INDEX, TITLE
+from assistant.core.paper_file import DamagedPapers, PaperFile
+from assistant.core.schema import CHUNK_INDEX, TITLE, Paper
 from assistant.core.sentence_split import quotable_sentences
 from assistant.core.sentence_vectors import DamagedVectors, SentenceVectors
 from assistant.core.settings import Settings
@@ -128,6 +131,7 @@ def _check(store: PaperStore, settings: Settings) -> CheckReport:
         if extra:
             report.notes.append(f"{len(extra)} chunk(s) only in the BM25 index: {fix}")
     _check_sentences(store, settings, report)
+    _check_papers(store, settings, report, metadata)
     if store.count() != len(metadata):
         report.problems.append(
             f"the collection counts {store.count()} chunks but its metadata lists {len(metadata)}"
@@ -166,4 +170,38 @@ def _check_sentences(store: PaperStore, settings: Settings, report: CheckReport)
             f"sentence vectors at {folder} out of step with the store: {missing} sentence(s) "
             f"of stored abstracts without a vector, {extra} vector(s) of no stored sentence; "
             f"{fix}"
+        )
+
+
+def _check_papers(
+    store: PaperStore, settings: Settings, report: CheckReport, metadata: dict[str, dict]
+) -> None:
+    """The persisted paper catalogue against the papers the first chunks hold."""
+    folder = PaperFile.folder(settings.cache_dir, store)
+    fix = "`python -m ingest` writes it again (the engine reads the store without it)"
+    try:
+        found = PaperFile.read(folder)
+    except DamagedPapers as error:
+        report.problems.append(f"{error}; {fix}")
+        return
+    if found is None:
+        report.notes.append(
+            f"no paper catalogue persisted for this revision under {settings.cache_dir}; "
+            f"the engine reads every paper from the store at start ({fix})"
+        )
+        return
+    papers, chunks = found
+    stored = {
+        paper.paper_id: paper
+        for paper in (Paper.from_metadata(m) for m in metadata.values() if m.get(CHUNK_INDEX) == 0)
+    }
+    held = {paper.paper_id: paper for paper in papers}
+    missing = stored.keys() - held.keys()
+    extra = held.keys() - stored.keys()
+    differ = [pid for pid in stored.keys() & held.keys() if stored[pid] != held[pid]]
+    if missing or extra or differ or len(held) != len(papers) or chunks != len(metadata):
+        report.problems.append(
+            f"paper catalogue at {folder} out of step with the store: {len(missing)} stored "
+            f"paper(s) missing, {len(extra)} paper(s) not stored, {len(differ)} differing, "
+            f"{chunks} chunks counted against {len(metadata)} stored; {fix}"
         )

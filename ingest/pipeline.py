@@ -17,7 +17,9 @@ Safety rules this module keeps:
 - One writer at a time on an embedded store (:mod:`assistant.core.writer_lock`): a second
   ingest waits, or with ``wait=False`` fails at once with :class:`StoreBusy`.
 - Each abstract sentence is embedded once, for extractive answers, and persisted for the
-  revision before it is published (:mod:`assistant.core.sentence_vectors`), like BM25.
+  revision before it is published (:mod:`assistant.core.sentence_vectors`), like BM25 and
+  the paper catalogue (:mod:`assistant.core.paper_file`), which is updated from the previous
+  revision's with the chunks this run wrote and removed.
 - Stored chunks whose vector the vector index lost are re-embedded from their stored text
   and rewritten, instead of being called unchanged (``python -m ingest --check`` lists them).
 """
@@ -33,8 +35,10 @@ from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 from tqdm import tqdm
 
+from assistant.core.changes import StoreChanges
 from assistant.core.embeddings import Embedder, build_embedder
 from assistant.core.lexical import LexicalIndex
+from assistant.core.paper_file import PaperFile
 from assistant.core.sentence_vectors import SentenceVectors
 from assistant.core.settings import Settings
 from assistant.core.store import (
@@ -205,6 +209,10 @@ def _update(
     label: str = "",
 ) -> IngestReport:
     """The writes of one ingest, under the writer lock."""
+    base = store.revision  # the caches of this revision are updated, not rebuilt
+    # ... unless a run was killed after writing: its chunks are in no cache, and in no
+    # change this run makes (they are stored already), so the caches are built whole.
+    interrupted = bool(store.unfinished_ingest())
     stored = store.chunk_metadata()
     plan = plan_writes(parsed.papers, parsed.sources, stored)
     nodes = chunk_papers(plan.papers, embedder.tokenize, embedder.chunk_tokens, progress)
@@ -266,10 +274,15 @@ def _update(
         # BM25 and the sentence vectors first, then the revision that running engines
         # watch: when they notice it, everything they load is ready.
         revision = new_revision()
-        LexicalIndex.refresh(store, settings.cache_dir, revision)
+        changes = None
+        if not (rebuild or interrupted):  # a rebuild fills an empty staging collection
+            written = [*rekeyed, *lost, *to_embed, *relabel]
+            changes = StoreChanges.of(written, stale, base)
+        LexicalIndex.refresh(store, settings.cache_dir, revision, changes)
+        papers = PaperFile.refresh(store, settings.cache_dir, revision, changes)
         began = time.perf_counter()
         report.sentences_embedded = SentenceVectors.refresh(
-            store, settings.cache_dir, embedder, revision
+            store, settings.cache_dir, embedder, revision, papers
         )
         report.embed_seconds += time.perf_counter() - began
         if rebuild:
@@ -279,6 +292,7 @@ def _update(
             _ensure_live(store, settings, rebuild)  # a rebuild may have swapped meanwhile
     else:  # built once per revision (a store from an earlier version gets them now)
         LexicalIndex.ensure(store, settings.cache_dir)
+        PaperFile.ensure(store, settings.cache_dir)
         began = time.perf_counter()
         report.sentences_embedded = SentenceVectors.ensure(store, settings.cache_dir, embedder)
         report.embed_seconds += time.perf_counter() - began

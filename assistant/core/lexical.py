@@ -9,6 +9,17 @@ A persisted index is checked before it is used: a checksum of every file, writte
 persist, then the shapes and bounds of its matrices and its size against the store. A
 damaged one (a truncated ``corpus.jsonl``, a bit flip in a ``.npy`` matrix) would otherwise
 fail every query, or answer wrongly; it is rebuilt instead, and ``ingest --check`` names it.
+
+Beside bm25s's own files (score matrix, vocabulary, ``corpus.jsonl``) a persisted index
+keeps the tokenised corpus (``tokens.npy``: each chunk's term ids, one after another;
+``token_offsets.npy``: where each chunk's begin) and ``chunks.json`` (chunk and paper id of
+each row). An ingest that knows what it wrote and removed
+(:class:`~assistant.core.changes.StoreChanges`) updates the previous revision's index:
+only the chunks it wrote are read from the store and tokenised (stemming and tokenising
+are most of a build), the rows of removed ones are dropped, and bm25s recomputes the score
+matrix from the stored term ids, by the same formula, so the scores are those a full build
+gives. Engines load the matrices memory-mapped and read ``corpus.jsonl`` entries only for
+the hits they return.
 """
 
 from __future__ import annotations
@@ -16,20 +27,24 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import mmap
 import shutil
 import tempfile
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import bm25s
 import numpy as np
 import Stemmer
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
-from llama_index.core.vector_stores.utils import metadata_dict_to_node
+from bm25s.utils import json_functions
+from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle, TextNode
+from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 from llama_index.retrievers.bm25 import BM25Retriever
 
+from assistant.core.changes import StoreChanges
 from assistant.core.schema import PAPER_ID
-from assistant.core.store import PaperStore
+from assistant.core.store import PaperStore, StoreError
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG
@@ -42,29 +57,168 @@ DEFAULT_TOP_K = 50
 # and the phrase counts as common parlance without reading them.
 PHRASE_SCAN_LIMIT = 200
 CHECKSUMS = "checksums.json"  # sha256 of every file of a persisted index, written last
+STOPWORDS = "en"  # as llama-index's BM25Retriever removes them
+CORPUS = "corpus.jsonl"  # one node (llama-index's metadata dict) per line, as bm25s writes it
+CORPUS_INDEX = "corpus.mmindex.json"  # where each line starts, as bm25s writes it
+TOKENS = "tokens.npy"  # int32 term ids of every chunk, one chunk after another
+TOKEN_OFFSETS = "token_offsets.npy"  # int64, chunks + 1: where each chunk's ids begin
+CHUNKS = "chunks.json"  # {"chunk_ids": [...], "paper_ids": [...]}, one per row
+RETRIEVER = "retriever.json"  # llama-index's BM25Retriever arguments
+EMPTY = ""  # bm25s's padding term, added last to the vocabulary by ``BM25.index``
 
 
 class DamagedIndex(Exception):
     """A persisted BM25 index that fails its checks; the message says which file or why."""
 
 
+class _Lines:
+    """A corpus held as its JSON lines (bytes): entries are parsed when read."""
+
+    def __init__(self, lines: list[bytes]):
+        self._lines = lines
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return json_functions.loads(self._lines[index])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (json_functions.loads(line) for line in self._lines)
+
+    def lines(self) -> Iterator[bytes]:
+        return iter(self._lines)
+
+
+class _MappedLines(_Lines):
+    """``corpus.jsonl`` memory-mapped: an entry is read (by slicing, so threads can share
+    it) when a hit needs it, never the whole corpus."""
+
+    def __init__(self, path: Path, starts: Sequence[int]):
+        size = path.stat().st_size
+        self._ends = np.append(np.asarray(starts, dtype=np.int64), size)
+        with path.open("rb") as handle:
+            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+
+    def __len__(self) -> int:
+        return len(self._ends) - 1
+
+    def _line(self, index: int) -> bytes:
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        index %= len(self)
+        return self._map[int(self._ends[index]) : int(self._ends[index + 1])]
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return json_functions.loads(self._line(index))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (self[index] for index in range(len(self)))
+
+    def lines(self) -> Iterator[bytes]:
+        return (self._line(index) for index in range(len(self)))
+
+
 class LexicalIndex:
     """BM25 over the stored chunks; knows its own vocabulary (stemmed terms)."""
 
-    def __init__(self, retriever: BM25Retriever):
+    def __init__(
+        self,
+        retriever: BM25Retriever,
+        corpus: _Lines,
+        chunk_ids: list[str],
+        paper_ids: list[str],
+        tokens: tuple[np.ndarray, np.ndarray],
+    ):
+        """``tokens``: (flat term ids, offsets) of each row, in the vocabulary's ids."""
         self._retriever = retriever
+        self._corpus = corpus
+        retriever.corpus = corpus  # the entries hits are read from
+        self._chunk_ids = chunk_ids
+        self._paper_list = paper_ids
+        self._tokens = tokens
         self._paper_ids: np.ndarray | None = None  # per indexed chunk, for filter masks
+
+    def __len__(self) -> int:
+        return len(self._chunk_ids)
 
     @classmethod
     def build(cls, nodes: list[TextNode], top_k: int = DEFAULT_TOP_K) -> LexicalIndex:
-        return cls(
-            BM25Retriever.from_defaults(
-                nodes=nodes,
-                stemmer=Stemmer.Stemmer("english"),
-                language="en",
-                similarity_top_k=top_k,
-                token_pattern=TOKEN_PATTERN,
+        """The index of ``nodes``: tokenised as llama-index's ``BM25Retriever`` does."""
+        ids, vocabulary = _tokenize(nodes)
+        flat, offsets = _flatten(ids)
+        lines = [_line(node) for node in nodes]
+        return cls._assemble(flat, offsets, vocabulary, lines, nodes, top_k)
+
+    @classmethod
+    def _assemble(
+        cls,
+        flat: np.ndarray,
+        offsets: np.ndarray,
+        vocabulary: dict[str, int],
+        lines: list[bytes],
+        rows: Sequence[TextNode | tuple[str, str]],
+        top_k: int = DEFAULT_TOP_K,
+    ) -> LexicalIndex:
+        """bm25s's index of term ids ``flat``/``offsets`` over ``vocabulary`` (term → id,
+        0 to n-1, no padding term): what ``BM25.index`` computes from a tokenised corpus.
+        ``rows``: the nodes, or (chunk id, paper id) of each row."""
+        bm25 = bm25s.BM25()
+        documents = [flat[offsets[i] : offsets[i + 1]].tolist() for i in range(len(offsets) - 1)]
+        bm25.index((documents, dict(vocabulary)), show_progress=False)
+        retriever = BM25Retriever(
+            existing_bm25=bm25,
+            stemmer=Stemmer.Stemmer("english"),
+            similarity_top_k=top_k,
+            token_pattern=TOKEN_PATTERN,
+        )
+        chunk_ids, paper_ids = _row_ids(rows)
+        return cls(retriever, _Lines(lines), chunk_ids, paper_ids, (flat, offsets))
+
+    def updated(self, nodes: list[TextNode], removed: Collection[str]) -> LexicalIndex:
+        """This index with the rows of ``removed`` dropped and ``nodes`` written: a chunk
+        already indexed keeps its row, a new one is added last (as the store lists it).
+        Only ``nodes`` are tokenised; the vocabulary keeps its ids, new terms are added
+        after them, and terms no chunk holds any more are dropped (the ids closed up)."""
+        vocabulary = {t: i for t, i in self._retriever.bm25.vocab_dict.items() if t != EMPTY}
+        flat, offsets = self._tokens
+        lines = list(self._corpus.lines())
+        rows = list(zip(self._chunk_ids, self._paper_list, strict=True))
+        documents = [flat[offsets[i] : offsets[i + 1]] for i in range(len(rows))]
+        position = {chunk_id: row for row, chunk_id in enumerate(self._chunk_ids)}
+        ids, local = _tokenize(nodes)
+        terms = sorted(local, key=local.__getitem__)  # local ids: 0 to n-1
+        to_global = np.array(
+            [vocabulary.setdefault(term, len(vocabulary)) for term in terms], dtype=np.int32
+        )
+        for node, token_ids in zip(nodes, ids, strict=True):
+            entry = (
+                to_global[np.asarray(token_ids, dtype=np.int64)]
+                if token_ids
+                else np.empty(0, dtype=np.int32)
             )
+            row = position.get(node.id_)
+            if row is None:
+                position[node.id_] = len(rows)
+                rows.append((node.id_, str(node.metadata.get(PAPER_ID))))
+                documents.append(entry)
+                lines.append(_line(node))
+            else:
+                rows[row] = (node.id_, str(node.metadata.get(PAPER_ID)))
+                documents[row] = entry
+                lines[row] = _line(node)
+        kept = [row for row, (chunk_id, _) in enumerate(rows) if chunk_id not in removed]
+        documents = [documents[row] for row in kept]
+        flat = np.concatenate(documents) if documents else np.empty(0, dtype=np.int32)
+        offsets = np.zeros(len(documents) + 1, dtype=np.int64)
+        np.cumsum([len(d) for d in documents], out=offsets[1:])
+        flat, vocabulary = _compact(flat.astype(np.int32), vocabulary)
+        return self._assemble(
+            flat,
+            offsets,
+            vocabulary,
+            [lines[row] for row in kept],
+            [rows[row] for row in kept],
         )
 
     def term_frequencies(self) -> tuple[dict[str, int], int]:
@@ -106,7 +260,7 @@ class LexicalIndex:
             return None
         found: set[str] = set()
         for index in both:
-            entry = self._retriever.corpus[int(index)]
+            entry = self._corpus[int(index)]
             text = f"{entry.get('title', '')}. {metadata_dict_to_node(entry).get_content()}"
             words = terms(text)
             if (first, second) in zip(words, words[1:]):
@@ -125,7 +279,7 @@ class LexicalIndex:
 
     def chunk_ids(self) -> set[str]:
         """The ids of the chunks this index was built from."""
-        return {entry["node_id"] for entry in self._retriever.corpus}
+        return set(self._chunk_ids)
 
     def retrieve(
         self, query: QueryBundle, top_k: int, allowed: Collection[str] | None = None
@@ -150,25 +304,22 @@ class LexicalIndex:
             token_pattern=retriever.token_pattern,
             show_progress=False,
         )
-        entries, scores = retriever.bm25.retrieve(
+        rows, scores = retriever.bm25.retrieve(
             tokens,
-            corpus=retriever.corpus,
-            k=min(top_k, len(retriever.corpus)),
+            k=min(top_k, len(self._corpus)),
             show_progress=False,
             weight_mask=mask,
         )
         return [
-            NodeWithScore(node=metadata_dict_to_node(entry), score=float(score))
-            for entry, score in zip(entries[0], scores[0], strict=True)
+            NodeWithScore(node=metadata_dict_to_node(self._corpus[int(row)]), score=float(score))
+            for row, score in zip(rows[0], scores[0], strict=True)
             if score > 0
         ]
 
     def mask(self, allowed: Collection[str]) -> np.ndarray:
         """1.0 for each indexed chunk whose paper is allowed, else 0.0."""
         if self._paper_ids is None:
-            self._paper_ids = np.array(
-                [str(entry.get(PAPER_ID)) for entry in self._retriever.corpus]
-            )
+            self._paper_ids = np.array(self._paper_list)
         return np.isin(self._paper_ids, list(allowed)).astype(np.float32)
 
     # --- persistence, one folder per store revision ----------------------------------
@@ -180,33 +331,86 @@ class LexicalIndex:
         """
         return Path(cache_dir) / "bm25" / store.settings.collection / (revision or store.revision)
 
-    def persist(self, target: Path) -> None:
-        """Write atomically (staging folder, then rename) and drop older revisions."""
+    def persist(self, target: Path, keep: Iterable[Path] = ()) -> None:
+        """Write atomically (staging folder, then rename) and drop the other revisions,
+        except ``keep`` (the revision engines serve until the new one is published)."""
         root = target.parent
         root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
-        self._retriever.persist(str(staging), show_progress=False)  # a cache write: no bar
+        bm25 = self._retriever.bm25
+        bm25.save(str(staging), corpus=None, show_progress=False)  # matrices, vocabulary
+        starts, position = [], 0
+        with (staging / CORPUS).open("wb") as handle:
+            for line in self._corpus.lines():
+                starts.append(position)
+                handle.write(line)
+                position += len(line)
+        (staging / CORPUS_INDEX).write_text(json.dumps(starts))
+        retriever = self._retriever.get_persist_args()
+        (staging / RETRIEVER).write_text(json.dumps(retriever, indent=2))
+        chunks = {"chunk_ids": self._chunk_ids, "paper_ids": self._paper_list}
+        (staging / CHUNKS).write_text(json.dumps(chunks, ensure_ascii=False))
+        flat, offsets = self._tokens
+        np.save(staging / TOKENS, np.ascontiguousarray(flat, dtype=np.int32))
+        np.save(staging / TOKEN_OFFSETS, np.ascontiguousarray(offsets, dtype=np.int64))
         digests = {file.name: _digest(file) for file in sorted(staging.iterdir())}
         (staging / CHECKSUMS).write_text(json.dumps(digests, indent=1))
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
+        kept = {target, *keep}
         for old in root.iterdir():  # older revisions and abandoned staging folders
-            if old != target:
+            if old not in kept:
                 shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
     def refresh(
-        cls, store: PaperStore, cache_dir: Path, revision: str | None = None
+        cls,
+        store: PaperStore,
+        cache_dir: Path,
+        revision: str | None = None,
+        changes: StoreChanges | None = None,
     ) -> LexicalIndex:
         """Build the index from the store's chunks and persist it (if possible) for
         ``revision``: ingest builds it for the revision it is about to publish, so engines
-        that notice the new revision find the index ready instead of building their own."""
-        index = cls.build(store.chunk_nodes())
+        that notice the new revision find the index ready instead of building their own.
+        With ``changes``, the index of ``changes.base`` is updated when it is intact
+        (see the module docstring) instead of built from every stored chunk."""
+        index = cls._updated(store, cache_dir, changes) if changes is not None else None
+        if index is None:
+            index = cls.build(store.chunk_nodes())
         try:
-            index.persist(cls.folder(cache_dir, store, revision))
+            live = [cls.folder(cache_dir, store, store.live_revision().split(":")[-1])]
+        except StoreError:  # no live collection yet (a first --rebuild)
+            live = []
+        try:
+            index.persist(cls.folder(cache_dir, store, revision), live)
         except OSError as error:  # read-only cache: keep the index in memory only
             log.warning("cannot persist BM25 index under %s (%s)", cache_dir, error)
+        return index
+
+    @classmethod
+    def _updated(
+        cls, store: PaperStore, cache_dir: Path, changes: StoreChanges
+    ) -> LexicalIndex | None:
+        """The index of ``changes.base`` with ``changes`` applied; None when that index is
+        missing, damaged or of an older layout, or the result does not match the store
+        (the caller builds it from every chunk instead)."""
+        folder = cls.folder(cache_dir, store, changes.base)
+        try:
+            base = cls.read(folder)
+        except DamagedIndex as error:
+            log.warning("%s; building the BM25 index from every chunk", error)
+            return None
+        if base is None:
+            return None
+        nodes = store.chunk_nodes(list(changes.written))
+        index = base.updated(nodes, changes.removed)
+        if len(nodes) != len(changes.written) or len(index) != store.count():
+            log.warning(
+                "BM25 index of %s updated does not match the store; building it whole", store.name
+            )
+            return None
         return index
 
     @classmethod
@@ -220,18 +424,41 @@ class LexicalIndex:
         """The persisted index for this revision, checked (:class:`DamagedIndex` when its
         files fail their checksums or its matrices their shapes and bounds); None when
         there is none. Which chunks it holds is the caller's to compare."""
-        target = cls.folder(cache_dir, store)
+        return cls.read(cls.folder(cache_dir, store))
+
+    @classmethod
+    def read(cls, target: Path) -> LexicalIndex | None:
+        """The index persisted in ``target`` (see :meth:`persisted`), its matrices and
+        corpus memory-mapped."""
         if not target.is_dir():
             return None
-        _check_digests(target)
+        digests = _check_digests(target)
+        missing = sorted({CHUNKS, TOKENS, TOKEN_OFFSETS, CORPUS, CORPUS_INDEX} - digests.keys())
+        if missing:
+            raise DamagedIndex(
+                f"BM25 index at {target} is of an older layout (no {', '.join(missing)})"
+            )
         try:
-            retriever = BM25Retriever.from_persist_dir(str(target), show_progress=False)
+            bm25 = bm25s.BM25.load(str(target), mmap=True, show_progress=False)
+            retriever = BM25Retriever(
+                existing_bm25=bm25,
+                stemmer=Stemmer.Stemmer("english"),
+                similarity_top_k=DEFAULT_TOP_K,
+                token_pattern=TOKEN_PATTERN,
+            )
+            corpus = _MappedLines(target / CORPUS, json.loads((target / CORPUS_INDEX).read_text()))
+            chunks = json.loads((target / CHUNKS).read_text(encoding="utf-8"))
+            tokens = (
+                np.load(target / TOKENS, mmap_mode="r", allow_pickle=False),
+                np.load(target / TOKEN_OFFSETS, mmap_mode="r", allow_pickle=False),
+            )
+            index = cls(retriever, corpus, chunks["chunk_ids"], chunks["paper_ids"], tokens)
         except Exception as error:  # unreadable despite its checksums: written by a bug
             raise DamagedIndex(f"BM25 index at {target} unreadable: {error}") from error
-        problem = _validate(retriever)
+        problem = _validate(index)
         if problem:
             raise DamagedIndex(f"BM25 index at {target} damaged: {problem}")
-        return cls(retriever)
+        return index
 
     @classmethod
     def _usable(cls, store: PaperStore, cache_dir: Path) -> LexicalIndex | None:
@@ -242,7 +469,7 @@ class LexicalIndex:
         except DamagedIndex as error:
             log.warning("%s; rebuilding it", error)
             return None
-        if index is not None and len(index._retriever.corpus) != store.count():
+        if index is not None and len(index) != store.count():
             log.warning("BM25 index for %s does not match the store; rebuilding it", store.name)
             return None
         return index
@@ -250,8 +477,67 @@ class LexicalIndex:
     @classmethod
     def load(cls, store: PaperStore, cache_dir: Path) -> LexicalIndex:
         """The persisted index for this revision, or a fresh build when missing, stale or
-        damaged (never fatal: the store holds everything it is built from)."""
-        return cls._usable(store, cache_dir) or cls.refresh(store, cache_dir)
+        damaged (never fatal: the store holds everything it is built from). A fresh build
+        is read back from where it was persisted (memory-mapped) when it could be."""
+        usable = cls._usable(store, cache_dir)
+        if usable is not None:
+            return usable
+        built = cls.refresh(store, cache_dir)
+        try:
+            return cls.persisted(store, cache_dir) or built
+        except DamagedIndex:
+            return built
+
+
+def _tokenize(nodes: Sequence[TextNode]) -> tuple[list[list[int]], dict[str, int]]:
+    """Term ids of each node's text and the vocabulary (term → id): llama-index's
+    ``BM25Retriever`` settings (the text as embedded: title and chunk; English stopwords
+    dropped; Snowball English stemmer; :data:`TOKEN_PATTERN`)."""
+    if not nodes:
+        return [], {}
+    tokenized = bm25s.tokenize(
+        [node.get_content(metadata_mode=MetadataMode.EMBED) for node in nodes],
+        stopwords=STOPWORDS,
+        stemmer=Stemmer.Stemmer("english"),
+        token_pattern=TOKEN_PATTERN,
+        show_progress=False,
+    )
+    return tokenized.ids, dict(tokenized.vocab)
+
+
+def _flatten(documents: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    offsets = np.zeros(len(documents) + 1, dtype=np.int64)
+    np.cumsum([len(d) for d in documents], out=offsets[1:])
+    flat = np.fromiter((t for d in documents for t in d), dtype=np.int32, count=int(offsets[-1]))
+    return flat, offsets
+
+
+def _compact(flat: np.ndarray, vocabulary: dict[str, int]) -> tuple[np.ndarray, dict[str, int]]:
+    """Term ids renumbered 0…n-1 over the terms ``flat`` uses, keeping their order."""
+    used = np.zeros(len(vocabulary), dtype=bool)
+    used[flat] = True
+    if used.all():
+        return flat, vocabulary
+    new_id = np.cumsum(used) - 1
+    terms = sorted(vocabulary, key=vocabulary.__getitem__)
+    kept = {term: int(new_id[i]) for i, term in enumerate(terms) if used[i]}
+    return new_id[flat].astype(np.int32), kept
+
+
+def _line(node: TextNode) -> bytes:
+    """The node's ``corpus.jsonl`` line, as llama-index's retriever and bm25s write it."""
+    entry = node_to_metadata_dict(node) | {"node_id": node.node_id}
+    return (json_functions.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _row_ids(rows: Sequence[TextNode | tuple[str, str]]) -> tuple[list[str], list[str]]:
+    chunk_ids, paper_ids = [], []
+    for row in rows:
+        if isinstance(row, TextNode):
+            row = (row.node_id, str(row.metadata.get(PAPER_ID)))
+        chunk_ids.append(row[0])
+        paper_ids.append(row[1])
+    return chunk_ids, paper_ids
 
 
 def _digest(path: Path) -> str:
@@ -259,8 +545,8 @@ def _digest(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def _check_digests(folder: Path) -> None:
-    """Every file of ``folder`` as :meth:`LexicalIndex.persist` wrote it."""
+def _check_digests(folder: Path) -> dict[str, str]:
+    """Every file of ``folder`` as :meth:`LexicalIndex.persist` wrote it (their digests)."""
     try:
         expected = json.loads((folder / CHECKSUMS).read_text())
     except (OSError, ValueError) as error:
@@ -273,17 +559,21 @@ def _check_digests(folder: Path) -> None:
                 raise DamagedIndex(f"BM25 index at {folder} damaged: {name} fails its checksum")
         except OSError as error:
             raise DamagedIndex(f"BM25 index at {folder} damaged: {name} unreadable") from error
+    return expected
 
 
-def _validate(retriever: BM25Retriever) -> str | None:
+def _validate(index: LexicalIndex) -> str | None:
     """What is wrong with a loaded index's structure, or None: what the checksums cannot
     vouch for (a file written wrong) must still never reach a query as an IndexError."""
+    retriever = index._retriever
     scores = retriever.bm25.scores
     indptr, indices, data = (np.asarray(scores[key]) for key in ("indptr", "indices", "data"))
     documents = int(scores["num_docs"] or 0)
-    if len(retriever.corpus) != documents:
-        return f"corpus.jsonl holds {len(retriever.corpus)} chunks, the matrix {documents}"
-    terms = [index for term, index in retriever.bm25.vocab_dict.items() if term]  # "": padding
+    if len(index._corpus) != documents:
+        return f"corpus.jsonl holds {len(index._corpus)} chunks, the matrix {documents}"
+    if not len(index._chunk_ids) == len(index._paper_list) == documents:
+        return f"{CHUNKS} lists other chunks than the matrix"
+    terms = [term_id for term, term_id in retriever.bm25.vocab_dict.items() if term]  # "": pad
     if (terms and max(terms) >= len(indptr) - 1) or len(indices) != len(data):
         return "its matrices disagree in size"
     if indptr[0] != 0 or indptr[-1] != len(indices) or np.any(np.diff(indptr) < 0):
@@ -292,4 +582,9 @@ def _validate(retriever: BM25Retriever) -> str | None:
         return "it points at chunks that do not exist"
     if not np.all(np.isfinite(data)):
         return "its scores are not finite"
+    flat, offsets = index._tokens
+    if len(offsets) != documents + 1 or offsets[0] != 0 or offsets[-1] != len(flat):
+        return f"{TOKEN_OFFSETS} does not match the chunks"
+    if np.any(np.diff(offsets) < 0) or (len(flat) and (flat.min() < 0 or flat.max() >= len(terms))):
+        return f"{TOKENS} holds term ids out of bounds"
     return None

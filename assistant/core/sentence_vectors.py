@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.core.embeddings import Embedder, EmbeddingInfo
+from assistant.core.schema import Paper
 from assistant.core.sentence_split import quotable_sentences
 from assistant.core.store import PaperStore, StoreError
 
@@ -192,15 +193,18 @@ class SentenceVectors:
         cache_dir: Path,
         embedder: Embedder,
         revision: str | None = None,
+        papers: Iterable[Paper] | None = None,
     ) -> int:
         """Build and persist the vectors of the store's abstracts for ``revision`` (the
         one ingest is about to publish), reusing those persisted before; returns how many
         sentences were embedded. The live revision's folder is kept: engines that start
         before the new revision is published still find theirs. A read-only cache only
-        costs a warning: engines then embed on demand."""
+        costs a warning: engines then embed on demand. ``papers``: the store's papers,
+        when the caller has them (else they are read from the store)."""
         root = cls.root(cache_dir, store)
+        papers = store.papers() if papers is None else papers
         vectors, embedded = cls.build(
-            (paper.abstract for paper in store.papers()), embedder, cls._previous(root)
+            (paper.abstract for paper in papers), embedder, cls._previous(root)
         )
         try:
             live = [root / store.live_revision().split(":")[-1]]

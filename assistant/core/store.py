@@ -360,11 +360,26 @@ class PaperStore:
 
     def papers(self) -> list[Paper]:
         """Every stored paper with its whole abstract, read from its first chunk."""
-        papers = [
-            Paper.from_metadata(metadata)
-            for _, _, metadata in self._records(["metadatas"], where={CHUNK_INDEX: 0})
-        ]
-        if papers and not any(paper.abstract for paper in papers):
+        return [paper for _, paper in self.first_chunks()]
+
+    def first_chunks(self, ids: Sequence[str] | None = None) -> list[tuple[str, Paper]]:
+        """``(chunk id, paper)`` of every paper's first chunk, in the store's order; with
+        ``ids``, of those first chunks among ``ids`` only."""
+        if ids is None:
+            records = self._records(["metadatas"], where={CHUNK_INDEX: 0})
+        else:  # by ids alone: Chroma filters ids and ``where`` together far more slowly
+            records = (
+                (chunk_id, None, metadata)
+                for start in range(0, len(ids), PAGE_SIZE)
+                for chunk_id, metadata in _pairs(
+                    self._collection.get(
+                        ids=list(ids[start : start + PAGE_SIZE]), include=["metadatas"]
+                    )
+                )
+                if metadata.get(CHUNK_INDEX) == 0
+            )
+        papers = [(chunk_id, Paper.from_metadata(metadata)) for chunk_id, _, metadata in records]
+        if ids is None and papers and not any(paper.abstract for _, paper in papers):
             raise StoreError(
                 f"collection {self.name!r} in {self.settings.describe_store()} predates stored "
                 "abstracts: run `python -m ingest` once to update it (nothing is re-embedded)"
@@ -649,6 +664,11 @@ def _recover_rename(client: Any, collection: Any, name: str, metadata: dict | No
     except Exception as error:  # another process recovered it first: fine
         if _get_collection(client, name) is None:
             raise StoreError(f"cannot restore collection {name!r}: {_first_line(error)}") from error
+
+
+def _pairs(page: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(id, metadata)`` of a page Chroma returned."""
+    return zip(page["ids"], page.get("metadatas") or [{}] * len(page["ids"]))
 
 
 def _get_collection(client: Any, name: str) -> Any | None:
