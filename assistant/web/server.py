@@ -80,6 +80,7 @@ def launch(
     if block and threading.current_thread() is threading.main_thread():
         # SIGTERM (systemd, docker, kill) stops the app as Ctrl-C does, cleanup included.
         signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
     server = AppServer(site.app, settings)
     try:
         server.start()
@@ -100,6 +101,7 @@ def launch(
         raise
     finally:
         if block:
+            _hold_signals()  # a second SIGTERM or Ctrl-C must not cut the clean-up short
             site.close(server)
             if site.exports is not None:
                 site.exports.cleanup()
@@ -303,4 +305,15 @@ def _url_host(host: str) -> str:
 
 
 def _interrupt(signum: int, frame: Any) -> None:
+    _hold_signals()  # the first signal stops the app; more must not break into the stop
     raise KeyboardInterrupt
+
+
+def _hold_signals() -> None:
+    """Ignore SIGINT and SIGTERM from here on (main thread only): the app is already
+    stopping, and the clean-up that follows is bounded (the server's join waits at most
+    10 s). A second signal (a service manager repeating it, Ctrl-C pressed twice) would
+    otherwise break into it with a traceback and leave the private export folder behind."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
