@@ -24,12 +24,9 @@ the hits they return.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import mmap
-import shutil
-import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +40,7 @@ from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_
 from llama_index.retrievers.bm25 import BM25Retriever
 
 from assistant.core.changes import StoreChanges
+from assistant.core.revision_folders import file_digest, publish
 from assistant.core.schema import PAPER_ID
 from assistant.core.store import PaperStore, StoreError
 
@@ -334,34 +332,25 @@ class LexicalIndex:
     def persist(self, target: Path, keep: Iterable[Path] = ()) -> None:
         """Write atomically (staging folder, then rename) and drop the other revisions,
         except ``keep`` (the revision engines serve until the new one is published)."""
-        root = target.parent
-        root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
-        bm25 = self._retriever.bm25
-        bm25.save(str(staging), corpus=None, show_progress=False)  # matrices, vocabulary
-        starts, position = [], 0
-        with (staging / CORPUS).open("wb") as handle:
-            for line in self._corpus.lines():
-                starts.append(position)
-                handle.write(line)
-                position += len(line)
-        (staging / CORPUS_INDEX).write_text(json.dumps(starts))
-        retriever = self._retriever.get_persist_args()
-        (staging / RETRIEVER).write_text(json.dumps(retriever, indent=2))
-        chunks = {"chunk_ids": self._chunk_ids, "paper_ids": self._paper_list}
-        (staging / CHUNKS).write_text(json.dumps(chunks, ensure_ascii=False))
-        flat, offsets = self._tokens
-        np.save(staging / TOKENS, np.ascontiguousarray(flat, dtype=np.int32))
-        np.save(staging / TOKEN_OFFSETS, np.ascontiguousarray(offsets, dtype=np.int64))
-        digests = {file.name: _digest(file) for file in sorted(staging.iterdir())}
-        (staging / CHECKSUMS).write_text(json.dumps(digests, indent=1))
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-        kept = {target, *keep}
-        for old in root.iterdir():  # older revisions and abandoned staging folders
-            if old not in kept:
-                shutil.rmtree(old, ignore_errors=True)
+        with publish(target, keep) as staging:
+            bm25 = self._retriever.bm25
+            bm25.save(str(staging), corpus=None, show_progress=False)  # matrices, vocabulary
+            starts, position = [], 0
+            with (staging / CORPUS).open("wb") as handle:
+                for line in self._corpus.lines():
+                    starts.append(position)
+                    handle.write(line)
+                    position += len(line)
+            (staging / CORPUS_INDEX).write_text(json.dumps(starts))
+            retriever = self._retriever.get_persist_args()
+            (staging / RETRIEVER).write_text(json.dumps(retriever, indent=2))
+            chunks = {"chunk_ids": self._chunk_ids, "paper_ids": self._paper_list}
+            (staging / CHUNKS).write_text(json.dumps(chunks, ensure_ascii=False))
+            flat, offsets = self._tokens
+            np.save(staging / TOKENS, np.ascontiguousarray(flat, dtype=np.int32))
+            np.save(staging / TOKEN_OFFSETS, np.ascontiguousarray(offsets, dtype=np.int64))
+            digests = {file.name: file_digest(file) for file in sorted(staging.iterdir())}
+            (staging / CHECKSUMS).write_text(json.dumps(digests, indent=1))
 
     @classmethod
     def refresh(
@@ -540,11 +529,6 @@ def _row_ids(rows: Sequence[TextNode | tuple[str, str]]) -> tuple[list[str], lis
     return chunk_ids, paper_ids
 
 
-def _digest(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def _check_digests(folder: Path) -> dict[str, str]:
     """Every file of ``folder`` as :meth:`LexicalIndex.persist` wrote it (their digests)."""
     try:
@@ -555,7 +539,7 @@ def _check_digests(folder: Path) -> dict[str, str]:
         ) from error
     for name, digest in sorted(expected.items()):
         try:
-            if _digest(folder / name) != digest:
+            if file_digest(folder / name) != digest:
                 raise DamagedIndex(f"BM25 index at {folder} damaged: {name} fails its checksum")
         except OSError as error:
             raise DamagedIndex(f"BM25 index at {folder} damaged: {name} unreadable") from error

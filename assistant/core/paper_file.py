@@ -26,16 +26,14 @@ first chunks read back from the store and written), instead of reading every pap
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import shutil
 import sqlite3
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from assistant.core.changes import StoreChanges
+from assistant.core.revision_folders import file_digest, publish
 from assistant.core.schema import OPTIONAL_FIELDS, Paper
 from assistant.core.store import PaperStore, StoreError
 
@@ -212,37 +210,28 @@ class PaperFile:
     ) -> None:
         """Write atomically (staging folder, then rename) and drop the other revisions,
         except ``keep`` (the revision engines serve until the new one is published)."""
-        root = target.parent
-        root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
-        # One row per paper, where it first appears, as the last first chunk of it says
-        # (an interrupted ingest can leave a paper two first chunks until the next one):
-        # what a dict of the papers holds.
-        papers = {paper.paper_id: (chunk, paper) for chunk, paper in first}
-        with _connect(staging / DATABASE) as connection:
-            connection.executescript(SCHEMA)
-            marks = ", ".join("?" * len(FIELDS))
-            rows = (_row(chunk, paper) for chunk, paper in papers.values())
-            connection.executemany(
-                f"INSERT INTO papers ({', '.join(FIELDS)}) VALUES ({marks})", rows
-            )
-            count = connection.execute("SELECT count(*) FROM papers").fetchone()[0]
-            connection.execute("INSERT INTO facts VALUES ('chunks', ?)", (chunks,))
-            connection.commit()
-        index = {
-            "layout": LAYOUT,
-            "papers": count,
-            "chunks": chunks,
-            "sha256": _digest(staging / DATABASE),
-        }
-        (staging / INDEX).write_text(json.dumps(index))
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-        kept = {target, *keep}
-        for old in root.iterdir():  # older revisions and abandoned staging folders
-            if old not in kept:
-                shutil.rmtree(old, ignore_errors=True)
+        with publish(target, keep) as staging:
+            # One row per paper, where it first appears, as the last first chunk of it says
+            # (an interrupted ingest can leave a paper two first chunks until the next one):
+            # what a dict of the papers holds.
+            papers = {paper.paper_id: (chunk, paper) for chunk, paper in first}
+            with _connect(staging / DATABASE) as connection:
+                connection.executescript(SCHEMA)
+                marks = ", ".join("?" * len(FIELDS))
+                rows = (_row(chunk, paper) for chunk, paper in papers.values())
+                connection.executemany(
+                    f"INSERT INTO papers ({', '.join(FIELDS)}) VALUES ({marks})", rows
+                )
+                count = connection.execute("SELECT count(*) FROM papers").fetchone()[0]
+                connection.execute("INSERT INTO facts VALUES ('chunks', ?)", (chunks,))
+                connection.commit()
+            index = {
+                "layout": LAYOUT,
+                "papers": count,
+                "chunks": chunks,
+                "sha256": file_digest(staging / DATABASE),
+            }
+            (staging / INDEX).write_text(json.dumps(index))
 
 
 def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
@@ -290,12 +279,7 @@ def _index(folder: Path) -> dict | None:
 
 def _verify(folder: Path, index: dict) -> None:
     try:
-        if _digest(folder / DATABASE) != index.get("sha256"):
+        if file_digest(folder / DATABASE) != index.get("sha256"):
             raise DamagedPapers(f"paper catalogue at {folder}: {DATABASE} fails its checksum")
     except OSError as error:
         raise DamagedPapers(f"paper catalogue at {folder}: {DATABASE} unreadable") from error
-
-
-def _digest(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()

@@ -25,17 +25,15 @@ it, so an ingest reuses every vector of the previous revision and embeds only ne
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from assistant.core.embeddings import Embedder, EmbeddingInfo
+from assistant.core.revision_folders import file_digest, publish
 from assistant.core.schema import Paper
 from assistant.core.sentence_split import quotable_sentences
 from assistant.core.store import PaperStore, StoreError
@@ -119,24 +117,15 @@ class SentenceVectors:
     def persist(self, target: Path, keep: Iterable[Path] = ()) -> None:
         """Write atomically (staging folder, then rename) and drop the other revisions,
         except ``keep`` (the revision engines serve until the new one is published)."""
-        root = target.parent
-        root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
-        np.save(staging / VECTORS, np.ascontiguousarray(self.matrix, dtype=np.float32))
-        index = {
-            "model": self.info.name,
-            "dimension": self.info.dimension,
-            "sha256": _digest(staging / VECTORS),
-            "sentences": self.sentences,
-        }
-        (staging / INDEX).write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-        kept = {target, *keep}
-        for old in root.iterdir():  # older revisions and abandoned staging folders
-            if old not in kept:
-                shutil.rmtree(old, ignore_errors=True)
+        with publish(target, keep) as staging:
+            np.save(staging / VECTORS, np.ascontiguousarray(self.matrix, dtype=np.float32))
+            index = {
+                "model": self.info.name,
+                "dimension": self.info.dimension,
+                "sha256": file_digest(staging / VECTORS),
+                "sentences": self.sentences,
+            }
+            (staging / INDEX).write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def read(cls, folder: Path) -> SentenceVectors | None:
@@ -149,7 +138,7 @@ class SentenceVectors:
         except (OSError, ValueError) as error:
             raise DamagedVectors(f"sentence vectors at {folder}: unreadable {INDEX}") from error
         try:
-            if _digest(folder / VECTORS) != index["sha256"]:
+            if file_digest(folder / VECTORS) != index["sha256"]:
                 raise DamagedVectors(f"sentence vectors at {folder}: {VECTORS} fails its checksum")
             matrix = np.load(folder / VECTORS, mmap_mode="r", allow_pickle=False)
             info = EmbeddingInfo(name=str(index["model"]), dimension=int(index["dimension"]))
@@ -243,8 +232,3 @@ class SentenceVectors:
             if vectors is not None:
                 return vectors
         return None
-
-
-def _digest(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
