@@ -42,7 +42,6 @@ from assistant.core.paper_file import PaperFile
 from assistant.core.sentence_vectors import SentenceVectors
 from assistant.core.settings import Settings
 from assistant.core.store import (
-    WRITE_BATCH,
     PaperStore,
     StoreError,
     metadata_matches,
@@ -143,13 +142,15 @@ def _embed_and_write(
     write: Callable[[Sequence[TextNode], Sequence[Sequence[float]]], None],
     progress: bool,
     on_batch: Callable[[int, int], None] | None,
+    batch_size: int,
     desc: str = "embedding",
 ) -> float:
-    """Embed ``nodes`` and ``write`` them batch by batch; returns seconds spent embedding."""
+    """Embed ``nodes`` and ``write`` them ``batch_size`` at a time; returns seconds spent
+    embedding."""
     embed_seconds = 0.0
     with tqdm(total=len(nodes), desc=desc, unit="chunk", disable=not progress, leave=False) as bar:
-        for start in range(0, len(nodes), WRITE_BATCH):
-            batch = nodes[start : start + WRITE_BATCH]
+        for start in range(0, len(nodes), batch_size):
+            batch = nodes[start : start + batch_size]
             began = time.perf_counter()
             vectors = embedder.model.get_text_embedding_batch([embedded_text(n) for n in batch])
             embed_seconds += time.perf_counter() - began
@@ -250,14 +251,15 @@ def _update(
     if changes and not rebuild:  # a staging collection is swapped in whole, or not at all
         store.begin_ingest(label)
 
-    for start in range(0, len(rekeyed), WRITE_BATCH):
-        batch = rekeyed[start : start + WRITE_BATCH]
+    for start in range(0, len(rekeyed), settings.write_batch):  # vectors kept: no embedding
+        batch = rekeyed[start : start + settings.write_batch]
         store.upsert_chunks(batch, [reusable[embedded_text(node)] for node in batch])
+    step = settings.write_batch
     repair_seconds = _embed_and_write(
-        store.chunk_nodes(lost), embedder, store.restore_vectors, progress, None, "repairing"
+        store.chunk_nodes(lost), embedder, store.restore_vectors, progress, None, step, "repairing"
     )
     report.embed_seconds = repair_seconds + _embed_and_write(
-        to_embed, embedder, store.upsert_chunks, progress, on_batch
+        to_embed, embedder, store.upsert_chunks, progress, on_batch, step
     )
     store.relabel(relabel)
     if stale:  # only now that every paper's new chunks are safely written

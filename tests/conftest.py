@@ -26,13 +26,9 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgr
 # Listing pages of the bundled corpus, for tests whose behaviour needs a corpus but not all
 # of it (embedding is most of an ingest's time). With the model's 254-token chunks:
 DDRNET_LISTING = ("000_a5a20c598f10aad2.txt",)  # 51 papers, 102 chunks, DDRNet among them
-# 157 papers (24 listings merged), 314 chunks: more than one write batch (256), so a kill
-# can land between two.
-PAST_ONE_BATCH = (
-    "000_a5a20c598f10aad2.txt",
-    "001_1e532b553837f476.txt",
-    "003_379ecbee91e7eb3e.txt",
-)
+# Chunks per ingest write (``ASSISTANT_WRITE_BATCH``) for tests that kill an ingest between
+# two writes: DDRNET_LISTING then takes seven writes.
+SMALL_WRITE_BATCH = 16
 
 
 # Each test module's kind (a marker): ``unit`` runs on hand-built objects in milliseconds

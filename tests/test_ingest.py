@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,8 +19,9 @@ from ingest import BUNDLED_PAPERS
 from ingest.chunking import embedded_text
 from ingest.pipeline import NothingToIngest, ingest
 from tests.conftest import (
-    PAST_ONE_BATCH,
+    DDRNET_LISTING,
     ROOT,
+    SMALL_WRITE_BATCH,
     bundled_subset,
     clean_env,
     make_settings,
@@ -191,9 +193,10 @@ def test_cli_reports_bad_files_and_exit_codes(tmp_path: Path):
 
 
 def test_kill_9_mid_ingest_then_rerun_is_consistent(tmp_path: Path, embedder):
-    """Three of the bundled listing pages: two write batches, the kill lands between them."""
-    env = cli_env(tmp_path)
-    corpus = bundled_subset(tmp_path / "papers", PAST_ONE_BATCH)
+    """One bundled listing page (102 chunks) written 16 at a time: the kill lands between
+    two writes."""
+    env = cli_env(tmp_path) | {"ASSISTANT_WRITE_BATCH": str(SMALL_WRITE_BATCH)}
+    corpus = bundled_subset(tmp_path / "papers", DDRNET_LISTING)
     process = subprocess.Popen(
         [sys.executable, "-m", "ingest", str(corpus)],
         cwd=ROOT,
@@ -202,13 +205,14 @@ def test_kill_9_mid_ingest_then_rerun_is_consistent(tmp_path: Path, embedder):
         stdout=subprocess.DEVNULL,
     )
     seen = b""
+    first_write = re.compile(rb"embedding.*?\| *%d/\d+" % SMALL_WRITE_BATCH, re.DOTALL)
     deadline = time.time() + 240
-    while b"256/" not in seen and time.time() < deadline:  # the first batch is written
+    while not first_write.search(seen) and time.time() < deadline:  # one step is written
         byte = process.stderr.read(1)
         if not byte:
             break
         seen += byte
-    assert b"256/" in seen, seen[-500:]
+    assert first_write.search(seen), seen[-500:]
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL

@@ -24,8 +24,9 @@ from ingest.check import check_store
 from ingest.parsers import parse_paths
 from ingest.pipeline import ingest
 from tests.conftest import (
-    PAST_ONE_BATCH,
+    DDRNET_LISTING,
     ROOT,
+    SMALL_WRITE_BATCH,
     bundled_subset,
     clean_env,
     make_settings,
@@ -141,14 +142,15 @@ def health(url: str) -> dict:
 
 
 def test_an_app_killed_during_its_first_start_ingest_resumes_it(tmp_path: Path):
-    """The first start ingests three of the four bundled listing pages in their place: two
-    write batches, so the kill lands after the first and before the last."""
+    """The first start ingests one bundled listing page (102 chunks) in their place, 16
+    chunks per write, so the kill lands after the first write and before the last."""
     from devtools.app_process import AppProcess
 
     settings = make_settings(tmp_path)
-    corpus = bundled_subset(tmp_path / "papers", PAST_ONE_BATCH).resolve()
+    corpus = bundled_subset(tmp_path / "papers", DDRNET_LISTING).resolve()
     papers = len(parse_paths([corpus]).papers)
-    with AppProcess.on_store(tmp_path / "app", settings, corpus=corpus) as app:
+    small_steps = {"write_batch": SMALL_WRITE_BATCH}
+    with AppProcess.on_store(tmp_path / "app", settings, corpus=corpus, **small_steps) as app:
         deadline = time.time() + 400
         progress = None
         while progress is None and time.time() < deadline:
@@ -166,7 +168,7 @@ def test_an_app_killed_during_its_first_start_ingest_resumes_it(tmp_path: Path):
     assert checked.returncode == 1, checked.stdout + checked.stderr
     assert f"an ingest of {corpus} did not finish" in checked.stdout
 
-    with AppProcess.on_store(tmp_path / "app", settings, corpus=corpus) as app:
+    with AppProcess.on_store(tmp_path / "app", settings, corpus=corpus, **small_steps) as app:
         app.wait_until_ready(timeout=400)
         state = health(app.url)
         assert (state["papers"], state["chunks"]) == (papers, total), state

@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(
         16, ge=1, le=4096, description="Texts per model call; 16 is fastest on a 2-core CPU."
     )
+    write_batch: int = Field(
+        256,
+        ge=1,
+        le=4096,
+        description="Chunks an ingest embeds and writes to Chroma per step: what a killed "
+        "ingest can lose (the next run resumes after the last whole step) and how often "
+        "progress is reported.",
+    )
     device: str = Field("auto", description="auto, cpu, cuda, cuda:1, mps …")
     model_cache_dir: Path | None = Field(
         None,

@@ -57,7 +57,8 @@ SWAP_KEY = "rebuild_swapping"
 # On the live collection while an ingest writes it: what that ingest read (its paths). Cleared
 # by the revision it publishes at its end; left behind by a run that was killed.
 PENDING_KEY = "ingest_pending"
-WRITE_BATCH = 256  # records per Chroma write: the unit a kill -9 can interrupt
+# Records per Chroma metadata update or delete (an ingest's own writes: settings.write_batch).
+WRITE_BATCH = 256
 PAGE_SIZE = 5000  # records per read, to bound memory spikes on large stores
 VECTOR_PAGE = 1000  # vectors per read when checking that they exist
 QUERY_BATCH = 256  # chunks searched with their own vectors per query call
