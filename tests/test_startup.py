@@ -129,3 +129,20 @@ def test_the_sentence_splitter_loads_without_nltks_optional_libraries():
     result = run_python(code, clean_env())
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["[]", "3"]
+
+
+def test_gradio_is_imported_without_rewriting_its_type_stubs():
+    """Gradio re-parses every component module to rewrite its ``.pyi`` stub as the class is
+    defined (seconds of CPU per start); the app's import skips exactly that step, and the
+    components still work."""
+    code = (
+        "from assistant.web.gradio_import import import_gradio\n"
+        "gr = import_gradio()\n"
+        "import gradio.component_meta as meta\n"
+        "with gr.Blocks() as demo:\n"
+        "    box = gr.Textbox(label='Question')\n"
+        "print(meta.create_or_modify_pyi.__name__, box.label, import_gradio() is gr)\n"
+    )
+    result = run_python(code, clean_env())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["_no_stub_rewrite", "Question", "True"]

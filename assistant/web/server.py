@@ -183,7 +183,9 @@ class Site:
     def attach_page(self, server: AppServer) -> gr.Blocks:
         """Import Gradio, build the page and mount it behind the doors (run in the launching
         thread); the Blocks, whose ``close()`` stops the server."""
-        import gradio as gr
+        from assistant.web.gradio_import import import_gradio
+
+        gr = import_gradio()  # before assistant.web.ui imports it
 
         from assistant.web.ui import CSS, JS, ExportFolders, build_ui
 
