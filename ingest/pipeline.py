@@ -251,10 +251,10 @@ def _update(
     if changes and not rebuild:  # a staging collection is swapped in whole, or not at all
         store.begin_ingest(label)
 
-    for start in range(0, len(rekeyed), settings.write_batch):  # vectors kept: no embedding
-        batch = rekeyed[start : start + settings.write_batch]
-        store.upsert_chunks(batch, [reusable[embedded_text(node)] for node in batch])
     step = settings.write_batch
+    for start in range(0, len(rekeyed), step):  # vectors kept: no embedding
+        batch = rekeyed[start : start + step]
+        store.upsert_chunks(batch, [reusable[embedded_text(node)] for node in batch])
     repair_seconds = _embed_and_write(
         store.chunk_nodes(lost), embedder, store.restore_vectors, progress, None, step, "repairing"
     )
