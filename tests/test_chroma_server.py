@@ -9,7 +9,7 @@ import pytest
 from assistant.core.settings import Settings
 from devtools.chroma_server import ChromaServer
 from ingest.pipeline import ingest
-from tests.conftest import DDRNET_LISTING, bundled_subset
+from tests.conftest import DDRNET_PAGE_PAPERS, ddrnet_page
 
 DDRNET = (
     "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
@@ -24,10 +24,10 @@ def server(tmp_path_factory):
 
 
 def test_ingest_and_answer_through_a_chroma_server(server, embedder):
-    """One bundled listing page (51 papers, DDRNet's among them): what goes through the
+    """One listing page (24 papers, DDRNet's among them): what goes through the
     server is the same for any number of papers."""
     running, root = server
-    corpus = bundled_subset(root / "papers", DDRNET_LISTING)
+    corpus = ddrnet_page(root / "papers")
     settings = Settings(
         _env_file=None,
         chroma_host="127.0.0.1",
@@ -36,7 +36,7 @@ def test_ingest_and_answer_through_a_chroma_server(server, embedder):
         chroma_path=root / "must-not-be-created",
     )
     report = ingest([corpus], settings, progress=False, embedder=embedder)
-    assert report.papers_in_store == 51 and report.chunks_in_store == report.chunks_total
+    assert report.papers_in_store == DDRNET_PAGE_PAPERS and report.chunks_in_store == report.chunks_total
     assert report.store == f"Chroma server http://127.0.0.1:{running.port}"
     again = ingest([corpus], settings, progress=False, embedder=embedder)
     assert again.chunks_embedded == 0

@@ -19,11 +19,10 @@ from ingest import BUNDLED_PAPERS
 from ingest.chunking import embedded_text
 from ingest.pipeline import NothingToIngest, ingest
 from tests.conftest import (
-    DDRNET_LISTING,
     ROOT,
     SMALL_WRITE_BATCH,
-    bundled_subset,
     clean_env,
+    ddrnet_page,
     make_settings,
     run_module,
 )
@@ -193,10 +192,10 @@ def test_cli_reports_bad_files_and_exit_codes(tmp_path: Path):
 
 
 def test_kill_9_mid_ingest_then_rerun_is_consistent(tmp_path: Path, embedder):
-    """One bundled listing page (102 chunks) written 16 at a time: the kill lands between
+    """One listing page (48 chunks) written 16 at a time: the kill lands between
     two writes."""
     env = cli_env(tmp_path) | {"ASSISTANT_WRITE_BATCH": str(SMALL_WRITE_BATCH)}
-    corpus = bundled_subset(tmp_path / "papers", DDRNET_LISTING)
+    corpus = ddrnet_page(tmp_path / "papers")
     process = subprocess.Popen(
         [sys.executable, "-m", "ingest", str(corpus)],
         cwd=ROOT,

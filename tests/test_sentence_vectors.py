@@ -17,7 +17,7 @@ from assistant.core.store import PaperStore
 from assistant.engine import Assistant
 from ingest.check import check_store
 from ingest.pipeline import ingest
-from tests.conftest import DDRNET_LISTING, bundled_subset, make_settings
+from tests.conftest import ddrnet_page, make_settings
 
 QUESTION = "Which work reaches 77.4% mIoU at 102 FPS?"
 
@@ -72,10 +72,10 @@ def test_an_extractive_answer_embeds_only_its_question(assistant, monkeypatch):
 
 
 def test_a_store_without_sentence_vectors_answers_and_ingest_stores_them(tmp_path, embedder):
-    """One listing page (DDRNet among its 51 papers): the sentences of the whole bundled
+    """One listing page (DDRNet among its 24 papers): the sentences of the whole bundled
     corpus would be minutes of embedding on two cores for the same behaviour."""
     settings = make_settings(tmp_path)
-    listing = bundled_subset(tmp_path / "papers", DDRNET_LISTING)
+    listing = ddrnet_page(tmp_path / "papers")
     ingest([listing], settings, progress=False, embedder=embedder)
     store = PaperStore.open(settings, embedder.info)
     current = Assistant.from_settings(settings, embedder=embedder)

@@ -24,11 +24,10 @@ from ingest.check import check_store
 from ingest.parsers import parse_paths
 from ingest.pipeline import ingest
 from tests.conftest import (
-    DDRNET_LISTING,
     ROOT,
     SMALL_WRITE_BATCH,
-    bundled_subset,
     clean_env,
+    ddrnet_page,
     make_settings,
     run_module,
 )
@@ -142,12 +141,12 @@ def health(url: str) -> dict:
 
 
 def test_an_app_killed_during_its_first_start_ingest_resumes_it(tmp_path: Path):
-    """The first start ingests one bundled listing page (102 chunks) in their place, 16
+    """The first start ingests one listing page (48 chunks) in their place, 16
     chunks per write, so the kill lands after the first write and before the last."""
     from devtools.app_process import AppProcess
 
     settings = make_settings(tmp_path)
-    corpus = bundled_subset(tmp_path / "papers", DDRNET_LISTING).resolve()
+    corpus = ddrnet_page(tmp_path / "papers").resolve()
     papers = len(parse_paths([corpus]).papers)
     small_steps = {"write_batch": SMALL_WRITE_BATCH}
     with AppProcess.on_store(tmp_path / "app", settings, corpus=corpus, **small_steps) as app:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from devtools.app_process import AppProcess
-from tests.conftest import DDRNET_LISTING, bundled_subset, launch_chromium
+from tests.conftest import DDRNET_PAGE_PAPERS, ddrnet_page, launch_chromium
 
 DDRNET = (
     "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
@@ -240,14 +240,14 @@ def _compact_search_results(page, output_dir: Path) -> None:
 def test_first_start_ingests_and_an_early_call_gets_the_real_answer(tmp_path):
     """A call made during the first-start ingest waits for the index, then answers; the
     page's status line shows the progress meanwhile. The first start ingests one of the
-    bundled listing pages (51 papers, DDRNet's among them) in place of all four."""
+    bundled listing pages, cut to 24 papers (DDRNet's among them), in place of all four."""
     import json
     import urllib.error
     import urllib.request
 
     from ingest.parsers import parse_paths
 
-    corpus = bundled_subset(tmp_path / "papers", DDRNET_LISTING)
+    corpus = ddrnet_page(tmp_path / "papers")
     papers = len(parse_paths([corpus]).papers)
     with AppProcess(
         tmp_path, corpus=corpus, chroma_path=tmp_path / "chroma", cache_dir=tmp_path / "cache"
@@ -261,8 +261,8 @@ def test_first_start_ingests_and_an_early_call_gets_the_real_answer(tmp_path):
         answer = app.client().predict("Which work reaches 77.4% mIoU at 102 FPS?", api_name="/ask")
         assert answer["citations"][0]["title"] == DDRNET
         with urllib.request.urlopen(app.url + "health") as response:
-            assert json.loads(response.read())["papers"] == papers == 51
-    assert "papers           51 " in app.log  # the ingest summary went to the console
+            assert json.loads(response.read())["papers"] == papers == DDRNET_PAGE_PAPERS
+    assert f"papers           {DDRNET_PAGE_PAPERS} " in app.log  # the ingest summary went to the console
 
 
 # --- corpus text is data: a planted paper must not load, link or run anything ---------
