@@ -16,9 +16,11 @@ keeps the tokenised corpus (``tokens.npy``: each chunk's term ids, one after ano
 each row). An ingest that knows what it wrote and removed
 (:class:`~assistant.core.changes.StoreChanges`) updates the previous revision's index:
 only the chunks it wrote are read from the store and tokenised (stemming and tokenising
-are most of a build), the rows of removed ones are dropped, and bm25s recomputes the score
-matrix from the stored term ids, by the same formula, so the scores are those a full build
-gives. Engines load the matrices memory-mapped and read ``corpus.jsonl`` entries only for
+are most of a build), the rows of removed ones are dropped, and the score matrix is
+recomputed from the stored term ids, by bm25s's formula, so the scores are those a full
+build gives. Builds and updates compute it from the flat arrays with NumPy
+(:mod:`~assistant.core.bm25_matrix`), bit for bit what ``BM25.index`` gives, without
+turning the corpus back into Python lists. Engines load the matrices memory-mapped and read ``corpus.jsonl`` entries only for
 the hits they return.
 """
 
@@ -39,6 +41,7 @@ from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle, Te
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 from llama_index.retrievers.bm25 import BM25Retriever
 
+from assistant.core.bm25_matrix import EMPTY, bm25_index
 from assistant.core.changes import StoreChanges
 from assistant.core.revision_folders import file_digest, publish
 from assistant.core.schema import PAPER_ID
@@ -62,7 +65,6 @@ TOKENS = "tokens.npy"  # int32 term ids of every chunk, one chunk after another
 TOKEN_OFFSETS = "token_offsets.npy"  # int64, chunks + 1: where each chunk's ids begin
 CHUNKS = "chunks.json"  # {"chunk_ids": [...], "paper_ids": [...]}, one per row
 RETRIEVER = "retriever.json"  # llama-index's BM25Retriever arguments
-EMPTY = ""  # bm25s's padding term, added last to the vocabulary by ``BM25.index``
 
 
 class DamagedIndex(Exception):
@@ -159,11 +161,10 @@ class LexicalIndex:
         top_k: int = DEFAULT_TOP_K,
     ) -> LexicalIndex:
         """bm25s's index of term ids ``flat``/``offsets`` over ``vocabulary`` (term → id,
-        0 to n-1, no padding term): what ``BM25.index`` computes from a tokenised corpus.
+        0 to n-1, no padding term): what ``BM25.index`` computes from a tokenised corpus,
+        computed from the arrays (:func:`~assistant.core.bm25_matrix.bm25_index`).
         ``rows``: the nodes, or (chunk id, paper id) of each row."""
-        bm25 = bm25s.BM25()
-        documents = [flat[offsets[i] : offsets[i + 1]].tolist() for i in range(len(offsets) - 1)]
-        bm25.index((documents, dict(vocabulary)), show_progress=False)
+        bm25 = bm25_index(flat, offsets, vocabulary)
         retriever = BM25Retriever(
             existing_bm25=bm25,
             stemmer=Stemmer.Stemmer("english"),
