@@ -204,3 +204,37 @@ def test_a_matrix_from_flat_arrays_is_saved_and_loaded_by_bm25s(tmp_path):
         strict=True,
     ):
         assert np.array_equal(mine, theirs)
+
+
+WORDS = [f"{a}{b}" for a in ("graph", "token", "scene", "audio") for b in ("ing", "er", "ly")]
+
+
+def random_node(rng: np.random.Generator, pid: str, chunk: int) -> TextNode:
+    text = " ".join(rng.choice(WORDS, int(rng.integers(0, 12))))
+    return node(pid, f"Paper {pid}", text, chunk)
+
+
+def test_random_updates_score_as_full_builds():
+    """Rows removed here and there, rewritten in place (one twice), added, and a new chunk
+    removed in the same update: the kept rows' ids are copied in runs (``_take_rows``)."""
+    rng = np.random.default_rng(11)
+    nodes = [random_node(rng, f"p{i // 3}", i % 3) for i in range(120)]
+    index = LexicalIndex.build(nodes)
+    for _ in range(3):
+        removed = {nodes[i].id_ for i in rng.choice(len(nodes), 15, replace=False)}
+        rewritten = [
+            random_node(rng, nodes[i].metadata["paper_id"], int(nodes[i].id_.split(":")[1]))
+            for i in rng.choice(len(nodes), 10, replace=False)
+        ]
+        again = random_node(rng, rewritten[0].metadata["paper_id"], int(rewritten[0].id_[-1]))
+        added = [random_node(rng, f"new{len(nodes) + i}", 0) for i in range(8)]
+        written = [*rewritten, again, *added]  # the last write of a chunk counts
+        removed.add(added[-1].id_)
+        index = index.updated(written, removed)
+        by_id = {n.id_: n for n in written}
+        nodes = [by_id.get(n.id_, n) for n in nodes] + added
+        nodes = [n for n in nodes if n.id_ not in removed]
+        full = LexicalIndex.build(nodes)
+        assert index._chunk_ids == full._chunk_ids
+        assert postings(index) == postings(full)
+        assert index.term_frequencies() == full.term_frequencies()
