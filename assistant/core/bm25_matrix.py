@@ -65,30 +65,30 @@ def _score_matrix(
     # bm25s takes np.array([len(doc) for doc in corpus]).mean(): an int64 array's mean too
     avg_doc_len = lengths.mean() if n_docs else np.float64(np.nan)
 
-    terms, rows, counts = _term_counts(flat, lengths, n_vocab)
-    doc_frequencies = np.bincount(terms, minlength=n_vocab)  # one pair per (term, document)
-    indptr = np.zeros(n_vocab + 1, dtype=np.int64)
-    np.cumsum(doc_frequencies, out=indptr[1:])
+    indptr, rows, counts = _term_counts(flat, lengths, n_vocab)
+    doc_frequencies = np.diff(indptr)  # a column holds one entry per document with the term
 
     idf = _idf_array(bm25, doc_frequencies, n_docs)
+    pair_idf = np.repeat(idf, doc_frequencies)  # the idf of each entry's term, in CSC order
+    pair_lengths = lengths.astype(np.float64)  # gathered per entry below
     calculate_tfc = _select_tfc_scorer(bm25.method)
-    data = np.empty(len(terms), dtype=bm25.dtype)
-    for start in range(0, len(terms), BLOCK):
+    data = np.empty(len(rows), dtype=bm25.dtype)
+    for start in range(0, len(rows), BLOCK):
         block = slice(start, start + BLOCK)
         # bm25s passes float32 counts (its dtype) and a document's length as an int, which
-        # its float64 arithmetic turns into the float64 we pass per pair here.
+        # its float64 arithmetic turns into the float64 we pass per entry here.
         tfc = calculate_tfc(
             tf_array=counts[block].astype(bm25.dtype),
-            l_d=lengths[rows[block]].astype(np.float64),
+            l_d=pair_lengths[rows[block]],
             l_avg=avg_doc_len,
             k1=bm25.k1,
             b=bm25.b,
             delta=bm25.delta,
         )
-        data[block] = idf[terms[block]] * tfc  # float64 product, rounded once to float32
+        data[block] = pair_idf[block] * tfc  # float64 product, rounded once to float32
     return {
         "data": data,
-        "indices": rows.astype(bm25.int_dtype),
+        "indices": rows.astype(bm25.int_dtype, copy=False),
         "indptr": indptr,
         "num_docs": n_docs,
     }
@@ -97,8 +97,9 @@ def _score_matrix(
 def _term_counts(
     flat: np.ndarray, lengths: np.ndarray, n_vocab: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(term, document, count) of each term a document holds, sorted by term then
-    document: the order of a CSC matrix's entries.
+    """(indptr, documents, counts) of the term × document matrix in CSC form: where each
+    term's column begins (int64, n_vocab + 1), then for each entry, sorted by term then
+    document, the document (int32) and how often the term occurs in it (int32).
 
     Each token becomes one int64 key, term * documents + document; sorting the keys groups
     a term's documents in ascending order, and equal keys are one term's repeats in one
@@ -119,9 +120,11 @@ def _term_counts(
     counts = np.diff(firsts, append=len(keys)).astype(np.int32)
     pairs = keys[firsts]
     del keys, firsts
-    # term ids and documents both fit int32 (bm25s's int_dtype holds the documents too)
-    terms, rows = (part.astype(np.int32) for part in np.divmod(pairs, stride))
-    return terms, rows, counts
+    # term t's keys are t * stride + document: its column begins at the first key >= that
+    indptr = np.searchsorted(pairs, np.arange(n_vocab + 1, dtype=np.int64) * stride)
+    # documents fit int32: bm25s's int_dtype holds them too
+    rows = (pairs % stride).astype(np.int32)
+    return indptr.astype(np.int64, copy=False), rows, counts
 
 
 def _idf_array(bm25: BM25, doc_frequencies: np.ndarray, n_docs: int) -> np.ndarray:
