@@ -20,8 +20,8 @@ are most of a build), the rows of removed ones are dropped, and the score matrix
 recomputed from the stored term ids, by bm25s's formula, so the scores are those a full
 build gives. Builds and updates compute it from the flat arrays with NumPy
 (:mod:`~assistant.core.bm25_matrix`), bit for bit what ``BM25.index`` gives, without
-turning the corpus back into Python lists. Engines load the matrices memory-mapped and read ``corpus.jsonl`` entries only for
-the hits they return.
+turning the corpus back into Python lists. Engines load the matrices memory-mapped and
+read ``corpus.jsonl`` entries only for the hits they return.
 """
 
 from __future__ import annotations
@@ -208,9 +208,12 @@ class LexicalIndex:
                 rows[row] = (node.id_, str(node.metadata.get(PAPER_ID)))
                 lines[row] = _line(node)
             source[row] = entry
+        # each row's (start, end): its ids in the index, or those of the node that wrote it
+        indexed = len(offsets) - 1
         starts = np.zeros(len(rows), dtype=np.int64)
         ends = np.zeros(len(rows), dtype=np.int64)
-        starts[: len(offsets) - 1], ends[: len(offsets) - 1] = offsets[:-1], offsets[1:]
+        starts[:indexed] = offsets[:-1]
+        ends[:indexed] = offsets[1:]
         written_rows = np.fromiter(source.keys(), dtype=np.int64, count=len(source))
         written = np.fromiter(source.values(), dtype=np.int64, count=len(source))
         starts[written_rows] = written_offsets[written]
