@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import bm25s
 import numpy as np
 import pytest
 import Stemmer
@@ -12,6 +13,7 @@ from llama_index.core.schema import QueryBundle, TextNode
 from llama_index.retrievers.bm25 import BM25Retriever
 
 from assistant.core import lexical
+from assistant.core.bm25_matrix import bm25_index
 from assistant.core.lexical import LexicalIndex
 from assistant.vocabulary import Vocabulary
 
@@ -145,3 +147,94 @@ def test_an_index_of_the_older_layout_counts_as_damaged(tmp_path):
     checksums.write_text(json.dumps(digests))
     with pytest.raises(lexical.DamagedIndex, match="older layout"):
         LexicalIndex.read(tmp_path / "revision")
+
+
+# --- the score matrix computed from the flat arrays, bit for bit bm25s's own -------------
+def random_corpus(seed: int, documents: int, terms: int, longest: int):
+    """(flat, offsets, vocabulary): Zipf-like term ids (a few terms in most documents,
+    repeated within them), lengths 0 to ``longest`` (empty documents among them)."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, longest + 1, documents)
+    flat = ((rng.zipf(1.3, int(lengths.sum())) - 1) % terms).astype(np.int32)
+    offsets = np.zeros(documents + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return flat, offsets, {f"t{i}": i for i in range(terms)}
+
+
+def bundled_corpus():
+    ids, vocabulary = lexical._tokenize(NODES)
+    return (*lexical._flatten(ids), vocabulary)
+
+
+CORPORA = {
+    "bundled": bundled_corpus,
+    "random": lambda: random_corpus(7, 2_000, 500, 60),
+    "short": lambda: random_corpus(8, 300, 40, 3),  # most documents empty or a term or two
+    "one document": lambda: random_corpus(9, 1, 50, 60),
+}
+
+
+@pytest.mark.parametrize("corpus", CORPORA)
+def test_the_matrix_from_flat_arrays_is_bm25s_index_bit_for_bit(corpus):
+    flat, offsets, vocabulary = CORPORA[corpus]()
+    assert (np.diff(offsets) == 0).any() or corpus in ("bundled", "one document")
+    documents = [flat[offsets[i] : offsets[i + 1]].tolist() for i in range(len(offsets) - 1)]
+    reference = bm25s.BM25()
+    reference.index((documents, dict(vocabulary)), show_progress=False)
+    built = bm25_index(flat, offsets, vocabulary)
+    for key in ("data", "indices", "indptr"):
+        mine, theirs = built.scores[key], reference.scores[key]
+        assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs), key
+    assert built.scores["num_docs"] == reference.scores["num_docs"] == len(documents)
+    assert built.vocab_dict == reference.vocab_dict and "" in built.vocab_dict
+    # every other attribute BM25.index sets (or leaves) is the same too
+    theirs = {k: v for k, v in vars(reference).items() if k != "scores"}
+    assert {k: v for k, v in vars(built).items() if k != "scores"} == theirs
+
+
+def test_a_matrix_from_flat_arrays_is_saved_and_loaded_by_bm25s(tmp_path):
+    flat, offsets, vocabulary = random_corpus(10, 200, 80, 30)
+    built = bm25_index(flat, offsets, vocabulary)
+    built.save(str(tmp_path), show_progress=False)
+    loaded = bm25s.BM25.load(str(tmp_path), mmap=True, show_progress=False)
+    query = [["t0", "t3", "t17"]]
+    for mine, theirs in zip(
+        built.retrieve(query, k=10, show_progress=False),
+        loaded.retrieve(query, k=10, show_progress=False),
+        strict=True,
+    ):
+        assert np.array_equal(mine, theirs)
+
+
+WORDS = [f"{a}{b}" for a in ("graph", "token", "scene", "audio") for b in ("ing", "er", "ly")]
+
+
+def random_node(rng: np.random.Generator, pid: str, chunk: int) -> TextNode:
+    text = " ".join(rng.choice(WORDS, int(rng.integers(0, 12))))
+    return node(pid, f"Paper {pid}", text, chunk)
+
+
+def test_random_updates_score_as_full_builds():
+    """Rows removed here and there, rewritten in place (one twice), added, and a new chunk
+    removed in the same update: the kept rows' ids are copied in runs (``_take_rows``)."""
+    rng = np.random.default_rng(11)
+    nodes = [random_node(rng, f"p{i // 3}", i % 3) for i in range(120)]
+    index = LexicalIndex.build(nodes)
+    for _ in range(3):
+        removed = {nodes[i].id_ for i in rng.choice(len(nodes), 15, replace=False)}
+        rewritten = [
+            random_node(rng, nodes[i].metadata["paper_id"], int(nodes[i].id_.split(":")[1]))
+            for i in rng.choice(len(nodes), 10, replace=False)
+        ]
+        again = random_node(rng, rewritten[0].metadata["paper_id"], int(rewritten[0].id_[-1]))
+        added = [random_node(rng, f"new{len(nodes) + i}", 0) for i in range(8)]
+        written = [*rewritten, again, *added]  # the last write of a chunk counts
+        removed.add(added[-1].id_)
+        index = index.updated(written, removed)
+        by_id = {n.id_: n for n in written}
+        nodes = [by_id.get(n.id_, n) for n in nodes] + added
+        nodes = [n for n in nodes if n.id_ not in removed]
+        full = LexicalIndex.build(nodes)
+        assert index._chunk_ids == full._chunk_ids
+        assert postings(index) == postings(full)
+        assert index.term_frequencies() == full.term_frequencies()

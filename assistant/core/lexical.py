@@ -16,10 +16,12 @@ keeps the tokenised corpus (``tokens.npy``: each chunk's term ids, one after ano
 each row). An ingest that knows what it wrote and removed
 (:class:`~assistant.core.changes.StoreChanges`) updates the previous revision's index:
 only the chunks it wrote are read from the store and tokenised (stemming and tokenising
-are most of a build), the rows of removed ones are dropped, and bm25s recomputes the score
-matrix from the stored term ids, by the same formula, so the scores are those a full build
-gives. Engines load the matrices memory-mapped and read ``corpus.jsonl`` entries only for
-the hits they return.
+are most of a build), the rows of removed ones are dropped, and the score matrix is
+recomputed from the stored term ids, by bm25s's formula, so the scores are those a full
+build gives. Builds and updates compute it from the flat arrays with NumPy
+(:mod:`~assistant.core.bm25_matrix`), bit for bit what ``BM25.index`` gives, without
+turning the corpus back into Python lists. Engines load the matrices memory-mapped and
+read ``corpus.jsonl`` entries only for the hits they return.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle, Te
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 from llama_index.retrievers.bm25 import BM25Retriever
 
+from assistant.core.bm25_matrix import EMPTY, bm25_index
 from assistant.core.changes import StoreChanges
 from assistant.core.revision_folders import file_digest, publish
 from assistant.core.schema import PAPER_ID
@@ -62,7 +65,6 @@ TOKENS = "tokens.npy"  # int32 term ids of every chunk, one chunk after another
 TOKEN_OFFSETS = "token_offsets.npy"  # int64, chunks + 1: where each chunk's ids begin
 CHUNKS = "chunks.json"  # {"chunk_ids": [...], "paper_ids": [...]}, one per row
 RETRIEVER = "retriever.json"  # llama-index's BM25Retriever arguments
-EMPTY = ""  # bm25s's padding term, added last to the vocabulary by ``BM25.index``
 
 
 class DamagedIndex(Exception):
@@ -159,11 +161,10 @@ class LexicalIndex:
         top_k: int = DEFAULT_TOP_K,
     ) -> LexicalIndex:
         """bm25s's index of term ids ``flat``/``offsets`` over ``vocabulary`` (term → id,
-        0 to n-1, no padding term): what ``BM25.index`` computes from a tokenised corpus.
+        0 to n-1, no padding term): what ``BM25.index`` computes from a tokenised corpus,
+        computed from the arrays (:func:`~assistant.core.bm25_matrix.bm25_index`).
         ``rows``: the nodes, or (chunk id, paper id) of each row."""
-        bm25 = bm25s.BM25()
-        documents = [flat[offsets[i] : offsets[i + 1]].tolist() for i in range(len(offsets) - 1)]
-        bm25.index((documents, dict(vocabulary)), show_progress=False)
+        bm25 = bm25_index(flat, offsets, vocabulary)
         retriever = BM25Retriever(
             existing_bm25=bm25,
             stemmer=Stemmer.Stemmer("english"),
@@ -177,40 +178,53 @@ class LexicalIndex:
         """This index with the rows of ``removed`` dropped and ``nodes`` written: a chunk
         already indexed keeps its row, a new one is added last (as the store lists it).
         Only ``nodes`` are tokenised; the vocabulary keeps its ids, new terms are added
-        after them, and terms no chunk holds any more are dropped (the ids closed up)."""
+        after them, and terms no chunk holds any more are dropped (the ids closed up).
+
+        The term ids stay in flat arrays throughout: each row is a (start, end) range, into
+        the index's ``flat`` or, for a written chunk, into the ids of ``nodes`` placed after
+        it, and the kept rows are copied out by :func:`_take_rows`."""
         vocabulary = {t: i for t, i in self._retriever.bm25.vocab_dict.items() if t != EMPTY}
         flat, offsets = self._tokens
+        offsets = np.asarray(offsets, dtype=np.int64)
         lines = list(self._corpus.lines())
         rows = list(zip(self._chunk_ids, self._paper_list, strict=True))
-        documents = [flat[offsets[i] : offsets[i + 1]] for i in range(len(rows))]
         position = {chunk_id: row for row, chunk_id in enumerate(self._chunk_ids)}
         ids, local = _tokenize(nodes)
         terms = sorted(local, key=local.__getitem__)  # local ids: 0 to n-1
         to_global = np.array(
             [vocabulary.setdefault(term, len(vocabulary)) for term in terms], dtype=np.int32
         )
-        for node, token_ids in zip(nodes, ids, strict=True):
-            entry = (
-                to_global[np.asarray(token_ids, dtype=np.int64)]
-                if token_ids
-                else np.empty(0, dtype=np.int32)
-            )
+        written_flat, written_offsets = _flatten(ids)
+        written_flat = to_global[written_flat]
+        written_offsets += len(flat)  # the written ids follow the index's in one address space
+        source: dict[int, int] = {}  # row → the entry of ``nodes`` that wrote it (the last)
+        for entry, node in enumerate(nodes):
             row = position.get(node.id_)
             if row is None:
-                position[node.id_] = len(rows)
+                row = position[node.id_] = len(rows)
                 rows.append((node.id_, str(node.metadata.get(PAPER_ID))))
-                documents.append(entry)
                 lines.append(_line(node))
             else:
                 rows[row] = (node.id_, str(node.metadata.get(PAPER_ID)))
-                documents[row] = entry
                 lines[row] = _line(node)
+            source[row] = entry
+        # each row's (start, end): its ids in the index, or those of the node that wrote it
+        indexed = len(offsets) - 1
+        starts = np.zeros(len(rows), dtype=np.int64)
+        ends = np.zeros(len(rows), dtype=np.int64)
+        starts[:indexed] = offsets[:-1]
+        ends[:indexed] = offsets[1:]
+        written_rows = np.fromiter(source.keys(), dtype=np.int64, count=len(source))
+        written = np.fromiter(source.values(), dtype=np.int64, count=len(source))
+        starts[written_rows] = written_offsets[written]
+        ends[written_rows] = written_offsets[written + 1]
         kept = [row for row, (chunk_id, _) in enumerate(rows) if chunk_id not in removed]
-        documents = [documents[row] for row in kept]
-        flat = np.concatenate(documents) if documents else np.empty(0, dtype=np.int32)
-        offsets = np.zeros(len(documents) + 1, dtype=np.int64)
-        np.cumsum([len(d) for d in documents], out=offsets[1:])
-        flat, vocabulary = _compact(flat.astype(np.int32), vocabulary)
+        flat, offsets = _take_rows(
+            np.concatenate([np.asarray(flat, dtype=np.int32), written_flat]),
+            starts[kept],
+            ends[kept],
+        )
+        flat, vocabulary = _compact(flat, vocabulary)
         return self._assemble(
             flat,
             offsets,
@@ -499,6 +513,25 @@ def _flatten(documents: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray
     np.cumsum([len(d) for d in documents], out=offsets[1:])
     flat = np.fromiter((t for d in documents for t in d), dtype=np.int32, count=int(offsets[-1]))
     return flat, offsets
+
+
+def _take_rows(
+    flat: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(term ids, offsets) of the rows ``flat[starts[i]:ends[i]]``, one after another.
+
+    Rows whose ids follow each other in ``flat`` are copied as one slice: an update keeps
+    most rows in place, so a handful of runs are copied, not a slice per row.
+    """
+    offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(ends - starts, out=offsets[1:])
+    if not len(starts):
+        return np.empty(0, dtype=np.int32), offsets
+    # a run begins at the first row and at each row not starting where the previous ended
+    begins = np.flatnonzero(np.concatenate([[True], starts[1:] != ends[:-1]]))
+    last_rows = np.append(begins[1:], len(starts)) - 1  # the last row of each run
+    runs = [flat[start:end] for start, end in zip(starts[begins], ends[last_rows], strict=True)]
+    return np.concatenate(runs).astype(np.int32, copy=False), offsets
 
 
 def _compact(flat: np.ndarray, vocabulary: dict[str, int]) -> tuple[np.ndarray, dict[str, int]]:
