@@ -67,25 +67,49 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_run_order(items))
 
 
+# Seconds each slow file took in ``make test`` (both workers busy); files not named take a
+# few. Only their order matters: :func:`_run_order` hands out the longest first.
+SLOW_FILES = {
+    "test_store_recovery": 150,
+    "test_store_safety": 125,
+    "test_ui": 110,
+    "test_security_and_faults": 90,
+    "test_web_doors": 85,
+    "test_local_llm": 60,
+    "test_export_ui": 50,
+    "test_ingest": 50,
+    "test_sentence_vectors": 30,
+    "test_chroma_server": 30,
+    "test_onnx_encoder": 28,
+    "test_pipeline": 27,
+    "test_engine": 25,
+    "test_startup": 22,
+    "test_packaging": 22,
+    "test_paper_file": 18,
+}
+
+
 def _run_order(items: list[pytest.Item]):
     """Files in an order that keeps ``make test``'s workers busy (xdist hands out whole
     files in this order; the Makefile keeps it with ``--no-loadscope-reorder``).
 
     The shared corpus ingest (``corpus_store``) takes minutes and every worker that needs
     it waits for it: the first file that needs it goes first, so the ingest starts at once,
-    then the slow files that do not (the other worker runs them meanwhile), then the rest
-    of the files that need it, and the quick unit files last, to even out the end.
+    then the files that do not need it (the other worker runs them meanwhile), then the
+    rest of the files that need it, and the quick unit files last. Within each group the
+    longest files go first, so the two workers finish at nearly the same time.
     """
     corpus_users = [_module(i) for i in items if "corpus_store" in i.fixturenames]
     first_user = corpus_users[0] if corpus_users else None
 
-    def rank(item: pytest.Item) -> int:
+    def rank(item: pytest.Item) -> tuple[int, int]:
         module = _module(item)
+        longest_first = -SLOW_FILES.get(module, 0)
         if module == first_user:
-            return 0
+            return 0, 0
         if module in UNIT:
-            return 3
-        return 2 if module in corpus_users else 1
+            return 3, longest_first
+        return (2 if module in corpus_users else 1), longest_first
 
     return rank
 
