@@ -80,7 +80,12 @@ class HybridRetriever:
         self.lexical = lexical
         self.catalog = catalog
         self.tuning = tuning or RetrievalTuning()
-        self.index = VectorStoreIndex.from_vector_store(vector_store, embed_model=embedder.model)
+        # The engine never inserts through this index (ingest chunks and writes), so its
+        # transformations are the embedding alone: llama-index's default would build a
+        # SentenceSplitter, loading tiktoken's vocabulary (~1 s of every start) for nothing.
+        self.index = VectorStoreIndex.from_vector_store(
+            vector_store, embed_model=embedder.model, transformations=[embedder.model]
+        )
         self.candidate_chunks = min(self.tuning.candidate_chunks, max(1, catalog.chunk_count))
         self.dense = self.index.as_retriever(similarity_top_k=self.candidate_chunks)
 
