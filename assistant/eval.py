@@ -327,7 +327,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from assistant.engine import Assistant
     from assistant.tuning import Tuning, TuningError
 
     settings = Settings()
@@ -338,7 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     except TuningError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    # The engine's imports (seconds) only once the arguments are known to be good.
     from assistant.claims_eval import evaluate_claims, is_claims_case
+    from assistant.engine import Assistant
 
     loaded = [case for path in args.files for case in load_cases(path)]
     claims_cases = [case for case in loaded if is_claims_case(case)]
