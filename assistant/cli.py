@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 def checked_request(args: argparse.Namespace) -> tuple[Settings, SearchFilters | None]:
     """The settings and filters the command asks for, its question checked; raises
     ``AssistantError`` or pydantic's ``ValidationError`` on anything that cannot be run."""
+    from assistant.core.errors import AssistantError
     from assistant.questions import clean_question
 
     overrides = {}
@@ -122,6 +123,8 @@ def checked_request(args: argparse.Namespace) -> tuple[Settings, SearchFilters |
     settings = Settings(**overrides)
     question = args.query if args.command == "search" else args.question
     clean_question(question, settings.max_question_chars)
+    if missing := settings.missing_index() or settings.missing_llm_key():
+        raise AssistantError(missing)  # what the engine's start would refuse, said now
     return settings, filters_of(args)
 
 

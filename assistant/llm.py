@@ -306,10 +306,8 @@ def build_llm(settings: Settings) -> LLM | None:
         class GuardedOpenAI(_Guarded, OpenAI):
             pass
 
-        if not api_key:
-            raise LLMConfigError(
-                "ASSISTANT_LLM=openai needs OPENAI_API_KEY or ASSISTANT_LLM_API_KEY"
-            )
+        if missing := settings.missing_llm_key():
+            raise LLMConfigError(missing)
         return GuardedOpenAI(
             model=settings.llm_model,
             api_key=api_key,

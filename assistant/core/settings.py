@@ -194,6 +194,23 @@ class Settings(BaseSettings):
     def embedding_key(self) -> str | None:
         return _plain(self.embedding_api_key)
 
+    def missing_llm_key(self) -> str | None:
+        """Why the configured LLM cannot be called at all (OpenAI without a key), or None:
+        a plain check, so the CLI says it before the engine's libraries load."""
+        if self.llm == "openai" and not self.llm_key:
+            return "ASSISTANT_LLM=openai needs OPENAI_API_KEY or ASSISTANT_LLM_API_KEY"
+        return None
+
+    def missing_index(self) -> str | None:
+        """Why there is nothing to query (an embedded store whose folder does not exist),
+        or None; a plain check, like :meth:`missing_llm_key`."""
+        if self.chroma_host or Path(self.chroma_path).exists():
+            return None
+        return (
+            f"no index at {self.chroma_path}: run `python -m ingest` first "
+            "(or set ASSISTANT_CHROMA_PATH)"
+        )
+
     def describe_store(self) -> str:
         """Human-readable location of the vector store, free of secrets."""
         if self.chroma_host:

@@ -122,10 +122,8 @@ def open_client(settings: Settings, *, create_path: bool = False) -> Any:
                 f"cannot reach {settings.describe_store()}: {_first_line(error)}"
             ) from error
     path = Path(settings.chroma_path)
-    if not path.exists() and not create_path:
-        raise EmptyStoreError(
-            f"no index at {path}: run `python -m ingest` first (or set ASSISTANT_CHROMA_PATH)"
-        )
+    if not create_path and (missing := settings.missing_index()):
+        raise EmptyStoreError(missing)
     try:
         path.mkdir(parents=True, exist_ok=True)
         # Drops the cache only: systems in use go on, and are freed with their last client.
