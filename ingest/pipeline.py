@@ -316,21 +316,26 @@ def _update(
             store, settings.cache_dir, embedder, revision, papers
         )
         report.embed_seconds += time.perf_counter() - began
+        alone = rebuild or store.current_revision() == base
         if rebuild:
             store.replace_live(embedder.info, revision, content_ids=content_ids)
         else:
             store.mark_changed(revision, content_ids=content_ids)
             _ensure_live(store, settings, rebuild)  # a rebuild may have swapped meanwhile
+        cataloged = len(papers)
     else:  # built once per revision (a store from an earlier version gets them now)
         if content_ids:
             store.mark_content_ids()
         LexicalIndex.ensure(store, settings.cache_dir)
-        PaperFile.ensure(store, settings.cache_dir)
+        cataloged = PaperFile.ensure(store, settings.cache_dir)
         began = time.perf_counter()
         report.sentences_embedded = SentenceVectors.ensure(store, settings.cache_dir, embedder)
         report.embed_seconds += time.perf_counter() - began
+        alone = store.current_revision() == base
     report.chunks_in_store = store.count()
-    report.papers_in_store = store.paper_count()
+    # The catalogue just written (or checked) counts the papers without reading the store;
+    # when another writer of a server published meanwhile, the store itself is counted.
+    report.papers_in_store = cataloged if alone else store.paper_count()
     return report
 
 
