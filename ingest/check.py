@@ -97,7 +97,7 @@ def _check(store: PaperStore, settings: Settings) -> CheckReport:
     add(
         "vector missing (metadata has it, the vector index cannot return it)",
         missing,
-        "`python -m ingest` re-embeds and rewrites them",
+        "`python -m ingest` of files listing their papers re-embeds and rewrites them",
     )
     missing_set = set(missing)
     unfound = store.not_found_by_own_vector([i for i in ids if i not in missing_set])

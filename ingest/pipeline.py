@@ -20,8 +20,14 @@ Safety rules this module keeps:
   revision before it is published (:mod:`assistant.core.sentence_vectors`), like BM25 and
   the paper catalogue (:mod:`assistant.core.paper_file`), which is updated from the previous
   revision's with the chunks this run wrote and removed.
-- Stored chunks whose vector the vector index lost are re-embedded from their stored text
-  and rewritten, instead of being called unchanged (``python -m ingest --check`` lists them).
+- Stored chunks of the papers a run lists whose vector the vector index lost are
+  re-embedded from their stored text and rewritten, instead of being called unchanged
+  (``python -m ingest --check`` lists them all, whichever papers they belong to).
+- What a run reads grows with what it lists, not with the store: only the listed papers'
+  stored chunks are read (and their vectors checked), once the store is marked as holding
+  content ids only. A store without that mark (from an earlier version, or new) is read
+  whole once, to re-key what earlier versions stored under other ids, and then marked
+  (:func:`stored_chunks`).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from assistant.core.changes import StoreChanges
 from assistant.core.embeddings import Embedder, build_embedder
 from assistant.core.lexical import LexicalIndex
 from assistant.core.paper_file import PaperFile
+from assistant.core.schema import Paper
 from assistant.core.sentence_vectors import SentenceVectors
 from assistant.core.settings import Settings
 from assistant.core.store import (
@@ -51,7 +58,7 @@ from assistant.core.store import (
 from assistant.core.writer_lock import writer_lock
 from ingest.chunking import chunk_papers, embedded_text
 from ingest.parsers import ParseResult, parse_paths
-from ingest.reconcile import ContentIds, plan_writes, stale_chunks
+from ingest.reconcile import ChunkMetadata, ContentIds, plan_writes, stale_chunks
 from ingest.records import Problem
 
 
@@ -199,6 +206,22 @@ def ingest_label(paths: Sequence[Path]) -> str:
     return "; ".join(str(Path(path).resolve()) for path in paths)
 
 
+def stored_chunks(store: PaperStore, papers: Sequence[Paper]) -> tuple[ChunkMetadata, bool]:
+    """The stored chunks an ingest of ``papers`` plans its writes with, and whether they
+    are the whole store.
+
+    Stale chunks are found by the content id of their title (``ingest.reconcile``), so
+    while a paper may be stored under an id of an earlier version, every chunk is read:
+    that paper is re-keyed whatever this run lists. Once the store is marked as holding
+    content ids only (:meth:`PaperStore.content_ids`), a paper's chunks are exactly those
+    stored under its id, and only the listed papers' chunks are read: what a run reads
+    grows with what it lists, not with the store.
+    """
+    if store.content_ids():
+        return store.chunk_metadata([paper.paper_id for paper in papers]), False
+    return store.chunk_metadata(), True
+
+
 def _update(
     store: PaperStore,
     parsed: ParseResult,
@@ -214,7 +237,7 @@ def _update(
     # ... unless a run was killed after writing: its chunks are in no cache, and in no
     # change this run makes (they are stored already), so the caches are built whole.
     interrupted = bool(store.unfinished_ingest())
-    stored = store.chunk_metadata()
+    stored, whole = stored_chunks(store, parsed.papers)
     plan = plan_writes(parsed.papers, parsed.sources, stored)
     nodes = chunk_papers(plan.papers, embedder.tokenize, embedder.chunk_tokens, progress)
     report = IngestReport(
@@ -246,7 +269,13 @@ def _update(
     )
     # Stored chunks whose vector is gone: re-embedded from their stored text (which their
     # id hashes, so it is what the inputs hold) and rewritten whole.
+    # (Only the chunks read above: the papers this run lists, or the whole store.)
     lost = [cid for cid in store.missing_vectors(list(stored)) if cid not in stale_ids]
+    # Once a whole read leaves nothing under an old id, later runs read only their papers.
+    content_id = ContentIds()
+    content_ids = whole and not any(
+        content_id.rekeyed(metadata) for cid, metadata in stored.items() if cid not in stale_ids
+    )
     changes = rebuild or new_nodes or relabel or stale or lost
     if changes and not rebuild:  # a staging collection is swapped in whole, or not at all
         store.begin_ingest(label)
@@ -287,19 +316,26 @@ def _update(
             store, settings.cache_dir, embedder, revision, papers
         )
         report.embed_seconds += time.perf_counter() - began
+        alone = rebuild or store.current_revision() == base
         if rebuild:
-            store.replace_live(embedder.info, revision)
+            store.replace_live(embedder.info, revision, content_ids=content_ids)
         else:
-            store.mark_changed(revision)
+            store.mark_changed(revision, content_ids=content_ids)
             _ensure_live(store, settings, rebuild)  # a rebuild may have swapped meanwhile
+        cataloged = len(papers)
     else:  # built once per revision (a store from an earlier version gets them now)
+        if content_ids:
+            store.mark_content_ids()
         LexicalIndex.ensure(store, settings.cache_dir)
-        PaperFile.ensure(store, settings.cache_dir)
+        cataloged = PaperFile.ensure(store, settings.cache_dir)
         began = time.perf_counter()
         report.sentences_embedded = SentenceVectors.ensure(store, settings.cache_dir, embedder)
         report.embed_seconds += time.perf_counter() - began
+        alone = store.current_revision() == base
     report.chunks_in_store = store.count()
-    report.papers_in_store = store.paper_count()
+    # The catalogue just written (or checked) counts the papers without reading the store;
+    # when another writer of a server published meanwhile, the store itself is counted.
+    report.papers_in_store = cataloged if alone else store.paper_count()
     return report
 
 

@@ -15,6 +15,9 @@ papers are reconciled with the stored ones (pure functions of the stored chunk m
   next ingest, whatever files it names: written once under its content id, with the
   sources of all its stored copies, and its old chunks removed. Its chunk texts are
   unchanged, so the pipeline reuses their stored vectors instead of embedding them again.
+  To find them the next ingest reads the whole store; once one found nothing left to
+  re-key, the store is marked as holding content ids only, and later runs read only the
+  chunks stored under the ids of the papers they list (nothing writes other ids now).
 - **Stale chunks** are the stored chunks of the papers this run writes that this run does
   not write (an old abstract's chunks, chunks under an old id). They are found by the
   content id of their title, not by the stored ``paper_id``, so chunks under old ids are

@@ -152,15 +152,17 @@ class PaperFile:
         return [paper for _, paper in first]
 
     @classmethod
-    def ensure(cls, store: PaperStore, cache_dir: Path) -> None:
-        """Write the catalogue for the store's revision when missing or damaged."""
+    def ensure(cls, store: PaperStore, cache_dir: Path) -> int:
+        """Write the catalogue for the store's revision when missing or damaged; returns
+        how many papers it lists."""
         try:
             found = cls.read(cls.folder(cache_dir, store))
         except DamagedPapers as error:
             log.warning("%s; writing it again", error)
             found = None
         if found is None or found[1] != store.count():
-            cls.refresh(store, cache_dir)
+            return len(cls.refresh(store, cache_dir))
+        return len(found[0])
 
     @classmethod
     def _updated(

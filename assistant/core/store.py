@@ -9,7 +9,9 @@ what a failure tells the user.
 The collection's metadata records which embedding model filled it. Opening it with a
 different model is refused with instructions, because mixed vector spaces would return
 confident nonsense rather than an error. It also carries a revision id, renewed by every
-write, so caches derived from the chunks (BM25) and running engines know when to reload.
+write, so caches derived from the chunks (BM25) and running engines know when to reload,
+and, once an ingest found every chunk under its paper's content id, a mark saying so
+(``CONTENT_IDS_KEY``), which lets an ingest read only the chunks of the papers it writes.
 
 Embedded Chroma keeps each process's copy of a collection's vector index (HNSW) in memory
 and writes it back whole; it never re-reads what another process wrote. Hence: every
@@ -38,7 +40,7 @@ from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_
 
 from assistant.core.embeddings import EmbeddingInfo
 from assistant.core.errors import AssistantError
-from assistant.core.schema import ABSTRACT, CHUNK_INDEX, Paper
+from assistant.core.schema import ABSTRACT, CHUNK_INDEX, PAPER_ID, Paper
 from assistant.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,9 +59,15 @@ SWAP_KEY = "rebuild_swapping"
 # On the live collection while an ingest writes it: what that ingest read (its paths). Cleared
 # by the revision it publishes at its end; left behind by a run that was killed.
 PENDING_KEY = "ingest_pending"
+# On a collection: every chunk is stored under its paper's content id (no paper is left under
+# an id of an earlier version), so an ingest reads only the chunks of the papers it writes.
+# Set by the ingest that found so; absent on collections of earlier versions (and new ones,
+# until their first ingest), which an ingest reads whole.
+CONTENT_IDS_KEY = "content_ids"
 # Records per Chroma metadata update or delete (an ingest's own writes: settings.write_batch).
 WRITE_BATCH = 256
 PAGE_SIZE = 5000  # records per read, to bound memory spikes on large stores
+IN_BATCH = 500  # values per ``$in`` filter (Chroma bounds the size of a filter)
 VECTOR_PAGE = 1000  # vectors per read when checking that they exist
 QUERY_BATCH = 256  # chunks searched with their own vectors per query call
 SELF_QUERY_K = 10  # a chunk must come back among this many hits for its own vector
@@ -282,6 +290,11 @@ class PaperStore:
     def revision(self) -> str:
         return str((self._collection.metadata or {}).get(REVISION_KEY, ""))
 
+    def current_revision(self) -> str:
+        """This collection's revision as stored now (another writer of a server may have
+        published one since this store was opened): one small metadata read."""
+        return str(self._current_metadata().get(REVISION_KEY, ""))
+
     @property
     def loaded_revision(self) -> str:
         """Which collection (by id) and revision this store object reads."""
@@ -407,9 +420,20 @@ class PaperStore:
             page = self._collection.get(ids=list(ids[start : start + PAGE_SIZE]), include=include)
             yield from zip(page["ids"], page["documents"], page["metadatas"])
 
-    def chunk_metadata(self) -> dict[str, dict[str, Any]]:
-        """id → flat metadata of every stored chunk (no vectors, no text)."""
-        return {chunk_id: metadata for chunk_id, _, metadata in self._records(["metadatas"])}
+    def chunk_metadata(self, paper_ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """id → flat metadata of every stored chunk (no vectors, no text); with
+        ``paper_ids``, of the chunks stored under those paper ids only (by the indexed
+        ``paper_id`` metadata, ``IN_BATCH`` ids a filter, so a read costs what it returns)."""
+        if paper_ids is None:
+            return {chunk_id: metadata for chunk_id, _, metadata in self._records(["metadatas"])}
+        unique = sorted(set(paper_ids))
+        return {
+            chunk_id: metadata
+            for start in range(0, len(unique), IN_BATCH)
+            for chunk_id, _, metadata in self._records(
+                ["metadatas"], where={PAPER_ID: {"$in": unique[start : start + IN_BATCH]}}
+            )
+        }
 
     def chunk_vectors(
         self, ids: Sequence[str]
@@ -553,6 +577,19 @@ class PaperStore:
             return dict(self._collection.metadata or {})
         return dict(fresh.metadata or {})
 
+    def content_ids(self) -> bool:
+        """Whether every chunk is known to be stored under its paper's content id
+        (``CONTENT_IDS_KEY``, read now): an ingest then reads only the papers it writes."""
+        return bool(self._current_metadata().get(CONTENT_IDS_KEY))
+
+    def mark_content_ids(self) -> None:
+        """Record that every chunk is stored under its paper's content id (an ingest that
+        read the whole store found nothing left to re-key, and wrote nothing)."""
+        metadata = self._current_metadata()
+        if not metadata.get(CONTENT_IDS_KEY):
+            metadata[CONTENT_IDS_KEY] = True
+            self._collection.modify(metadata=metadata)
+
     def begin_ingest(self, label: str) -> None:
         """Record, before the first write, that an ingest of ``label`` is under way.
 
@@ -563,21 +600,30 @@ class PaperStore:
         metadata[PENDING_KEY] = label
         self._collection.modify(metadata=metadata)
 
-    def mark_changed(self, revision: str | None = None) -> str:
+    def mark_changed(self, revision: str | None = None, *, content_ids: bool = False) -> str:
         """Publish a new revision: running engines reload, derived caches (BM25) rebuild.
 
         Pass the ``revision`` a cache was already built for, so readers find it ready. It
-        also clears the mark :meth:`begin_ingest` set: the writes are complete.
+        also clears the mark :meth:`begin_ingest` set: the writes are complete. With
+        ``content_ids`` it also records that they left every chunk under its paper's
+        content id (``CONTENT_IDS_KEY``; a mark already there is kept either way).
         """
         revision = revision or new_revision()
         metadata = self._current_metadata()
         metadata.pop(PENDING_KEY, None)
         metadata[REVISION_KEY] = revision
+        if content_ids:
+            metadata[CONTENT_IDS_KEY] = True
         self._collection.modify(metadata=metadata)
         return revision
 
-    def replace_live(self, info: EmbeddingInfo, revision: str | None = None) -> None:
+    def replace_live(
+        self, info: EmbeddingInfo, revision: str | None = None, *, content_ids: bool = False
+    ) -> None:
         """Swap this complete staging collection in for the live one (``--rebuild``).
+
+        ``content_ids``: the live collection it becomes is marked as holding content ids
+        only (:meth:`mark_changed`); the swap journal carries the mark too.
 
         The live collection is renamed ``<name>__retired``, not deleted: engines still
         reading it address it by id and keep answering until they reopen the new one. The
@@ -594,12 +640,13 @@ class PaperStore:
         live = _get_collection(self._client, live_name)
         if _identity(live) != base:
             raise self._moved()
-        journal = {**(self._collection.metadata or {}), SWAP_KEY: revision}
+        marks = {CONTENT_IDS_KEY: True} if content_ids else {}
+        journal = {**(self._collection.metadata or {}), SWAP_KEY: revision, **marks}
         self._collection.modify(metadata=journal)
         if live is not None:
             _delete_collection(self._client, live_name + RETIRED_SUFFIX)
             live.modify(name=live_name + RETIRED_SUFFIX)
-        self._rename(self._collection, live_name, _new_metadata(info, revision))
+        self._rename(self._collection, live_name, {**_new_metadata(info, revision), **marks})
         self._collection = self._client.get_collection(live_name, embedding_function=None)
         retired = _get_collection(self._client, live_name + RETIRED_SUFFIX)
         if live is not None and _identity(retired).split(":")[0] == str(live.id):
