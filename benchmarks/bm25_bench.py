@@ -1,6 +1,6 @@
 """BM25 score matrix: bm25s's own ``BM25.index`` against the NumPy build the index uses.
 
-    python benchmarks/bm25_bench.py [--docs 100000 1000000] [--bm25s-up-to 1000000]
+    python benchmarks/bm25_bench.py [--docs 100000 1000000] [--bm25s-up-to 1000000] [--update]
 
 For each size, a synthetic tokenised corpus (term ids drawn from a Zipf-like distribution
 over 30,000 terms, 30–90 tokens a document, seeded) is indexed in a fresh process per
@@ -8,6 +8,10 @@ build, so each peak RSS is its own: ``bm25s`` (the corpus turned into Python lis
 ``BM25().index``, as the index was built before) up to ``--bm25s-up-to`` documents, and
 ``numpy`` (:func:`assistant.core.bm25_matrix.bm25_index` on the flat arrays). Where both
 ran, the score matrices are compared element for element (they must be identical).
+
+``--update`` times instead what an ingest's update of the index costs: 50 chunks written and
+50 removed (``LexicalIndex.updated``), on an index of the same synthetic corpus. It uses only
+``LexicalIndex``, so it runs in a checkout from before the NumPy build too.
 """
 
 from __future__ import annotations
@@ -61,12 +65,42 @@ def build_one(docs: int, how: str, out: Path) -> dict:
     return {"seconds": seconds, "peak_mib": peak, "before_mib": before, "tokens": len(flat)}
 
 
+def update_one(docs: int) -> dict:
+    """50 chunks written and 50 removed on an index of ``docs`` documents, in this process."""
+    from llama_index.core.schema import TextNode
+
+    from assistant.core.lexical import LexicalIndex
+
+    flat, offsets = corpus(docs)
+    vocabulary = {f"t{i}": i for i in range(int(flat.max()) + 1)}
+    rows = [(f"c{i}", f"p{i // 10}") for i in range(docs)]
+    index = LexicalIndex._assemble(flat, offsets, vocabulary, [b"{}\n"] * docs, rows)
+    written = [
+        TextNode(
+            text=f"graph neural networks {i} routing experts",
+            id_=f"new{i}",
+            metadata={"paper_id": f"new{i // 10}", "title": "New"},
+        )
+        for i in range(50)
+    ]
+    removed = {f"c{i}" for i in range(0, docs, docs // 50)}
+    began = time.perf_counter()
+    updated = index.updated(written, removed)
+    return {"seconds": time.perf_counter() - began, "rows": len(updated)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--bm25s-up-to", type=int, default=1_000_000)
+    parser.add_argument("--update", action="store_true", help="time an index update instead")
     parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.update:
+        for docs in args.docs:
+            row = update_one(docs)
+            print(f"{docs:9,d} documents  update (50 written, 50 removed) {row['seconds']:.2f} s")
+        return
     if args.one:
         docs, how, out = args.one
         print("RESULT " + json.dumps(build_one(int(docs), how, Path(out))))
