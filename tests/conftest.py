@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import shutil
@@ -152,6 +153,12 @@ def ddrnet_page(folder: Path) -> Path:
     page = folder / DDRNET_LISTING
     page.write_text("\n".join(lines[: last_abstract + 1]) + "\n", encoding="utf-8")
     return folder
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    """A JSON-lines file of ``records`` at ``path``, for ingest."""
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
 
 
 def make_settings(tmp: Path, **overrides: object) -> Settings:

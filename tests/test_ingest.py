@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -25,6 +24,7 @@ from tests.conftest import (
     ddrnet_page,
     make_settings,
     run_module,
+    write_jsonl,
 )
 
 ABSTRACT = (
@@ -37,11 +37,6 @@ ABSTRACT = (
 def stored(settings) -> dict:
     collection = open_client(settings).get_collection(settings.collection)
     return collection.get(include=["metadatas", "documents"])
-
-
-def write_jsonl(path: Path, records: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
-    return path
 
 
 def test_bundled_corpus_ingest_counts_and_chunk_limits(corpus_store, embedder):

@@ -13,7 +13,6 @@ recorded, with the ids it returned:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from ingest.check import check_store
 from ingest.chunking import chunk_papers, embedded_text
 from ingest.pipeline import ingest
 from ingest.records import paper_id_for
-from tests.conftest import make_settings
+from tests.conftest import make_settings, write_jsonl
 
 TOPICS = [
     f"{kind} {thing}"
@@ -44,11 +43,6 @@ def abstract(topic: str, variant: str = "three") -> str:
 
 def title(topic: str) -> str:
     return f"Notes on {topic.title()}"
-
-
-def write_jsonl(path: Path, records: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
-    return path
 
 
 class RecordedGets:

@@ -4,7 +4,6 @@ would, and a missing or damaged previous index means a full build, as before."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -15,17 +14,12 @@ from assistant.core.lexical import LexicalIndex
 from assistant.core.store import PaperStore
 from ingest.check import check_store
 from ingest.pipeline import ingest
-from tests.conftest import make_settings
+from tests.conftest import make_settings, write_jsonl
 
 ABSTRACT = (
     "Sparse mixtures of experts route each token to a few expert networks. "
     "We show that routing with learned temperature improves perplexity by {n} points."
 )
-
-
-def write_jsonl(path: Path, records: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
-    return path
 
 
 def scores_by_term(index: LexicalIndex) -> dict[str, dict[str, float]]:

@@ -5,7 +5,6 @@ compares it with the stored papers."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -19,17 +18,12 @@ from assistant.core.store import PaperStore
 from assistant.engine import Assistant
 from ingest.check import check_store
 from ingest.pipeline import ingest
-from tests.conftest import make_settings
+from tests.conftest import make_settings, write_jsonl
 
 ABSTRACT = (
     "Sparse mixtures of experts route each token to a few expert networks. "
     "We show that routing with learned temperature improves perplexity by four points."
 )
-
-
-def write_jsonl(path: Path, records: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
-    return path
 
 
 def persisted(settings) -> tuple[list, int]:

@@ -30,6 +30,7 @@ from tests.conftest import (
     ddrnet_page,
     make_settings,
     run_module,
+    write_jsonl,
 )
 from tests.test_store_safety import (
     concurrent_env,
@@ -37,7 +38,6 @@ from tests.test_store_safety import (
     synthetic,
     titles_in,
     wait_for_stderr,
-    write_jsonl,
 )
 
 # ``python -m ingest`` with Chroma's rename patched to SIGKILL the process right after the

@@ -30,7 +30,7 @@ from ingest import BUNDLED_PAPERS
 from ingest.check import check_store
 from ingest.parsers import parse_paths
 from ingest.pipeline import ingest
-from tests.conftest import ROOT, clean_env, make_settings, run_module
+from tests.conftest import ROOT, clean_env, make_settings, run_module, write_jsonl
 
 DDRNET = (
     "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
@@ -73,11 +73,6 @@ def concurrent_env(**settings: object) -> dict[str, str]:
     """For ingests running side by side: one torch thread each, so two processes do not
     oversubscribe the cores and spin against each other."""
     return {**clean_env(**settings), "OMP_NUM_THREADS": "1"}
-
-
-def write_jsonl(path: Path, records: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
-    return path
 
 
 def titles_in(settings: Settings) -> set[str]:
@@ -290,7 +285,6 @@ def test_a_follower_reloads_after_an_ingest_and_keeps_answering_during_a_rebuild
 
 
 def status_counts(url: str) -> tuple[int, int]:
-    import json
     import urllib.request
 
     with urllib.request.urlopen(url + "health") as response:
