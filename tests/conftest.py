@@ -207,6 +207,15 @@ def corpus_store(tmp_path_factory: pytest.TempPathFactory, embedder):
     return make_settings(root), report
 
 
+@pytest.fixture
+def store_copy(corpus_store, tmp_path):
+    """A copy of the session's store, free to damage."""
+    settings, _ = corpus_store
+    for folder in ("chroma", "cache"):
+        shutil.copytree(Path(settings.chroma_path).parent / folder, tmp_path / folder)
+    return make_settings(tmp_path)
+
+
 @pytest.fixture(scope="session")
 def assistant(corpus_store):
     from assistant.engine import Assistant

@@ -33,15 +33,6 @@ def persisted(settings) -> tuple[list, int]:
     return found
 
 
-@pytest.fixture
-def store_copy(corpus_store, tmp_path):
-    """A copy of the session's store, free to damage."""
-    settings, _ = corpus_store
-    for folder in ("chroma", "cache"):
-        shutil.copytree(Path(settings.chroma_path).parent / folder, tmp_path / folder)
-    return make_settings(tmp_path)
-
-
 def no_paper_reads(monkeypatch) -> list:
     """Records every read of whole papers from the store (``first_chunks`` without ids)."""
     reads: list = []

@@ -7,9 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
-from pathlib import Path
-
-import pytest
 
 from assistant.core.sentence_split import quotable_sentences
 from assistant.core.sentence_vectors import INDEX, SentenceVectors
@@ -27,15 +24,6 @@ def corpus_sentences(settings) -> list[str]:
     return list(
         dict.fromkeys(s for paper in store.papers() for s in quotable_sentences(paper.abstract))
     )
-
-
-@pytest.fixture
-def store_copy(corpus_store, tmp_path):
-    """A copy of the session's store, free to damage."""
-    settings, _ = corpus_store
-    for folder in ("chroma", "cache"):
-        shutil.copytree(Path(settings.chroma_path).parent / folder, tmp_path / folder)
-    return make_settings(tmp_path)
 
 
 def test_ingest_stores_one_vector_per_sentence(corpus_store, embedder):
