@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import bm25s
@@ -40,6 +41,7 @@ from llama_index.core.schema import TextNode
 from assistant.core.embeddings import build_embedder
 from assistant.core.lexical import LexicalIndex
 from assistant.core.schema import ABSTRACT, CHUNK_INDEX, HIDDEN_KEYS, PAPER_ID, TITLE, Paper
+from assistant.core.sentence_vectors import SentenceVectors
 from assistant.core.settings import Settings
 from assistant.core.store import PaperStore, new_revision
 from assistant.engine import Assistant
@@ -68,31 +70,45 @@ def sentence_pool(embedder) -> tuple[list[str], np.ndarray, list[str]]:
     return sentences, vectors, title_words
 
 
+def synthetic_batches(
+    n: int, pool, batch: int, seed: int = 7, first: int = 0
+) -> Iterator[tuple[list[TextNode], np.ndarray]]:
+    """``n`` synthetic one-chunk papers and their vectors, ``batch`` at a time (one random
+    stream, so the papers are the same whatever the batch size, and a million of them never
+    sit in memory at once)."""
+    sentences, vectors, title_words = pool
+    rng = random.Random(seed)
+    for start in range(first, first + n, batch):
+        stop = min(start + batch, first + n)
+        nodes, embeddings = [], np.empty((stop - start, vectors.shape[1]), dtype=np.float32)
+        for i in range(start, stop):
+            picks = rng.sample(range(len(sentences)), rng.randint(2, 4))
+            title = " ".join(rng.sample(title_words, rng.randint(5, 10))) + f" {i}"
+            text = " ".join(sentences[j] for j in picks)
+            paper = Paper(
+                title=title, abstract=text, paper_id=paper_id_for(title), sources=["synthetic"]
+            )
+            nodes.append(
+                TextNode(
+                    text=text,
+                    id_=f"{paper.paper_id}:0",
+                    metadata={**paper.metadata(), CHUNK_INDEX: 0, ABSTRACT: text},
+                    excluded_embed_metadata_keys=list(HIDDEN_KEYS),
+                    excluded_llm_metadata_keys=list(HIDDEN_KEYS),
+                    metadata_template="{value}",
+                    text_template="{metadata_str}\n\n{content}",
+                )
+            )
+            vector = vectors[picks].mean(axis=0)
+            embeddings[i - start] = vector / np.linalg.norm(vector)
+        yield nodes, embeddings
+
+
 def synthetic_nodes(
     n: int, pool, seed: int = 7, first: int = 0
 ) -> tuple[list[TextNode], np.ndarray]:
-    sentences, vectors, title_words = pool
-    rng = random.Random(seed)
-    nodes, embeddings = [], np.empty((n, vectors.shape[1]), dtype=np.float32)
-    for i in range(first, first + n):
-        picks = rng.sample(range(len(sentences)), rng.randint(2, 4))
-        title = " ".join(rng.sample(title_words, rng.randint(5, 10))) + f" {i}"
-        text = " ".join(sentences[j] for j in picks)
-        paper = Paper(
-            title=title, abstract=text, paper_id=paper_id_for(title), sources=["synthetic"]
-        )
-        node = TextNode(
-            text=text,
-            id_=f"{paper.paper_id}:0",
-            metadata={**paper.metadata(), CHUNK_INDEX: 0, ABSTRACT: text},
-            excluded_embed_metadata_keys=list(HIDDEN_KEYS),
-            excluded_llm_metadata_keys=list(HIDDEN_KEYS),
-            metadata_template="{value}",
-            text_template="{metadata_str}\n\n{content}",
-        )
-        vector = vectors[picks].mean(axis=0)
-        embeddings[i - first] = vector / np.linalg.norm(vector)
-        nodes.append(node)
+    """``n`` synthetic papers at once (see ``synthetic_batches``)."""
+    ((nodes, embeddings),) = synthetic_batches(n, pool, max(n, 1), seed, first)
     return nodes, embeddings
 
 
@@ -179,15 +195,20 @@ def ingest_reads(store: PaperStore, added: list[TextNode]) -> dict[str, float]:
 
 
 def run_size(
-    n: int, pool, embedder, settings: Settings, questions: list[str], label: str = ""
+    n: int,
+    pool,
+    embedder,
+    settings: Settings,
+    questions: list[str],
+    label: str = "",
+    kept: bool = False,
 ) -> dict:
-    nodes, embeddings = synthetic_nodes(n, pool)
     store = PaperStore.open_for_writing(settings, embedder.info)
-    batch = 5000
-    began = time.perf_counter()
-    for start in range(0, n, batch):
-        store.upsert_chunks(nodes[start : start + batch], embeddings[start : start + batch])
-    ingest_seconds = time.perf_counter() - began
+    ingest_seconds = 0.0
+    for nodes, embeddings in synthetic_batches(n, pool, batch=5000):
+        began = time.perf_counter()
+        store.upsert_chunks(nodes, embeddings)
+        ingest_seconds += time.perf_counter() - began
     # the caches an ingest writes for the revision it publishes
     revision = new_revision()
     began = time.perf_counter()
@@ -212,6 +233,7 @@ def run_size(
         engine.search(question, k=10)
         latencies.append((time.perf_counter() - began) * 1000)
     rss_mib = psutil.Process().memory_info().rss / 2**20
+    app = app_alone(settings, questions)
     if label:
         path = OUTPUT / f"ranking-{label}-{n}.json"
         path.write_text(json.dumps(ranking(engine), indent=1))
@@ -232,12 +254,60 @@ def run_size(
         "search_p50_ms": percentile(latencies, 50),
         "search_p95_ms": percentile(latencies, 95),
         "rss_mib": rss_mib,
+        **app,
         "add_1000_s": add_seconds,
         **reads,
     }
     if label and importlib.util.find_spec("assistant.core.paper_file"):  # this version
         row.update(same_as_full_build(settings, embedder))
+    if kept:  # an app on the kept store answers from stored sentence vectors, as after ingest
+        began = time.perf_counter()
+        abstracts = (
+            node.text
+            for first, count, seed in ((0, n, 7), (n, 1000, 11))
+            for nodes, _ in synthetic_batches(count, pool, 5000, seed, first)
+            for node in nodes
+        )
+        vectors, _ = SentenceVectors.build(abstracts, embedder)
+        vectors.persist(SentenceVectors.folder(settings.cache_dir, store))
+        row["sentence_vectors_s"] = time.perf_counter() - began
     return row
+
+
+def app_alone(settings: Settings, questions: list[str]) -> dict:
+    """Engine start, search p50/p95 and RSS in a fresh process that only opens the store
+    and the caches an ingest left (as an app does), so nothing the ingest built is counted."""
+    fields = {
+        key: str(value)
+        for key, value in settings.model_dump().items()
+        if key in ("chroma_path", "cache_dir", "chroma_host", "chroma_port") and value
+    }
+    child = subprocess.run(
+        [sys.executable, __file__, "--app", json.dumps(fields), json.dumps(questions)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(x for x in child.stdout.splitlines() if x.startswith("RESULT "))
+    return json.loads(line[len("RESULT ") :])
+
+
+def measure_app(fields: dict, questions: list[str]) -> dict:
+    began = time.perf_counter()
+    engine = Assistant.from_settings(Settings(_env_file=None, **fields))
+    start_seconds = time.perf_counter() - began
+    engine.search("warm-up", k=10)
+    latencies = []
+    for question in questions:
+        began = time.perf_counter()
+        engine.search(question, k=10)
+        latencies.append((time.perf_counter() - began) * 1000)
+    return {
+        "app_start_s": start_seconds,
+        "app_search_p50_ms": percentile(latencies, 50),
+        "app_search_p95_ms": percentile(latencies, 95),
+        "app_rss_mib": psutil.Process().memory_info().rss / 2**20,
+    }
 
 
 def same_as_full_build(settings: Settings, embedder) -> dict:
@@ -343,18 +413,19 @@ def chart(results: list[dict]) -> Path:
     return path
 
 
-def measure_one(n: int, store: str, label: str = "") -> dict:
-    """One size and store, in this (fresh) process so memory figures do not accumulate."""
+def measure_one(n: int, store: str, label: str = "", keep: str = "") -> dict:
+    """One size and store, in this (fresh) process so memory figures do not accumulate.
+    ``keep``: build the embedded store in this folder and leave it there (for a load test)."""
     embedder = build_embedder(Settings(_env_file=None))
     pool = sentence_pool(embedder)
     questions = eval_questions()[:100]
     with tempfile.TemporaryDirectory() as tmp:
-        tmp_path = Path(tmp)
+        tmp_path = Path(keep) if keep and store == "embedded" else Path(tmp)
         if store == "embedded":
             settings = Settings(
                 _env_file=None, chroma_path=tmp_path / "chroma", cache_dir=tmp_path / "cache"
             )
-            row = run_size(n, pool, embedder, settings, questions, label)
+            row = run_size(n, pool, embedder, settings, questions, label, kept=bool(keep))
         else:
             with ChromaServer(tmp_path / "server") as server:
                 settings = Settings(
@@ -374,18 +445,35 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--no-server", action="store_true")
     parser.add_argument("--label", default="", help="name the dev-question rankings written")
+    parser.add_argument(
+        "--keep",
+        default="",
+        help="build the embedded store of the (single) size in this empty folder and keep it "
+        "(chroma/ and cache/ inside), e.g. for load_test.py --throughput against it",
+    )
     parser.add_argument("--one", nargs=2, metavar=("CHUNKS", "STORE"), help=argparse.SUPPRESS)
+    parser.add_argument("--app", nargs=2, metavar=("FIELDS", "QUESTIONS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    if args.one:
-        print("RESULT " + json.dumps(measure_one(int(args.one[0]), args.one[1], args.label)))
+    if args.app:
+        print("RESULT " + json.dumps(measure_app(*map(json.loads, args.app))))
         return
+    if args.one:
+        row = measure_one(int(args.one[0]), args.one[1], args.label, args.keep)
+        print("RESULT " + json.dumps(row))
+        return
+    if args.keep and (len(args.sizes) > 1 or any(Path(args.keep).glob("*"))):
+        parser.error("--keep takes one size and an empty folder")
+    if args.keep:
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
+        args.keep = str(Path(args.keep).resolve())
     results = []
     stores = ["embedded"] + ([] if args.no_server else ["server"])
     for n in args.sizes:
         for store in stores:
             child = subprocess.run(
-                [sys.executable, __file__, "--one", str(n), store, "--label", args.label],
+                [sys.executable, __file__, "--one", str(n), store, "--label", args.label]
+                + ["--keep", args.keep] * bool(args.keep),
                 capture_output=True,
                 text=True,
                 check=True,
@@ -399,7 +487,9 @@ def main() -> None:
                 f"catalogue {row.get('catalogue_build_s', 0):5.1f} s  "
                 f"start {row['engine_start_s']:6.1f} s  "
                 f"search p50 {row['search_p50_ms']:6.1f} ms p95 {row['search_p95_ms']:6.1f} ms  "
-                f"rss {row['rss_mib']:6.0f} MiB  add 1,000 papers {row['add_1000_s']:5.1f} s "
+                f"rss {row['rss_mib']:6.0f} MiB  app alone: start {row['app_start_s']:.1f} s, "
+                f"search p50 {row['app_search_p50_ms']:.1f} ms p95 {row['app_search_p95_ms']:.1f} ms, "
+                f"rss {row['app_rss_mib']:.0f} MiB  add 1,000 papers {row['add_1000_s']:5.1f} s "
                 f"(+ {row['ingest_reads_s']:.2f} s of ingest reads"
                 + (
                     f"; a store without the content-ids mark: {row['whole_reads_s']:.1f} s once, "
