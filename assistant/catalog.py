@@ -1,45 +1,142 @@
-"""The papers the engine can cite: id → paper, and lookup by title.
+"""The papers the engine can cite: id → paper, lookup by title, and by the words of titles.
 
-Read once when the engine starts (whole abstracts, as ingested), from the catalogue file
-ingest wrote for the store's revision (:mod:`assistant.core.paper_file`); from the store
-itself only when there is none (and then written for the next start).
+The papers stay where ingest wrote them, in the catalogue file of the store's revision
+(:mod:`assistant.core.paper_file`, SQLite), and are queried there: an engine on a million
+papers holds none of them in memory and reads nothing at start beyond the file's checks. A
+store without a usable file gets one built from the store (in memory when the cache cannot
+be written). ``PaperCatalog(papers, chunk_count)`` builds a catalogue in memory (tests,
+tools).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from functools import cached_property
 from pathlib import Path
 
-from assistant.core.paper_file import PaperFile
+from assistant.core.paper_file import SELECT, PaperFile, chunk_count, in_memory, paper_of, papers_of
 from assistant.core.schema import Paper, title_key
 from assistant.core.store import PaperStore
 from assistant.filters import SearchFilters, matching_ids
 
 MATCHING_CACHE = 64  # filter sets whose allowed ids are remembered
+IN_BATCH = 500  # ids one ``IN (...)`` query asks for
+
+
+class PaperTable(Mapping[str, Paper]):
+    """paper_id → :class:`Paper`, read from the catalogue database on each lookup
+    (iteration and :meth:`values` go in the store's order)."""
+
+    def __init__(self, database: sqlite3.Connection):
+        self._db = database
+
+    def __getitem__(self, paper_id: str) -> Paper:
+        row = self._db.execute(f"{SELECT} WHERE paper_id = ?", (paper_id,)).fetchone()
+        if row is None:
+            raise KeyError(paper_id)
+        return paper_of(row)
+
+    def __contains__(self, paper_id: object) -> bool:
+        return isinstance(paper_id, str) and bool(
+            self._db.execute("SELECT 1 FROM papers WHERE paper_id = ?", (paper_id,)).fetchone()
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        for paper in papers_of(self._db):
+            yield paper.paper_id
+
+    @cached_property
+    def _length(self) -> int:
+        return self._db.execute("SELECT count(*) FROM papers").fetchone()[0]
+
+    def __len__(self) -> int:
+        return self._length
+
+    def values(self) -> Iterator[Paper]:  # type: ignore[override]  # one query, not one a key
+        return papers_of(self._db)
+
+    def many(self, paper_ids: Iterable[str]) -> dict[str, Paper]:
+        """The papers of those ids that are catalogued (one query per 500 ids)."""
+        wanted = list(dict.fromkeys(paper_ids))
+        found: dict[str, Paper] = {}
+        for start in range(0, len(wanted), IN_BATCH):
+            batch = wanted[start : start + IN_BATCH]
+            marks = ", ".join("?" * len(batch))
+            for row in self._db.execute(f"{SELECT} WHERE paper_id IN ({marks})", batch):
+                found[row[0]] = paper_of(row)
+        return found
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return len(self) == len(other) and dict(zip(self, self.values())) == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # a mapping
 
 
 class PaperCatalog:
-    """paper_id → :class:`Paper` (title, abstract, sources, dates), plus title lookup."""
+    """The catalogue of one store revision (see the module docstring)."""
 
-    def __init__(self, papers: Iterable[Paper], chunk_count: int):
-        self.papers: dict[str, Paper] = {paper.paper_id: paper for paper in papers}
-        self.chunk_count = chunk_count
-        self._by_title = {title_key(paper.title): paper for paper in self.papers.values()}
+    def __init__(
+        self,
+        papers: Iterable[Paper] = (),
+        chunk_count: int = 0,
+        *,
+        database: sqlite3.Connection | None = None,
+    ):
+        if database is None:
+            database = in_memory(((f"{p.paper_id}:0", p) for p in papers), chunk_count)
+        self._db = database
+        self.papers = PaperTable(database)
         self._matching: dict[SearchFilters, frozenset[str]] = {}
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, store: PaperStore, cache_dir: Path) -> PaperCatalog:
         """The catalogue of the store's revision (see the module docstring)."""
-        papers, chunk_count = PaperFile.load(store, cache_dir)
-        return cls(papers, chunk_count)
+        return cls(database=PaperFile.load(store, cache_dir))
 
     def __len__(self) -> int:
         return len(self.papers)
 
+    @cached_property
+    def chunk_count(self) -> int:
+        return chunk_count(self._db)
+
     def by_title(self, title: str) -> Paper | None:
-        return self._by_title.get(title_key(title))
+        """The paper of that title, however it is typed (the last one listed, when two
+        papers share a title key)."""
+        row = self._db.execute(
+            f"{SELECT} WHERE title_key = ? ORDER BY position DESC LIMIT 1", (title_key(title),)
+        ).fetchone()
+        return None if row is None else paper_of(row)
+
+    def has_title_like(self, title: str, share: float) -> bool:
+        """Whether a catalogued title shares at least ``share`` of the words of the longer
+        of it and ``title`` (title keys' words: a quoted title typed slightly otherwise)."""
+        words = sorted(set(title_key(title).split()))
+        if not words:
+            return False
+        marks = ", ".join("?" * len(words))
+        found = self._db.execute(
+            f"SELECT 1 FROM title_words AS w JOIN papers AS p ON p.position = w.position "
+            f"WHERE w.word IN ({marks}) GROUP BY w.position "
+            f"HAVING count(*) >= ? * max(?, min(p.title_words)) LIMIT 1",
+            (*words, share, len(words)),
+        ).fetchone()
+        return found is not None
+
+    def titled(self, term: str, limit: int | None = None) -> list[str]:
+        """The ids of the papers whose title uses the stemmed ``term`` (at most ``limit``),
+        in the store's order."""
+        rows = self._db.execute(
+            "SELECT p.paper_id FROM title_terms AS t JOIN papers AS p ON p.position = t.position "
+            "WHERE t.term = ? ORDER BY t.position LIMIT ?",
+            (term, -1 if limit is None else limit),
+        )
+        return [paper_id for (paper_id,) in rows]
 
     def matching(self, filters: SearchFilters | None) -> frozenset[str] | None:
         """The ids of the papers ``filters`` allow; None when nothing is filtered out (no
@@ -56,13 +153,19 @@ class PaperCatalog:
                 self._matching[filters] = allowed
         return None if len(allowed) == len(self.papers) else allowed
 
+    @cached_property
+    def _names(self) -> tuple[list[str], list[str]]:
+        categories: set[str] = set()
+        sources: set[str] = set()
+        for paper in self.papers.values():
+            categories.update((paper.categories or "").split())
+            sources.update(paper.sources)
+        return sorted(categories, key=str.casefold), sorted(sources, key=str.casefold)
+
     def categories(self) -> list[str]:
         """Every category a paper carries, sorted (for a filter's choices)."""
-        found = {c for paper in self.papers.values() for c in (paper.categories or "").split()}
-        return sorted(found, key=str.casefold)
+        return list(self._names[0])
 
     def sources(self) -> list[str]:
         """Every source file label, sorted (for a filter's choices)."""
-        return sorted(
-            {s for paper in self.papers.values() for s in paper.sources}, key=str.casefold
-        )
+        return list(self._names[1])

@@ -34,7 +34,7 @@ from typing import Literal
 
 from assistant.answer import PremiseKind
 from assistant.catalog import PaperCatalog
-from assistant.core.schema import Paper, title_key
+from assistant.core.schema import Paper
 from assistant.hits import PaperHit
 from assistant.text.figures import (
     RESULT_UNITS,
@@ -110,13 +110,6 @@ class PremiseChecker:
         self.catalog = catalog
         self.tuning = tuning
         self._framing = {vocabulary.stem(word) for word in FRAMING_WORDS}
-        self._title_words = [set(title_key(p.title).split()) for p in catalog.papers.values()]
-        # stemmed term → the papers whose title uses it: a method named in a question by the
-        # name its own paper's title carries ("TimesNet", "Poly-encoders")
-        self._title_terms: dict[str, list[Paper]] = {}
-        for paper in catalog.papers.values():
-            for term in dict.fromkeys(vocabulary.terms(paper.title)):
-                self._title_terms.setdefault(term, []).append(paper)
 
     def check(
         self, question: str, hits: Sequence[PaperHit], lookups: Lookups | None = None
@@ -138,12 +131,8 @@ class PremiseChecker:
         ]
 
     def _indexed_title(self, quoted: str) -> bool:
-        if self.catalog.by_title(quoted) is not None:
-            return True
-        words = set(title_key(quoted).split())
-        return any(
-            len(words & title) >= self.tuning.title_match * max(len(words), len(title))
-            for title in self._title_words
+        return self.catalog.by_title(quoted) is not None or self.catalog.has_title_like(
+            quoted, self.tuning.title_match
         )
 
     def unknown_names(self, question: str) -> list[PremiseFinding]:
@@ -183,10 +172,12 @@ class PremiseChecker:
 
     def _named_hit(self, question: str, hits: Sequence[PaperHit]) -> PaperHit | None:
         """The first retrieved paper the question names by a rare word of its title."""
+        # a method named in a question by the name its own paper's title carries
+        # ("TimesNet", "Poly-encoders")
         titled = {
-            paper.paper_id
+            paper_id
             for _, stem in self._rare_names(question)
-            for paper in self._title_terms.get(stem, [])
+            for paper_id in self.catalog.titled(stem)
         }
         return next((hit for hit in hits if hit.paper_id in titled), None)
 
@@ -230,8 +221,9 @@ class PremiseChecker:
             if stem in used[0]:
                 continue
             named = next((h for h, terms in zip(hits[1:], used[1:]) if stem in terms), None)
-            if named is None and len(titled := self._title_terms.get(stem, [])) == 1:
-                named = titled[0]  # not retrieved, but its own title carries the name
+            if named is None and len(titled := self.catalog.titled(stem, limit=2)) == 1:
+                named = self.catalog.papers.get(titled[0])  # not retrieved, but its own
+                # title carries the name
             if named is not None:
                 values = {"named": named.title, "method": name, "top": top.title}
                 return [PremiseFinding("uncovered", "named_elsewhere", values)]

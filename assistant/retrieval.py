@@ -172,8 +172,9 @@ def fuse(
     lexical = _collapse(lexical_hits)
     dense_floor = min((cosine for cosine, _ in dense.values()), default=0.0)
     fused: list[PaperHit] = []
+    papers = catalog.papers.many(dense.keys() | lexical.keys())
     for paper_id in dense.keys() | lexical.keys():
-        paper = catalog.papers.get(paper_id)
+        paper = papers.get(paper_id)
         if paper is None:  # stored after this engine loaded its catalogue
             continue
         cosine, passages = dense.get(paper_id, (dense_floor, []))

@@ -10,9 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
-import Stemmer
-
-from assistant.text.words import STOPWORDS, TOKEN, WORD
+from assistant.core.terms import new_stemmer, term_tokens
+from assistant.text.words import STOPWORDS, WORD
 
 
 class Vocabulary:
@@ -21,7 +20,7 @@ class Vocabulary:
     def __init__(self, frequencies: Mapping[str, int], documents: int):
         self.frequencies = dict(frequencies)
         self.documents = max(1, documents)
-        self._stemmer = Stemmer.Stemmer("english")
+        self._stemmer = new_stemmer()
 
     def stem(self, word: str) -> str:
         return self._stemmer.stemWord(word.lower())
@@ -32,11 +31,7 @@ class Vocabulary:
 
     def tokens(self, text: str) -> list[tuple[str, str]]:
         """(the word as written, its term) for each content term of the text, in order."""
-        return [
-            (token, self._stemmer.stemWord(token.lower()))
-            for token in TOKEN.findall(text)
-            if token.lower() not in STOPWORDS
-        ]
+        return term_tokens(text, self._stemmer)
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a stemmed term (unknown terms are the rarest)."""

@@ -310,10 +310,14 @@ def _update(
             written = [*rekeyed, *lost, *to_embed, *relabel]
             changes = StoreChanges.of(written, stale, base)
         LexicalIndex.refresh(store, settings.cache_dir, revision, changes)
-        papers = PaperFile.refresh(store, settings.cache_dir, revision, changes)
+        cataloged = PaperFile.refresh(store, settings.cache_dir, revision, changes)
         began = time.perf_counter()
         report.sentences_embedded = SentenceVectors.refresh(
-            store, settings.cache_dir, embedder, revision, papers
+            store,
+            settings.cache_dir,
+            embedder,
+            revision,
+            PaperFile.papers(store, settings.cache_dir, revision),
         )
         report.embed_seconds += time.perf_counter() - began
         alone = rebuild or store.current_revision() == base
@@ -322,7 +326,6 @@ def _update(
         else:
             store.mark_changed(revision, content_ids=content_ids)
             _ensure_live(store, settings, rebuild)  # a rebuild may have swapped meanwhile
-        cataloged = len(papers)
     else:  # built once per revision (a store from an earlier version gets them now)
         if content_ids:
             store.mark_content_ids()

@@ -14,7 +14,9 @@ import pytest
 from assistant.catalog import PaperCatalog
 from assistant.core import paper_file
 from assistant.core.paper_file import DATABASE, INDEX, PaperFile
+from assistant.core.schema import title_key
 from assistant.core.store import PaperStore
+from assistant.core.terms import new_stemmer, term_tokens
 from assistant.engine import Assistant
 from ingest.check import check_store
 from ingest.pipeline import ingest
@@ -61,6 +63,56 @@ def test_ingest_writes_the_catalogue_and_the_engine_starts_from_it(
     assert list(engine.catalog.papers.values()) == papers
     assert engine.catalog.chunk_count == chunks
     assert check_store(settings).clean
+
+
+def title_index(database: Path) -> set[tuple[str, str, str]]:
+    """Every (table, word or term, paper id) of a catalogue file's title tables."""
+    with sqlite3.connect(database) as connection:
+        return {
+            (table, key, paper_id)
+            for table, column in (("title_words", "word"), ("title_terms", "term"))
+            for key, paper_id in connection.execute(
+                f"SELECT t.{column}, p.paper_id FROM {table} AS t "
+                "JOIN papers AS p ON p.position = t.position"
+            )
+        }
+
+
+def test_the_catalogue_answers_title_lookups_as_a_scan_of_every_title_would(corpus_store):
+    """The premise checks ask the catalogue file (not a copy of every title in memory)
+    which papers a title term names and whether a quoted title is indexed."""
+    settings, _ = corpus_store
+    store = PaperStore.open(settings, None)
+    catalog = PaperCatalog.load(store, settings.cache_dir)
+    papers = store.papers()
+    stemmer = new_stemmer()
+    by_term: dict[str, list[str]] = {}
+    for paper in papers:
+        for _, term in dict.fromkeys(term_tokens(paper.title, stemmer)):
+            if paper.paper_id not in by_term.setdefault(term, []):
+                by_term[term].append(paper.paper_id)
+    assert {term: catalog.titled(term) for term in by_term} == by_term
+    assert catalog.titled("nosuchterm") == []
+    assert all(catalog.titled(term, limit=1) == ids[:1] for term, ids in by_term.items())
+
+    def scanned(quoted: str, share: float) -> bool:
+        words = set(title_key(quoted).split())
+        return bool(words) and any(
+            len(words & (title := set(title_key(p.title).split())))
+            >= share * max(len(words), len(title))
+            for p in papers
+        )
+
+    quotes = [p.title for p in papers[:40]]
+    quotes += [" ".join(title.split()[1:]) for title in quotes]  # a word left out
+    quotes += [f"{title} revisited again" for title in quotes[:40]]  # words added
+    quotes += ["Transformers", "A Survey of Everything Under the Sun", ""]
+    for share in (0.6, 0.8, 1.0):
+        answers = [catalog.has_title_like(quoted, share) for quoted in quotes]
+        assert answers == [scanned(quoted, share) for quoted in quotes], share
+    assert any(answers) and not all(answers)
+    assert catalog.by_title(papers[5].title.upper()) == papers[5]
+    assert len(catalog) == len(papers) and papers[7].paper_id in catalog.papers
 
 
 def test_a_missing_catalogue_is_built_from_the_store_once(store_copy, embedder, monkeypatch):
@@ -142,6 +194,10 @@ def test_an_ingest_updates_the_previous_catalogue(tmp_path: Path, embedder, monk
     papers, chunks = persisted(settings)
     assert papers == store.papers()
     assert chunks == store.count()
+    fresh = tmp_path / "fresh" / "catalogue"
+    PaperFile.write(fresh, store.first_chunks(), chunks)  # the title tables as built whole
+    updated = PaperFile.folder(settings.cache_dir, store) / DATABASE
+    assert title_index(updated) == title_index(fresh / DATABASE)
     assert next(p for p in papers if p.title == "Routing Experts 4").sources == [
         "p.jsonl",
         "q.jsonl",

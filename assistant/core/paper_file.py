@@ -8,10 +8,16 @@ Layout, beside the BM25 index and the sentence vectors and published the same wa
 folder per store revision, ``<cache>/papers/<collection>/<revision>/``):
 
 - ``papers.sqlite``: table ``papers``, one row per paper in the store's order (its first
-  chunk's id, and every field of :class:`~assistant.core.schema.Paper`), table ``facts``
-  (the chunk count);
-- ``index.json``: the sha256 of ``papers.sqlite`` and its counts; written last, so a
+  chunk's id, its title key, and every field of :class:`~assistant.core.schema.Paper`),
+  indexed by id and by title key; tables ``title_words`` (the words of each title key) and
+  ``title_terms`` (the stemmed terms of each title, :mod:`assistant.core.terms`), which the
+  premise checks look titles up by; table ``facts`` (the chunk count);
+- ``index.json``: the sha256 of ``papers.sqlite``, its size and counts; written last, so a
   folder without it is no catalogue.
+
+Engines query the file where it lies (read-only, one connection each), so a store of a
+million papers costs an engine no per-paper memory and no start-up read; a catalogue that
+cannot be persisted (a read-only cache) is built in memory instead.
 
 The folder is written under a staging name and renamed into place before ingest publishes
 the revision; the live revision's folder is kept until the next one, so engines starting
@@ -20,39 +26,51 @@ or an earlier version, a bit flip) is built from the store once, and ``ingest --
 compares the catalogue with the stored papers.
 
 An ingest given the :class:`~assistant.core.changes.StoreChanges` it made copies the
-previous revision's file and applies them (rows of removed first chunks deleted, written
-first chunks read back from the store and written), instead of reading every paper.
+previous revision's file and applies them in SQL (rows of removed first chunks deleted,
+written first chunks read back from the store and written), instead of reading every paper.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
 from pathlib import Path
 
 from assistant.core.changes import StoreChanges
 from assistant.core.revision_folders import file_digest, publish
-from assistant.core.schema import OPTIONAL_FIELDS, Paper
+from assistant.core.schema import OPTIONAL_FIELDS, Paper, title_key
 from assistant.core.store import PaperStore, StoreError
+from assistant.core.terms import new_stemmer, term_tokens
 
 log = logging.getLogger(__name__)
 
 DATABASE = "papers.sqlite"
 INDEX = "index.json"  # written last: its presence marks a complete folder
-LAYOUT = 1
+LAYOUT = 2  # 1: papers and facts only (read whole by every engine)
 FIELDS = ("paper_id", "first_chunk", "title", "abstract", "sources", *OPTIONAL_FIELDS)
+SELECT = f"SELECT {', '.join(FIELDS)} FROM papers"
 # Columns without a declared type keep what is stored as it is (a year as int or str).
 SCHEMA = f"""
 CREATE TABLE papers (
     position INTEGER PRIMARY KEY,
     paper_id TEXT NOT NULL UNIQUE,
     first_chunk TEXT NOT NULL UNIQUE,
+    title_key TEXT NOT NULL,
+    title_words INTEGER NOT NULL,
     {", ".join(name for name in FIELDS[2:])}
 );
+CREATE INDEX papers_by_title ON papers (title_key);
+CREATE TABLE title_words (word TEXT NOT NULL, position INTEGER NOT NULL,
+                          PRIMARY KEY (word, position)) WITHOUT ROWID;
+CREATE TABLE title_terms (term TEXT NOT NULL, position INTEGER NOT NULL,
+                          PRIMARY KEY (term, position)) WITHOUT ROWID;
 CREATE TABLE facts (name TEXT PRIMARY KEY, value);
 """
+BATCH = 10_000  # rows a write or a read moves at once
 
 
 class DamagedPapers(Exception):
@@ -79,48 +97,57 @@ class PaperFile:
     def read(cls, folder: Path) -> tuple[list[Paper], int] | None:
         """(papers in the store's order, chunk count) persisted in ``folder``, checked;
         None when there is none there, :class:`DamagedPapers` when it fails its checks."""
-        rows = cls._read_rows(folder)
-        if rows is None:
+        connection = cls.opened(folder)
+        if connection is None:
             return None
-        papers, chunks = rows
-        return [paper for _, paper in papers], chunks
+        with closing(connection):
+            try:
+                papers = list(papers_of(connection))
+            except sqlite3.Error as error:
+                raise DamagedPapers(f"paper catalogue at {folder}: unreadable ({error})") from error
+            return papers, chunk_count(connection)
 
     @classmethod
-    def _read_rows(cls, folder: Path) -> tuple[list[tuple[str, Paper]], int] | None:
+    def opened(cls, folder: Path) -> sqlite3.Connection | None:
+        """A read-only connection to the catalogue in ``folder`` once it passed its checks
+        (checksum, layout, counts); None when there is none there, :class:`DamagedPapers`
+        when it fails them. The connection may be shared by threads; it keeps the file
+        readable even after a later ingest removes the folder."""
         index = _index(folder)
         if index is None:
             return None
         database = folder / DATABASE
         _verify(folder, index)
         try:
-            with _connect(database, read_only=True) as connection:
-                rows = connection.execute(
-                    f"SELECT {', '.join(FIELDS)} FROM papers ORDER BY position"
-                ).fetchall()
-                facts = dict(connection.execute("SELECT name, value FROM facts"))
-            papers = [(row[1], _paper(row)) for row in rows]
-            chunks = int(facts["chunks"])
+            connection = sqlite3.connect(
+                f"file:{database}?mode=ro&immutable=1", uri=True, check_same_thread=False
+            )
+            papers = connection.execute("SELECT count(*) FROM papers").fetchone()[0]
+            chunks = chunk_count(connection)
         except (sqlite3.Error, KeyError, TypeError, ValueError) as error:
             raise DamagedPapers(f"paper catalogue at {folder}: unreadable ({error})") from error
-        if len(papers) != index.get("papers") or chunks != index.get("chunks"):
+        if papers != index.get("papers") or chunks != index.get("chunks"):
+            connection.close()
             raise DamagedPapers(f"paper catalogue at {folder}: its counts disagree")
-        return papers, chunks
+        return connection
 
     @classmethod
-    def load(cls, store: PaperStore, cache_dir: Path) -> tuple[list[Paper], int]:
-        """(papers, chunk count) for the store's revision: the persisted catalogue, or,
-        when it is missing, damaged or counts other chunks than the store, the papers
-        read from the store (and persisted, when the cache can be written)."""
+    def load(cls, store: PaperStore, cache_dir: Path) -> sqlite3.Connection:
+        """A connection to the catalogue of the store's revision: the persisted one, or,
+        when it is missing, damaged or counts other chunks than the store, one built from
+        the papers read from the store (persisted when the cache can be written, else in
+        memory)."""
         folder = cls.folder(cache_dir, store)
         try:
-            found = cls.read(folder)
+            found = cls.opened(folder)
         except DamagedPapers as error:
             log.warning("%s; reading the papers from the store", error)
             found = None
         chunks = store.count()
-        if found is not None and found[1] == chunks:
+        if found is not None and chunk_count(found) == chunks:
             return found
         if found is not None:
+            found.close()
             log.warning("paper catalogue at %s does not match the store; rebuilding it", folder)
         else:
             log.info(
@@ -129,8 +156,29 @@ class PaperFile:
                 store.name,
             )
         first = store.first_chunks()
-        cls._persist_quietly(cache_dir, store, first, chunks, store.revision)
-        return [paper for _, paper in first], chunks
+        if cls._persist_quietly(cache_dir, store, first, chunks, store.revision):
+            try:
+                persisted = cls.opened(folder)
+            except DamagedPapers as error:
+                log.warning("%s; keeping the catalogue in memory", error)
+            else:
+                if persisted is not None:
+                    return persisted
+        return in_memory(first, chunks)
+
+    @classmethod
+    def papers(cls, store: PaperStore, cache_dir: Path, revision: str) -> Iterator[Paper]:
+        """The papers of ``revision``'s catalogue, read a batch at a time (what the sentence
+        vectors are built from); the store's when there is no catalogue to read."""
+        try:
+            connection = cls.opened(cls.folder(cache_dir, store, revision))
+        except DamagedPapers:
+            connection = None
+        if connection is None:
+            yield from store.papers()
+            return
+        with closing(connection):
+            yield from papers_of(connection)
 
     # --- writing --------------------------------------------------------------------
     @classmethod
@@ -140,52 +188,71 @@ class PaperFile:
         cache_dir: Path,
         revision: str | None = None,
         changes: StoreChanges | None = None,
-    ) -> list[Paper]:
+    ) -> int:
         """Write the catalogue of the store as it is now for ``revision`` (the one ingest
-        is about to publish) and return its papers. With ``changes``, the previous
-        revision's catalogue is updated when it is intact, instead of reading every paper."""
+        is about to publish) and return how many papers it lists. With ``changes``, the
+        previous revision's catalogue is updated when it is intact, instead of reading
+        every paper."""
         chunks = store.count()
-        first = cls._updated(store, cache_dir, changes) if changes is not None else None
-        if first is None:
-            first = store.first_chunks()
+        target = cls.folder(cache_dir, store, revision)
+        if changes is not None:
+            try:
+                updated = cls._update(store, cache_dir, changes, chunks, target)
+            except (OSError, sqlite3.Error) as error:  # read-only cache
+                log.warning("cannot persist the paper catalogue under %s (%s)", cache_dir, error)
+                updated = None
+            if updated is not None:
+                return updated
+        first = store.first_chunks()
         cls._persist_quietly(cache_dir, store, first, chunks, revision or store.revision)
-        return [paper for _, paper in first]
+        return len({paper.paper_id for _, paper in first})
 
     @classmethod
     def ensure(cls, store: PaperStore, cache_dir: Path) -> int:
         """Write the catalogue for the store's revision when missing or damaged; returns
         how many papers it lists."""
         try:
-            found = cls.read(cls.folder(cache_dir, store))
+            found = cls.opened(cls.folder(cache_dir, store))
         except DamagedPapers as error:
             log.warning("%s; writing it again", error)
             found = None
-        if found is None or found[1] != store.count():
-            return len(cls.refresh(store, cache_dir))
-        return len(found[0])
+        if found is None:
+            return cls.refresh(store, cache_dir)
+        with closing(found):
+            stale = chunk_count(found) != store.count()
+            papers = found.execute("SELECT count(*) FROM papers").fetchone()[0]
+        return cls.refresh(store, cache_dir) if stale else papers
 
     @classmethod
-    def _updated(
-        cls, store: PaperStore, cache_dir: Path, changes: StoreChanges
-    ) -> list[tuple[str, Paper]] | None:
-        """The papers of the ``changes.base`` catalogue with ``changes`` applied; None when
-        that catalogue is missing or damaged (the caller reads every paper instead)."""
+    def _update(
+        cls,
+        store: PaperStore,
+        cache_dir: Path,
+        changes: StoreChanges,
+        chunks: int,
+        target: Path,
+    ) -> int | None:
+        """The ``changes.base`` catalogue copied to ``target`` with ``changes`` applied;
+        None when that catalogue is missing or damaged (the caller reads every paper)."""
+        base = cls.folder(cache_dir, store, changes.base)
         try:
-            rows = cls._read_rows(cls.folder(cache_dir, store, changes.base))
+            found = cls.opened(base)
         except DamagedPapers as error:
             log.warning("%s; reading every paper instead", error)
             return None
-        if rows is None:
+        if found is None:
             return None
-        papers = {chunk: paper for chunk, paper in rows[0] if chunk not in changes.removed}
-        chunk_of = {paper.paper_id: chunk for chunk, paper in papers.items()}
-        for chunk, paper in store.first_chunks(list(changes.written)):
-            old = chunk_of.get(paper.paper_id)
-            if old is not None and old != chunk:  # a new first chunk: the paper moves last
-                del papers[old]
-            papers[chunk] = paper  # a relabelled one keeps its place
-            chunk_of[paper.paper_id] = chunk
-        return list(papers.items())
+        found.close()
+        written = store.first_chunks(list(changes.written))
+        with publish(target, _live(cls.root(cache_dir, store), store)) as staging:
+            shutil.copyfile(base / DATABASE, staging / DATABASE)
+            with closing(_connect(staging / DATABASE)) as connection:
+                _apply(connection, changes.removed, written)
+                connection.execute("UPDATE facts SET value = ? WHERE name = 'chunks'", (chunks,))
+                connection.commit()
+                count = connection.execute("SELECT count(*) FROM papers").fetchone()[0]
+            _write_index(staging, count, chunks)
+        return count
 
     @classmethod
     def _persist_quietly(
@@ -195,16 +262,14 @@ class PaperFile:
         first: list[tuple[str, Paper]],
         chunks: int,
         revision: str,
-    ) -> None:
+    ) -> bool:
         root = cls.root(cache_dir, store)
         try:
-            live = [root / store.live_revision().split(":")[-1]]
-        except StoreError:  # no live collection yet (a first --rebuild)
-            live = []
-        try:
-            cls.write(root / revision, first, chunks, live)
+            cls.write(root / revision, first, chunks, _live(root, store))
         except (OSError, sqlite3.Error) as error:  # read-only cache: memory only
             log.warning("cannot persist the paper catalogue under %s (%s)", cache_dir, error)
+            return False
+        return True
 
     @staticmethod
     def write(
@@ -213,36 +278,176 @@ class PaperFile:
         """Write atomically (staging folder, then rename) and drop the other revisions,
         except ``keep`` (the revision engines serve until the new one is published)."""
         with publish(target, keep) as staging:
-            # One row per paper, where it first appears, as the last first chunk of it says
-            # (an interrupted ingest can leave a paper two first chunks until the next one):
-            # what a dict of the papers holds.
-            papers = {paper.paper_id: (chunk, paper) for chunk, paper in first}
-            with _connect(staging / DATABASE) as connection:
-                connection.executescript(SCHEMA)
-                marks = ", ".join("?" * len(FIELDS))
-                rows = (_row(chunk, paper) for chunk, paper in papers.values())
-                connection.executemany(
-                    f"INSERT INTO papers ({', '.join(FIELDS)}) VALUES ({marks})", rows
-                )
-                count = connection.execute("SELECT count(*) FROM papers").fetchone()[0]
-                connection.execute("INSERT INTO facts VALUES ('chunks', ?)", (chunks,))
-                connection.commit()
-            index = {
-                "layout": LAYOUT,
-                "papers": count,
-                "chunks": chunks,
-                "sha256": file_digest(staging / DATABASE),
-            }
-            (staging / INDEX).write_text(json.dumps(index))
+            with closing(_connect(staging / DATABASE)) as connection:
+                count = _fill(connection, first, chunks)
+            _write_index(staging, count, chunks)
 
 
-def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
-    if read_only:
-        return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+# --- the database itself ------------------------------------------------------------
+def in_memory(first: Iterable[tuple[str, Paper]], chunks: int) -> sqlite3.Connection:
+    """A catalogue database in memory, for a cache that cannot be written (and for tests):
+    the same tables, so it answers the same queries."""
+    connection = sqlite3.connect(":memory:", check_same_thread=False)
+    _fill(connection, first, chunks)
+    return connection
+
+
+def papers_of(connection: sqlite3.Connection, where: str = "", *args: object) -> Iterator[Paper]:
+    """The papers of a catalogue database (those ``where`` selects), in the store's order,
+    a batch at a time."""
+    cursor = connection.execute(f"{SELECT} {where} ORDER BY position", args)
+    while rows := cursor.fetchmany(BATCH):
+        yield from map(paper_of, rows)
+
+
+def chunk_count(connection: sqlite3.Connection) -> int:
+    return int(connection.execute("SELECT value FROM facts WHERE name = 'chunks'").fetchone()[0])
+
+
+def paper_of(row: Sequence) -> Paper:
+    """The paper of a row selected as :data:`SELECT` selects it."""
+    paper_id, _, title, abstract, sources, *optional = row
+    return Paper(
+        title=title,
+        abstract=abstract,
+        paper_id=paper_id,
+        sources=list(json.loads(sources)),
+        **dict(zip(OPTIONAL_FIELDS, optional, strict=True)),
+    )
+
+
+def _fill(connection: sqlite3.Connection, first: Iterable[tuple[str, Paper]], chunks: int) -> int:
+    """Create the tables and write the papers; returns how many rows it wrote.
+
+    One row per paper, where it first appears, as the last first chunk of it says (an
+    interrupted ingest can leave a paper two first chunks until the next one): what a dict
+    of the papers holds."""
+    papers = {paper.paper_id: (chunk, paper) for chunk, paper in first}
+    connection.executescript(SCHEMA)
+    _insert(connection, list(papers.values()))
+    connection.execute("INSERT INTO facts VALUES ('chunks', ?)", (chunks,))
+    connection.commit()
+    return connection.execute("SELECT count(*) FROM papers").fetchone()[0]
+
+
+def _insert(connection: sqlite3.Connection, first: Sequence[tuple[str, Paper]]) -> None:
+    """Append the papers after the last row, with their title words and terms."""
+    stemmer = new_stemmer()
+    (last,) = connection.execute("SELECT coalesce(max(position), 0) FROM papers").fetchone()
+    marks = ", ".join("?" * (len(FIELDS) + 3))
+    insert = (
+        f"INSERT INTO papers (position, {', '.join(FIELDS)}, title_key, title_words) "
+        f"VALUES ({marks})"
+    )
+    for start in range(0, len(first), BATCH):
+        rows, words, terms = [], [], []
+        for position, (chunk, paper) in enumerate(first[start : start + BATCH], last + 1):
+            key = title_key(paper.title)
+            key_words = set(key.split())
+            rows.append((position, *_row(chunk, paper), key, len(key_words)))
+            words += [(word, position) for word in key_words]
+            terms += [
+                (term, position) for term in {t for _, t in term_tokens(paper.title, stemmer)}
+            ]
+        last += len(rows)
+        connection.executemany(insert, rows)
+        connection.executemany("INSERT INTO title_words VALUES (?, ?)", words)
+        connection.executemany("INSERT INTO title_terms VALUES (?, ?)", terms)
+
+
+def _apply(
+    connection: sqlite3.Connection, removed: Iterable[str], written: Sequence[tuple[str, Paper]]
+) -> None:
+    """``changes`` in SQL: rows of removed first chunks go; a written first chunk replaces
+    its paper's row in place when it is the same chunk (a relabelled paper keeps its place)
+    and moves the paper last when it is a new one (as a dict of the papers would)."""
+    gone = [
+        position
+        for chunk in removed
+        for (position,) in connection.execute(
+            "SELECT position FROM papers WHERE first_chunk = ?", (chunk,)
+        )
+    ]
+    appended: list[tuple[str, Paper]] = []
+    for chunk, paper in dict((p.paper_id, (c, p)) for c, p in written).values():
+        found = connection.execute(
+            "SELECT position, first_chunk FROM papers WHERE paper_id = ?", (paper.paper_id,)
+        ).fetchone()
+        if found is not None and found[1] == chunk and found[0] not in gone:
+            _drop_title_index(connection, [found[0]])
+            connection.execute("DELETE FROM papers WHERE position = ?", (found[0],))
+            _insert_at(connection, found[0], chunk, paper)
+            continue
+        if found is not None and found[0] not in gone:
+            gone.append(found[0])
+        appended.append((chunk, paper))
+    _drop_title_index(connection, gone)
+    connection.executemany("DELETE FROM papers WHERE position = ?", [(p,) for p in gone])
+    _insert(connection, appended)
+
+
+def _insert_at(connection: sqlite3.Connection, position: int, chunk: str, paper: Paper) -> None:
+    """Write one paper's row (and title index) at ``position``."""
+    key = title_key(paper.title)
+    key_words = set(key.split())
+    marks = ", ".join("?" * (len(FIELDS) + 3))
+    connection.execute(
+        f"INSERT INTO papers (position, {', '.join(FIELDS)}, title_key, title_words) "
+        f"VALUES ({marks})",
+        (position, *_row(chunk, paper), key, len(key_words)),
+    )
+    terms = {term for _, term in term_tokens(paper.title, new_stemmer())}
+    connection.executemany(
+        "INSERT INTO title_words VALUES (?, ?)", [(w, position) for w in key_words]
+    )
+    connection.executemany("INSERT INTO title_terms VALUES (?, ?)", [(t, position) for t in terms])
+
+
+def _drop_title_index(connection: sqlite3.Connection, positions: Sequence[int]) -> None:
+    """Remove the title words and terms of the rows at ``positions`` (looked up by the
+    words and terms of their own titles: the tables' keys)."""
+    stemmer = new_stemmer()
+    for position in positions:
+        found = connection.execute(
+            "SELECT title, title_key FROM papers WHERE position = ?", (position,)
+        ).fetchone()
+        if found is None:
+            continue
+        title, key = found
+        connection.executemany(
+            "DELETE FROM title_words WHERE word = ? AND position = ?",
+            [(word, position) for word in set(key.split())],
+        )
+        connection.executemany(
+            "DELETE FROM title_terms WHERE term = ? AND position = ?",
+            [(term, position) for term in {t for _, t in term_tokens(title, stemmer)}],
+        )
+
+
+def _live(root: Path, store: PaperStore) -> list[Path]:
+    """The live revision's folder (kept while engines may serve it), if any."""
+    try:
+        return [root / store.live_revision().split(":")[-1]]
+    except StoreError:  # no live collection yet (a first --rebuild)
+        return []
+
+
+def _connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path)
     connection.execute("PRAGMA journal_mode = OFF")  # a staging file: all or nothing anyway
     connection.execute("PRAGMA synchronous = OFF")
     return connection
+
+
+def _write_index(staging: Path, papers: int, chunks: int) -> None:
+    index = {
+        "layout": LAYOUT,
+        "papers": papers,
+        "chunks": chunks,
+        "bytes": (staging / DATABASE).stat().st_size,
+        "sha256": file_digest(staging / DATABASE),
+    }
+    (staging / INDEX).write_text(json.dumps(index))
 
 
 def _row(chunk: str, paper: Paper) -> tuple:
@@ -253,17 +458,6 @@ def _row(chunk: str, paper: Paper) -> tuple:
         paper.abstract,
         json.dumps(paper.sources, ensure_ascii=False),
         *(getattr(paper, name) for name in OPTIONAL_FIELDS),
-    )
-
-
-def _paper(row: tuple) -> Paper:
-    paper_id, _, title, abstract, sources, *optional = row
-    return Paper(
-        title=title,
-        abstract=abstract,
-        paper_id=paper_id,
-        sources=list(json.loads(sources)),
-        **dict(zip(OPTIONAL_FIELDS, optional, strict=True)),
     )
 
 
@@ -281,6 +475,8 @@ def _index(folder: Path) -> dict | None:
 
 def _verify(folder: Path, index: dict) -> None:
     try:
+        if (folder / DATABASE).stat().st_size != index.get("bytes"):
+            raise DamagedPapers(f"paper catalogue at {folder}: {DATABASE} is not its size")
         if file_digest(folder / DATABASE) != index.get("sha256"):
             raise DamagedPapers(f"paper catalogue at {folder}: {DATABASE} fails its checksum")
     except OSError as error:

@@ -1,16 +1,17 @@
 """Words: the stop lists, the word and name patterns every module reads text with.
 
-Terms (lower-cased, stemmed) come from :class:`assistant.vocabulary.Vocabulary`, which uses
-the BM25 index's own token pattern (``core.lexical.TOKEN_PATTERN``) and this stop list.
+Terms (lower-cased, stemmed) come from :mod:`assistant.core.terms` (the BM25 index's own
+token pattern and the stop list, re-exported here) through
+:class:`assistant.vocabulary.Vocabulary`.
 """
 
 from __future__ import annotations
 
 import re
 
-from assistant.core.lexical import TOKEN_PATTERN
+from assistant.core.terms import STOPWORDS, TOKEN
 
-TOKEN = re.compile(TOKEN_PATTERN)
+__all__ = ["STOPWORDS", "TOKEN"]  # the index's own, read here by every query-side module
 # A word as written, hyphenated parts kept together ("Poly-encoders", "ResNet-50").
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
 # A word that may carry digits after its first letter ("FlexiBERT-Mini", "GPT-4o").
@@ -23,18 +24,6 @@ _DERIVED = re.compile(r"-(?:like|style|based|type|inspired|sized)$", re.IGNORECA
 # Inner capitals ("DDRNet") or a run of capitalised words ("Mona Lisa").
 _HAS_NAME = re.compile(
     r"\b[A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9-]*\b|\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b"
-)
-
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it
-    its itself just me more most my myself no nor not now of off on once only or other our ours
-    ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we were
-    what when where which while who whom why will with would you your yours yourself
-    yourselves paper papers work works method methods model models study studies corpus
-    approach use used using give tell show""".split()
 )
 
 # Question words that say nothing about the topic; the second line is how a follow-up asks
