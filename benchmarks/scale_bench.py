@@ -440,6 +440,41 @@ def measure_one(n: int, store: str, label: str = "", keep: str = "") -> dict:
     return row
 
 
+def reuse_kept(folder: Path) -> dict:
+    """On a store ``--keep`` left: its catalogue written by this version when it is of an
+    earlier layout (read from the store once, as an upgraded app does), the app alone
+    (start, search, RSS), adding 1,000 more papers beyond embedding them (store writes,
+    the revision's BM25 index and catalogue, publishing), the app alone again, and the
+    sentence vectors of the new revision (every abstract re-split; embedding reused)."""
+    from assistant.core.paper_file import PaperFile
+
+    embedder = build_embedder(Settings(_env_file=None))
+    pool = sentence_pool(embedder)
+    questions = eval_questions()[:100]
+    settings = Settings(_env_file=None, chroma_path=folder / "chroma", cache_dir=folder / "cache")
+    store = PaperStore.open_for_writing(settings, embedder.info)
+    row: dict = {"chunks": store.count()}
+    began = time.perf_counter()
+    PaperFile.ensure(store, settings.cache_dir)
+    row["catalogue_ensure_s"] = time.perf_counter() - began
+    row.update(app_alone(settings, questions))
+    added, vectors = synthetic_nodes(1000, pool, seed=13, first=row["chunks"] + 1000)
+    began = time.perf_counter()
+    store.upsert_chunks(added, vectors)
+    publish(store, settings, added)
+    row["add_1000_s"] = time.perf_counter() - began
+    row["after_add"] = app_alone(settings, questions)
+    began = time.perf_counter()
+    row["sentences_embedded"] = SentenceVectors.refresh(
+        store,
+        settings.cache_dir,
+        embedder,
+        papers=PaperFile.papers(store, settings.cache_dir, store.revision),
+    )
+    row["sentence_vectors_s"] = time.perf_counter() - began
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
@@ -451,12 +486,20 @@ def main() -> None:
         help="build the embedded store of the (single) size in this empty folder and keep it "
         "(chroma/ and cache/ inside), e.g. for load_test.py --throughput against it",
     )
+    parser.add_argument(
+        "--reuse",
+        metavar="FOLDER",
+        help="measure this version on a store --keep left (app alone, adding 1,000 papers)",
+    )
     parser.add_argument("--one", nargs=2, metavar=("CHUNKS", "STORE"), help=argparse.SUPPRESS)
     parser.add_argument("--app", nargs=2, metavar=("FIELDS", "QUESTIONS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     OUTPUT.mkdir(parents=True, exist_ok=True)
     if args.app:
         print("RESULT " + json.dumps(measure_app(*map(json.loads, args.app))))
+        return
+    if args.reuse:
+        print(json.dumps(reuse_kept(Path(args.reuse).resolve()), indent=1))
         return
     if args.one:
         row = measure_one(int(args.one[0]), args.one[1], args.label, args.keep)
