@@ -16,7 +16,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 
-from assistant.core.paper_file import SELECT, PaperFile, chunk_count, in_memory, paper_of, papers_of
+from assistant.core.paper_file import (
+    SELECT,
+    SELECT_WITHOUT_ABSTRACTS,
+    PaperFile,
+    chunk_count,
+    in_memory,
+    paper_of,
+    papers_of,
+)
 from assistant.core.schema import Paper, title_key
 from assistant.core.store import PaperStore
 from assistant.filters import SearchFilters, matching_ids
@@ -44,8 +52,9 @@ class PaperTable(Mapping[str, Paper]):
         )
 
     def __iter__(self) -> Iterator[str]:
-        for paper in papers_of(self._db):
-            yield paper.paper_id
+        cursor = self._db.execute("SELECT paper_id FROM papers ORDER BY position")
+        while rows := cursor.fetchmany(IN_BATCH):
+            yield from (paper_id for (paper_id,) in rows)
 
     @cached_property
     def _length(self) -> int:
@@ -56,6 +65,10 @@ class PaperTable(Mapping[str, Paper]):
 
     def values(self) -> Iterator[Paper]:  # type: ignore[override]  # one query, not one a key
         return papers_of(self._db)
+
+    def without_abstracts(self) -> Iterator[Paper]:
+        """Every paper, its abstract left empty (scans over dates, categories, sources)."""
+        return papers_of(self._db, SELECT_WITHOUT_ABSTRACTS)
 
     def many(self, paper_ids: Iterable[str]) -> dict[str, Paper]:
         """The papers of those ids that are catalogued (one query per 500 ids)."""
@@ -146,7 +159,7 @@ class PaperCatalog:
         with self._lock:
             allowed = self._matching.get(filters)
         if allowed is None:
-            allowed = matching_ids(self.papers.values(), filters)
+            allowed = matching_ids(self.papers.without_abstracts(), filters)
             with self._lock:
                 if len(self._matching) >= MATCHING_CACHE:
                     self._matching.pop(next(iter(self._matching)))
@@ -157,7 +170,7 @@ class PaperCatalog:
     def _names(self) -> tuple[list[str], list[str]]:
         categories: set[str] = set()
         sources: set[str] = set()
-        for paper in self.papers.values():
+        for paper in self.papers.without_abstracts():
             categories.update((paper.categories or "").split())
             sources.update(paper.sources)
         return sorted(categories, key=str.casefold), sorted(sources, key=str.casefold)

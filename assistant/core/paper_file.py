@@ -53,6 +53,8 @@ INDEX = "index.json"  # written last: its presence marks a complete folder
 LAYOUT = 2  # 1: papers and facts only (read whole by every engine)
 FIELDS = ("paper_id", "first_chunk", "title", "abstract", "sources", *OPTIONAL_FIELDS)
 SELECT = f"SELECT {', '.join(FIELDS)} FROM papers"
+# The same columns with every abstract left empty: for scans that never read one (filters).
+SELECT_WITHOUT_ABSTRACTS = SELECT.replace("abstract,", "'' AS abstract,", 1)
 # Columns without a declared type keep what is stored as it is (a year as int or str).
 SCHEMA = f"""
 CREATE TABLE papers (
@@ -292,10 +294,10 @@ def in_memory(first: Iterable[tuple[str, Paper]], chunks: int) -> sqlite3.Connec
     return connection
 
 
-def papers_of(connection: sqlite3.Connection, where: str = "", *args: object) -> Iterator[Paper]:
-    """The papers of a catalogue database (those ``where`` selects), in the store's order,
-    a batch at a time."""
-    cursor = connection.execute(f"{SELECT} {where} ORDER BY position", args)
+def papers_of(connection: sqlite3.Connection, select: str = SELECT) -> Iterator[Paper]:
+    """The papers of a catalogue database, in the store's order, a batch at a time
+    (``select``: :data:`SELECT_WITHOUT_ABSTRACTS` for papers without their abstracts)."""
+    cursor = connection.execute(f"{select} ORDER BY position")
     while rows := cursor.fetchmany(BATCH):
         yield from map(paper_of, rows)
 
