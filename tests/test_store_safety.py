@@ -30,7 +30,14 @@ from ingest import BUNDLED_PAPERS
 from ingest.check import check_store
 from ingest.parsers import parse_paths
 from ingest.pipeline import ingest
-from tests.conftest import ROOT, clean_env, make_settings, run_module, write_jsonl
+from tests.conftest import (
+    ROOT,
+    SMALL_WRITE_BATCH,
+    clean_env,
+    make_settings,
+    run_module,
+    write_jsonl,
+)
 
 DDRNET = (
     "Deep Dual-resolution Networks for Real-time and Accurate Semantic Segmentation of Road Scenes"
@@ -144,24 +151,35 @@ def test_two_ingests_at_once_on_an_embedded_store_take_turns(tmp_path: Path):
 
 
 def test_two_ingests_at_once_into_a_chroma_server_lose_nothing(tmp_path: Path):
-    """The server serialises writes: no lock is needed there, and none is taken."""
+    """The server serialises writes: no lock is needed there, and none is taken. The first
+    ingest is frozen (SIGSTOP) once it writes, until the second writes too, so the two
+    surely overlap however fast either runs."""
+    papers = 60
     with ChromaServer(tmp_path / "data") as server:
         env = concurrent_env(
-            chroma_host="127.0.0.1", chroma_port=server.port, cache_dir=tmp_path / "cache"
+            chroma_host="127.0.0.1",
+            chroma_port=server.port,
+            cache_dir=tmp_path / "cache",
+            write_batch=SMALL_WRITE_BATCH,
         )
         files = [
-            write_jsonl(tmp_path / f"{seed}.jsonl", synthetic(300, seed, sentences_each=1))
+            write_jsonl(tmp_path / f"{seed}.jsonl", synthetic(papers, seed, sentences_each=1))
             for seed in (3, 4)
         ]
-        processes = [start_ingest(str(f), env=env) for f in files]
+        first = start_ingest(str(files[0]), env=env)
+        processes = [first]
         try:
-            wait_for_stderr(processes[0], "embedding")
+            wait_for_stderr(first, "embedding")
+            os.kill(first.pid, signal.SIGSTOP)
+            processes.append(start_ingest(str(files[1]), env=env))
             wait_for_stderr(processes[1], "embedding")
-            assert processes[0].poll() is None  # both are writing at once
+            os.kill(first.pid, signal.SIGCONT)  # both are writing at once
             results = [process.communicate(timeout=500) for process in processes]
         finally:
             for process in processes:
-                stop_process(process)
+                if process.poll() is None:
+                    os.kill(process.pid, signal.SIGCONT)
+                    stop_process(process)
         for process, (_, err) in zip(processes, results):
             assert process.returncode == 0, err
             assert "waiting" not in err  # no lock against a server
@@ -171,13 +189,15 @@ def test_two_ingests_at_once_into_a_chroma_server_lose_nothing(tmp_path: Path):
             chroma_port=server.port,
             cache_dir=tmp_path / "cache",
         )
-        assert len(titles_in(settings)) == 600
+        assert len(titles_in(settings)) == 2 * papers
         # Each run's count is read from the store at its end: the one that finished last
         # counts the other's papers too, the other at least its own.
         counts = sorted(int(re.search(r"in store +(\d+) papers", out)[1]) for out, _ in results)
-        assert counts[1] == 600 and counts[0] >= 300
+        assert counts[1] == 2 * papers and counts[0] >= papers
         check = check_store(settings)
-        assert check.clean and (check.chunks, check.papers) == (600, 600), check.lines()
+        assert check.clean and (check.chunks, check.papers) == (2 * papers, 2 * papers), (
+            check.lines()
+        )
 
 
 # --- check and repair ----------------------------------------------------------------------
