@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from assistant.core.lexical import DamagedIndex, LexicalIndex
 from assistant.core.paper_file import DamagedPapers, PaperFile
+from assistant.core.revision_folders import thorough_checks
 from assistant.core.schema import CHUNK_INDEX, TITLE, Paper
 from assistant.core.sentence_split import quotable_sentences
 from assistant.core.sentence_vectors import DamagedVectors, SentenceVectors
@@ -68,7 +69,7 @@ def check_store(
 ) -> CheckReport:
     """Compare metadata, vector index and BM25 index; see the module docstring."""
     began = time.perf_counter()
-    with writer_lock(settings, wait=wait, on_wait=on_wait):
+    with writer_lock(settings, wait=wait, on_wait=on_wait), thorough_checks():
         report = _check(PaperStore.open(settings, None), settings)
     report.seconds = time.perf_counter() - began
     return report

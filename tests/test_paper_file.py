@@ -5,6 +5,7 @@ compares it with the stored papers."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from assistant.catalog import PaperCatalog
-from assistant.core import paper_file
+from assistant.core import paper_file, revision_folders
 from assistant.core.paper_file import DATABASE, INDEX, PaperFile
 from assistant.core.schema import title_key
 from assistant.core.store import PaperStore
@@ -146,6 +147,34 @@ def test_a_damaged_catalogue_is_not_used_and_is_rebuilt(store_copy, embedder, da
     engine = Assistant.from_settings(store_copy, embedder=embedder)
     assert list(engine.catalog.papers.values()) == store.papers()
     assert check_store(store_copy).clean  # written again by the engine
+
+
+def test_an_engine_start_hashes_no_file_written_as_recorded_and_check_hashes_them_all(
+    store_copy, embedder, monkeypatch
+):
+    """Hashing every cache file at each start costs seconds on a large store: a start hashes
+    only files whose size or modification time changed since they were written (the
+    damage tests above change them); ``ingest --check`` hashes every file."""
+    store = PaperStore.open(store_copy, None)
+    hashed: list[str] = []
+    digest = revision_folders.file_digest
+
+    def counted(path: Path) -> str:
+        hashed.append(Path(path).name)
+        return digest(path)
+
+    monkeypatch.setattr(revision_folders, "file_digest", counted)
+    engine = Assistant.from_settings(store_copy, embedder=embedder)
+    assert engine.sentence_vectors is not None and hashed == []
+    database = PaperFile.folder(store_copy.cache_dir, store) / DATABASE
+    written = database.stat()
+    data = bytearray(database.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    database.write_bytes(bytes(data))
+    os.utime(database, ns=(written.st_atime_ns, written.st_mtime_ns))  # as if never touched
+    problems = check_store(store_copy).problems
+    assert any(f"{DATABASE} fails its checksum" in problem for problem in problems), problems
+    assert {DATABASE, "vectors.npy", "tokens.npy", "corpus.jsonl"} <= set(hashed)
 
 
 def test_check_notices_a_catalogue_out_of_step(store_copy):

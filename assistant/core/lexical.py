@@ -43,7 +43,7 @@ from llama_index.retrievers.bm25 import BM25Retriever
 
 from assistant.core.bm25_matrix import EMPTY, bm25_index
 from assistant.core.changes import StoreChanges
-from assistant.core.revision_folders import file_digest, publish
+from assistant.core.revision_folders import file_record, intact, publish
 from assistant.core.schema import PAPER_ID
 from assistant.core.store import PaperStore, StoreError
 
@@ -363,8 +363,8 @@ class LexicalIndex:
             flat, offsets = self._tokens
             np.save(staging / TOKENS, np.ascontiguousarray(flat, dtype=np.int32))
             np.save(staging / TOKEN_OFFSETS, np.ascontiguousarray(offsets, dtype=np.int64))
-            digests = {file.name: file_digest(file) for file in sorted(staging.iterdir())}
-            (staging / CHECKSUMS).write_text(json.dumps(digests, indent=1))
+            records = {file.name: file_record(file) for file in sorted(staging.iterdir())}
+            (staging / CHECKSUMS).write_text(json.dumps(records, indent=1))
 
     @classmethod
     def refresh(
@@ -570,9 +570,9 @@ def _check_digests(folder: Path) -> dict[str, str]:
         raise DamagedIndex(
             f"BM25 index at {folder} has no readable {CHECKSUMS} ({type(error).__name__})"
         ) from error
-    for name, digest in sorted(expected.items()):
+    for name, record in sorted(expected.items()):
         try:
-            if file_digest(folder / name) != digest:
+            if not intact(folder / name, record):
                 raise DamagedIndex(f"BM25 index at {folder} damaged: {name} fails its checksum")
         except OSError as error:
             raise DamagedIndex(f"BM25 index at {folder} damaged: {name} unreadable") from error

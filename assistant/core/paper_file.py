@@ -12,7 +12,7 @@ folder per store revision, ``<cache>/papers/<collection>/<revision>/``):
   indexed by id and by title key; tables ``title_words`` (the words of each title key) and
   ``title_terms`` (the stemmed terms of each title, :mod:`assistant.core.terms`), which the
   premise checks look titles up by; table ``facts`` (the chunk count);
-- ``index.json``: the sha256 of ``papers.sqlite``, its size and counts; written last, so a
+- ``index.json``: the sha256, size and modification time of ``papers.sqlite``, and its counts; written last, so a
   folder without it is no catalogue.
 
 Engines query the file where it lies (read-only, one connection each), so a store of a
@@ -41,7 +41,7 @@ from contextlib import closing
 from pathlib import Path
 
 from assistant.core.changes import StoreChanges
-from assistant.core.revision_folders import file_digest, publish
+from assistant.core.revision_folders import file_record, intact, publish
 from assistant.core.schema import OPTIONAL_FIELDS, Paper, title_key
 from assistant.core.store import PaperStore, StoreError
 from assistant.core.terms import new_stemmer, term_tokens
@@ -446,8 +446,7 @@ def _write_index(staging: Path, papers: int, chunks: int) -> None:
         "layout": LAYOUT,
         "papers": papers,
         "chunks": chunks,
-        "bytes": (staging / DATABASE).stat().st_size,
-        "sha256": file_digest(staging / DATABASE),
+        **file_record(staging / DATABASE),
     }
     (staging / INDEX).write_text(json.dumps(index))
 
@@ -477,9 +476,7 @@ def _index(folder: Path) -> dict | None:
 
 def _verify(folder: Path, index: dict) -> None:
     try:
-        if (folder / DATABASE).stat().st_size != index.get("bytes"):
-            raise DamagedPapers(f"paper catalogue at {folder}: {DATABASE} is not its size")
-        if file_digest(folder / DATABASE) != index.get("sha256"):
+        if not intact(folder / DATABASE, index):
             raise DamagedPapers(f"paper catalogue at {folder}: {DATABASE} fails its checksum")
     except OSError as error:
         raise DamagedPapers(f"paper catalogue at {folder}: {DATABASE} unreadable") from error

@@ -10,7 +10,8 @@ Layout, beside the BM25 index and published the same way (one folder per store r
 
 - ``vectors.npy``: float32, one row per sentence (NumPy's own format, read memory-mapped);
 - ``index.json``: the embedding model and dimension, the sentences in row order, and the
-  sha256 of ``vectors.npy``; written last, so a folder without it is no index.
+  sha256, size and modification time of ``vectors.npy``; written last, so a folder without
+  it is no index.
 
 The folder is written under a staging name and renamed into place before ingest publishes
 the revision, so engines that notice a revision find its vectors ready, and a killed ingest
@@ -33,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.core.embeddings import Embedder, EmbeddingInfo
-from assistant.core.revision_folders import file_digest, publish
+from assistant.core.revision_folders import file_record, intact, publish
 from assistant.core.schema import Paper
 from assistant.core.sentence_split import quotable_sentences
 from assistant.core.store import PaperStore, StoreError
@@ -122,7 +123,7 @@ class SentenceVectors:
             index = {
                 "model": self.info.name,
                 "dimension": self.info.dimension,
-                "sha256": file_digest(staging / VECTORS),
+                **file_record(staging / VECTORS),
                 "sentences": self.sentences,
             }
             (staging / INDEX).write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
@@ -138,7 +139,7 @@ class SentenceVectors:
         except (OSError, ValueError) as error:
             raise DamagedVectors(f"sentence vectors at {folder}: unreadable {INDEX}") from error
         try:
-            if file_digest(folder / VECTORS) != index["sha256"]:
+            if not intact(folder / VECTORS, index):
                 raise DamagedVectors(f"sentence vectors at {folder}: {VECTORS} fails its checksum")
             matrix = np.load(folder / VECTORS, mmap_mode="r", allow_pickle=False)
             info = EmbeddingInfo(name=str(index["model"]), dimension=int(index["dimension"]))
