@@ -66,7 +66,12 @@ PENDING_KEY = "ingest_pending"
 CONTENT_IDS_KEY = "content_ids"
 # Records per Chroma metadata update or delete (an ingest's own writes: settings.write_batch).
 WRITE_BATCH = 256
-PAGE_SIZE = 5000  # records per read, to bound memory spikes on large stores
+# Records per read. Chroma steps over the ``offset`` records before each page (a read at
+# offset 900,000 of a million-chunk store costs ~3 s more than one at 0), so a whole-store
+# read costs pages x offset: 25,000 a page reads a million chunks in ~40 reads instead of
+# 200 at 5,000 (~2x faster), stays well under SQLite's 32,766 variables (Chroma asks for a
+# page's ids in one statement) and bounds memory to tens of MB a page.
+PAGE_SIZE = 25_000
 IN_BATCH = 500  # values per ``$in`` filter (Chroma bounds the size of a filter)
 VECTOR_PAGE = 1000  # vectors per read when checking that they exist
 QUERY_BATCH = 256  # chunks searched with their own vectors per query call
