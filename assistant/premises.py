@@ -221,9 +221,9 @@ class PremiseChecker:
             if stem in used[0]:
                 continue
             named = next((h for h, terms in zip(hits[1:], used[1:]) if stem in terms), None)
+            # not retrieved, but its own title carries the name (and no other title does)
             if named is None and len(titled := self.catalog.titled(stem, limit=2)) == 1:
-                named = self.catalog.papers.get(titled[0])  # not retrieved, but its own
-                # title carries the name
+                named = self.catalog.papers.get(titled[0])
             if named is not None:
                 values = {"named": named.title, "method": name, "top": top.title}
                 return [PremiseFinding("uncovered", "named_elsewhere", values)]
