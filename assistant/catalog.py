@@ -22,6 +22,7 @@ from assistant.core.paper_file import (
     PaperFile,
     chunk_count,
     in_memory,
+    paper_count,
     paper_of,
     papers_of,
 )
@@ -58,7 +59,7 @@ class PaperTable(Mapping[str, Paper]):
 
     @cached_property
     def _length(self) -> int:
-        return self._db.execute("SELECT count(*) FROM papers").fetchone()[0]
+        return paper_count(self._db)
 
     def __len__(self) -> int:
         return self._length

@@ -12,8 +12,8 @@ folder per store revision, ``<cache>/papers/<collection>/<revision>/``):
   indexed by id and by title key; tables ``title_words`` (the words of each title key) and
   ``title_terms`` (the stemmed terms of each title, :mod:`assistant.core.terms`), which the
   premise checks look titles up by; table ``facts`` (the chunk count);
-- ``index.json``: the sha256, size and modification time of ``papers.sqlite``, and its counts; written last, so a
-  folder without it is no catalogue.
+- ``index.json``: the sha256, size and modification time of ``papers.sqlite``, and its
+  counts; written last, so a folder without it is no catalogue.
 
 Engines query the file where it lies (read-only, one connection each), so a store of a
 million papers costs an engine no per-paper memory and no start-up read; a catalogue that
@@ -44,7 +44,7 @@ from assistant.core.changes import StoreChanges
 from assistant.core.revision_folders import file_record, intact, publish
 from assistant.core.schema import OPTIONAL_FIELDS, Paper, title_key
 from assistant.core.store import PaperStore, StoreError
-from assistant.core.terms import new_stemmer, term_tokens
+from assistant.core.terms import Stemmer, new_stemmer, term_tokens
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class PaperFile:
             connection = sqlite3.connect(
                 f"file:{database}?mode=ro&immutable=1", uri=True, check_same_thread=False
             )
-            papers = connection.execute("SELECT count(*) FROM papers").fetchone()[0]
+            papers = paper_count(connection)
             chunks = chunk_count(connection)
         except (sqlite3.Error, KeyError, TypeError, ValueError) as error:
             raise DamagedPapers(f"paper catalogue at {folder}: unreadable ({error})") from error
@@ -222,7 +222,7 @@ class PaperFile:
             return cls.refresh(store, cache_dir)
         with closing(found):
             stale = chunk_count(found) != store.count()
-            papers = found.execute("SELECT count(*) FROM papers").fetchone()[0]
+            papers = paper_count(found)
         return cls.refresh(store, cache_dir) if stale else papers
 
     @classmethod
@@ -252,7 +252,7 @@ class PaperFile:
                 _apply(connection, changes.removed, written)
                 connection.execute("UPDATE facts SET value = ? WHERE name = 'chunks'", (chunks,))
                 connection.commit()
-                count = connection.execute("SELECT count(*) FROM papers").fetchone()[0]
+                count = paper_count(connection)
             _write_index(staging, count, chunks)
         return count
 
@@ -302,6 +302,10 @@ def papers_of(connection: sqlite3.Connection, select: str = SELECT) -> Iterator[
         yield from map(paper_of, rows)
 
 
+def paper_count(connection: sqlite3.Connection) -> int:
+    return int(connection.execute("SELECT count(*) FROM papers").fetchone()[0])
+
+
 def chunk_count(connection: sqlite3.Connection) -> int:
     return int(connection.execute("SELECT value FROM facts WHERE name = 'chunks'").fetchone()[0])
 
@@ -329,13 +333,20 @@ def _fill(connection: sqlite3.Connection, first: Iterable[tuple[str, Paper]], ch
     _insert(connection, list(papers.values()))
     connection.execute("INSERT INTO facts VALUES ('chunks', ?)", (chunks,))
     connection.commit()
-    return connection.execute("SELECT count(*) FROM papers").fetchone()[0]
+    return paper_count(connection)
 
 
-def _insert(connection: sqlite3.Connection, first: Sequence[tuple[str, Paper]]) -> None:
-    """Append the papers after the last row, with their title words and terms."""
+def _insert(
+    connection: sqlite3.Connection,
+    first: Sequence[tuple[str, Paper]],
+    at: Sequence[int] | None = None,
+) -> None:
+    """Write the papers with their title words and terms: at the positions ``at``, or
+    appended after the last row."""
     stemmer = new_stemmer()
-    (last,) = connection.execute("SELECT coalesce(max(position), 0) FROM papers").fetchone()
+    if at is None:
+        (last,) = connection.execute("SELECT coalesce(max(position), 0) FROM papers").fetchone()
+        at = range(last + 1, last + 1 + len(first))
     marks = ", ".join("?" * (len(FIELDS) + 3))
     insert = (
         f"INSERT INTO papers (position, {', '.join(FIELDS)}, title_key, title_words) "
@@ -343,18 +354,23 @@ def _insert(connection: sqlite3.Connection, first: Sequence[tuple[str, Paper]]) 
     )
     for start in range(0, len(first), BATCH):
         rows, words, terms = [], [], []
-        for position, (chunk, paper) in enumerate(first[start : start + BATCH], last + 1):
-            key = title_key(paper.title)
-            key_words = set(key.split())
+        for position, (chunk, paper) in zip(
+            at[start : start + BATCH], first[start : start + BATCH], strict=True
+        ):
+            key, key_words, title_terms = _title_entries(paper.title, stemmer)
             rows.append((position, *_row(chunk, paper), key, len(key_words)))
             words += [(word, position) for word in key_words]
-            terms += [
-                (term, position) for term in {t for _, t in term_tokens(paper.title, stemmer)}
-            ]
-        last += len(rows)
+            terms += [(term, position) for term in title_terms]
         connection.executemany(insert, rows)
         connection.executemany("INSERT INTO title_words VALUES (?, ?)", words)
         connection.executemany("INSERT INTO title_terms VALUES (?, ?)", terms)
+
+
+def _title_entries(title: str, stemmer: Stemmer) -> tuple[str, set[str], set[str]]:
+    """A title's key, the words of its key and its stemmed terms: what the title tables
+    hold for it."""
+    key = title_key(title)
+    return key, set(key.split()), {term for _, term in term_tokens(title, stemmer)}
 
 
 def _apply(
@@ -378,7 +394,7 @@ def _apply(
         if found is not None and found[1] == chunk and found[0] not in gone:
             _drop_title_index(connection, [found[0]])
             connection.execute("DELETE FROM papers WHERE position = ?", (found[0],))
-            _insert_at(connection, found[0], chunk, paper)
+            _insert(connection, [(chunk, paper)], at=[found[0]])
             continue
         if found is not None and found[0] not in gone:
             gone.append(found[0])
@@ -388,41 +404,24 @@ def _apply(
     _insert(connection, appended)
 
 
-def _insert_at(connection: sqlite3.Connection, position: int, chunk: str, paper: Paper) -> None:
-    """Write one paper's row (and title index) at ``position``."""
-    key = title_key(paper.title)
-    key_words = set(key.split())
-    marks = ", ".join("?" * (len(FIELDS) + 3))
-    connection.execute(
-        f"INSERT INTO papers (position, {', '.join(FIELDS)}, title_key, title_words) "
-        f"VALUES ({marks})",
-        (position, *_row(chunk, paper), key, len(key_words)),
-    )
-    terms = {term for _, term in term_tokens(paper.title, new_stemmer())}
-    connection.executemany(
-        "INSERT INTO title_words VALUES (?, ?)", [(w, position) for w in key_words]
-    )
-    connection.executemany("INSERT INTO title_terms VALUES (?, ?)", [(t, position) for t in terms])
-
-
 def _drop_title_index(connection: sqlite3.Connection, positions: Sequence[int]) -> None:
     """Remove the title words and terms of the rows at ``positions`` (looked up by the
     words and terms of their own titles: the tables' keys)."""
     stemmer = new_stemmer()
     for position in positions:
         found = connection.execute(
-            "SELECT title, title_key FROM papers WHERE position = ?", (position,)
+            "SELECT title FROM papers WHERE position = ?", (position,)
         ).fetchone()
         if found is None:
             continue
-        title, key = found
+        _, words, terms = _title_entries(found[0], stemmer)
         connection.executemany(
             "DELETE FROM title_words WHERE word = ? AND position = ?",
-            [(word, position) for word in set(key.split())],
+            [(word, position) for word in words],
         )
         connection.executemany(
             "DELETE FROM title_terms WHERE term = ? AND position = ?",
-            [(term, position) for term in {t for _, t in term_tokens(title, stemmer)}],
+            [(term, position) for term in terms],
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-import Stemmer
+from Stemmer import Stemmer
 
 from assistant.core.lexical import TOKEN_PATTERN
 
@@ -29,12 +29,12 @@ STOPWORDS = frozenset(
 )
 
 
-def new_stemmer() -> Stemmer.Stemmer:
+def new_stemmer() -> Stemmer:
     """An English Snowball stemmer (one per thread that stems: PyStemmer's are not shared)."""
-    return Stemmer.Stemmer("english")
+    return Stemmer("english")
 
 
-def term_tokens(text: str, stemmer: Stemmer.Stemmer) -> list[tuple[str, str]]:
+def term_tokens(text: str, stemmer: Stemmer) -> list[tuple[str, str]]:
     """(the word as written, its term) for each content word of the text, in order."""
     return [
         (token, stemmer.stemWord(token.lower()))
