@@ -226,12 +226,7 @@ def run_size(
     began = time.perf_counter()
     engine = Assistant.from_settings(settings)
     start_seconds = time.perf_counter() - began
-    engine.search("warm-up", k=10)
-    latencies = []
-    for question in questions:
-        began = time.perf_counter()
-        engine.search(question, k=10)
-        latencies.append((time.perf_counter() - began) * 1000)
+    latencies = search_latencies(engine, questions)
     rss_mib = psutil.Process().memory_info().rss / 2**20
     app = app_alone(settings, questions)
     if label:
@@ -274,6 +269,17 @@ def run_size(
     return row
 
 
+def search_latencies(engine: Assistant, questions: list[str]) -> list[float]:
+    """Milliseconds of each hybrid search (top 10), after one to warm up."""
+    engine.search("warm-up", k=10)
+    latencies = []
+    for question in questions:
+        began = time.perf_counter()
+        engine.search(question, k=10)
+        latencies.append((time.perf_counter() - began) * 1000)
+    return latencies
+
+
 def app_alone(settings: Settings, questions: list[str]) -> dict:
     """Engine start, search p50/p95 and RSS in a fresh process that only opens the store
     and the caches an ingest left (as an app does), so nothing the ingest built is counted."""
@@ -296,12 +302,7 @@ def measure_app(fields: dict, questions: list[str]) -> dict:
     began = time.perf_counter()
     engine = Assistant.from_settings(Settings(_env_file=None, **fields))
     start_seconds = time.perf_counter() - began
-    engine.search("warm-up", k=10)
-    latencies = []
-    for question in questions:
-        began = time.perf_counter()
-        engine.search(question, k=10)
-        latencies.append((time.perf_counter() - began) * 1000)
+    latencies = search_latencies(engine, questions)
     return {
         "app_start_s": start_seconds,
         "app_search_p50_ms": percentile(latencies, 50),
