@@ -26,12 +26,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from assistant.core.lexical import DamagedIndex, LexicalIndex
 from assistant.core.paper_file import DamagedPapers, PaperFile
 from assistant.core.revision_folders import thorough_checks
 from assistant.core.schema import CHUNK_INDEX, TITLE, Paper
-from assistant.core.sentence_split import quotable_sentences
-from assistant.core.sentence_vectors import DamagedVectors, SentenceVectors
+from assistant.core.sentence_vectors import (
+    DamagedVectors,
+    SentenceVectors,
+    abstract_sentences,
+    sentence_keys,
+)
 from assistant.core.settings import Settings
 from assistant.core.store import PaperStore
 from assistant.core.writer_lock import writer_lock
@@ -163,14 +169,19 @@ def _check_sentences(store: PaperStore, settings: Settings, report: CheckReport)
             f"extractive answers embed sentences on demand ({fix})"
         )
         return
-    wanted = {s for paper in store.papers() for s in quotable_sentences(paper.abstract)}
-    missing = len(wanted - set(vectors.sentences))
-    extra = len(set(vectors.sentences) - wanted)
-    if missing or extra:
+    sentences, _ = abstract_sentences(paper.abstract for paper in store.papers())
+    wanted = np.unique(sentence_keys(sentences))
+    missing = int(vectors.missing(wanted).sum())
+    if missing:
         report.problems.append(
             f"sentence vectors at {folder} out of step with the store: {missing} sentence(s) "
-            f"of stored abstracts without a vector, {extra} vector(s) of no stored sentence; "
-            f"{fix}"
+            f"of stored abstracts without a vector; {fix}"
+        )
+    stale = vectors.total_rows - (len(wanted) - missing)
+    if stale > 0:
+        report.notes.append(
+            f"{stale} sentence vector(s) of abstracts since removed or rewritten: kept until "
+            "the next full build of the sentence vectors (harmless)"
         )
 
 

@@ -317,7 +317,12 @@ def _update(
             settings.cache_dir,
             embedder,
             revision,
-            PaperFile.papers(store, settings.cache_dir, revision),
+            lambda: PaperFile.papers(store, settings.cache_dir, revision),
+            base=changes.base if changes else None,
+            written=PaperFile.papers(
+                store, settings.cache_dir, revision, changes.written if changes else ()
+            ),
+            paper_count=cataloged,
         )
         report.embed_seconds += time.perf_counter() - began
         alone = rebuild or store.current_revision() == base

@@ -174,7 +174,7 @@ def test_an_engine_start_hashes_no_file_written_as_recorded_and_check_hashes_the
     os.utime(database, ns=(written.st_atime_ns, written.st_mtime_ns))  # as if never touched
     problems = check_store(store_copy).problems
     assert any(f"{DATABASE} fails its checksum" in problem for problem in problems), problems
-    assert {DATABASE, "vectors.npy", "tokens.npy", "corpus.jsonl"} <= set(hashed)
+    assert {DATABASE, "segment-0000.npy", "keys.npy", "tokens.npy", "corpus.jsonl"} <= set(hashed)
 
 
 def test_check_notices_a_catalogue_out_of_step(store_copy):

@@ -169,18 +169,36 @@ class PaperFile:
         return in_memory(first, chunks)
 
     @classmethod
-    def papers(cls, store: PaperStore, cache_dir: Path, revision: str) -> Iterator[Paper]:
+    def papers(
+        cls,
+        store: PaperStore,
+        cache_dir: Path,
+        revision: str,
+        first_chunks: Sequence[str] | None = None,
+    ) -> Iterator[Paper]:
         """The papers of ``revision``'s catalogue, read a batch at a time (what the sentence
-        vectors are built from); the store's when there is no catalogue to read."""
+        vectors are built from); the store's when there is no catalogue to read.
+        ``first_chunks``: only the papers whose first chunk is one of these ids (the papers
+        an ingest wrote)."""
         try:
             connection = cls.opened(cls.folder(cache_dir, store, revision))
         except DamagedPapers:
             connection = None
         if connection is None:
-            yield from store.papers()
+            if first_chunks is None:
+                yield from store.papers()
+            else:
+                yield from (paper for _, paper in store.first_chunks(list(first_chunks)))
             return
         with closing(connection):
-            yield from papers_of(connection)
+            if first_chunks is None:
+                yield from papers_of(connection)
+                return
+            for start in range(0, len(first_chunks), BATCH):
+                batch = list(first_chunks[start : start + BATCH])
+                marks = ", ".join("?" * len(batch))
+                rows = connection.execute(f"{SELECT} WHERE first_chunk IN ({marks})", batch)
+                yield from map(paper_of, rows)
 
     # --- writing --------------------------------------------------------------------
     @classmethod
