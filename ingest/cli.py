@@ -31,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
         "difference; ingest nothing (exit 0 clean, 1 differences)",
     )
     parser.add_argument(
+        "--thorough",
+        action="store_true",
+        help="with --check: search every chunk by its own vector (a large store otherwise "
+        "gets a random sample, and the report says how many)",
+    )
+    parser.add_argument(
         "--no-wait",
         action="store_true",
         help="if another ingest is writing the embedded store, exit 3 at once instead of "
@@ -71,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.check and (args.paths or args.rebuild):
         parser.error("--check takes no paths and no --rebuild")
+    if args.thorough and not args.check:
+        parser.error("--thorough goes with --check")
     # --quiet: library warnings (e.g. llama-index's note on tiny BM25 corpora) are noise too.
     level = logging.ERROR if args.quiet else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(message)s")
@@ -85,9 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_from_args(args)
         if args.check:
-            from ingest.check import check_store
+            from ingest.check import SEARCH_ALL_UP_TO, check_store
 
-            checked = check_store(settings, wait=wait, on_wait=waiting)
+            checked = check_store(
+                settings,
+                wait=wait,
+                on_wait=waiting,
+                search_all_up_to=None if args.thorough else SEARCH_ALL_UP_TO,
+            )
             for line in checked.lines():
                 print(line)
             return 0 if checked.clean else 1

@@ -226,6 +226,36 @@ def test_check_gives_one_verdict_on_an_intact_store_of_identical_vectors(tmp_pat
     assert verdicts == {()}
 
 
+def test_check_of_a_large_store_searches_a_sample_and_says_so(tmp_path, embedder, monkeypatch):
+    """Searching every chunk by its own vector takes hours at a million chunks: above a
+    size ``--check`` searches a random sample (every vector is still read), and names it;
+    ``--thorough`` (``search_all_up_to=None``) searches every chunk."""
+    from assistant.core.store import PaperStore
+
+    settings = make_settings(tmp_path)
+    ingest(
+        [write_jsonl(tmp_path / "a.jsonl", synthetic(30, seed=53))],
+        settings,
+        progress=False,
+        embedder=embedder,
+    )
+    chunks = PaperStore.open(settings, None).count()
+    searched: list[int] = []
+    search = PaperStore.not_found_by_own_vector
+    monkeypatch.setattr(
+        PaperStore,
+        "not_found_by_own_vector",
+        lambda self, ids: searched.append(len(set(ids))) or search(self, ids),
+    )
+    sampled = check_store(settings, search_all_up_to=chunks - 1, search_sample=7)
+    assert sampled.clean and searched == [7]
+    assert f"searched 7 of {chunks} chunks, drawn at random" in " ".join(sampled.notes)
+    assert check_store(settings, search_all_up_to=None).clean and searched[-1] == chunks
+    assert check_store(settings, search_all_up_to=chunks).clean and searched[-1] == chunks
+    refused = run_module("ingest", "--thorough", env=clean_env(chroma_path=settings.chroma_path))
+    assert refused.returncode == 2 and "--thorough goes with --check" in refused.stderr
+
+
 def corrupt_middle(path: Path) -> None:
     """Scramble 40 kB from a third of the way into ``path`` (a damaged sqlite file)."""
     raw = bytearray(path.read_bytes())
