@@ -1,9 +1,10 @@
-"""Run ``python app.py`` as a real subprocess on 127.0.0.1 for tests and the load script."""
+"""Run ``python app.py`` as a real subprocess on 127.0.0.1 for tests and the load script
+(started through :mod:`devtools.prefork`: a fork of a process that imported the app's
+modules once, unless that is turned off)."""
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 import urllib.error
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.chroma_server import free_port, stop_process
+from devtools.prefork import start_python
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,13 +61,9 @@ class AppProcess:
 
     def __enter__(self) -> AppProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "w")
-        self.process = subprocess.Popen(
-            self.command(),
-            cwd=ROOT,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+        self.log_path.write_text("")
+        self.process = start_python(
+            self.command()[1:], cwd=ROOT, env=self.env, stdout=self.log_path
         )
         deadline = time.time() + 180
         while time.time() < deadline:
@@ -117,4 +115,3 @@ class AppProcess:
 
     def __exit__(self, *exc: object) -> None:
         stop_process(self.process, grace=30)
-        self._log.close()

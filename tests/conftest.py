@@ -6,17 +6,20 @@ import json
 import os
 import pickle
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# As app.py and Gradio set them: so the environment of every process a test starts is
+# that of devtools.prefork's server (which then forks them instead of starting them cold).
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "True")
 
 from assistant.core.settings import Settings  # noqa: E402
 from devtools.fake_openai import FakeOpenAIServer  # noqa: E402
+from devtools.prefork import run_python  # noqa: E402
 from ingest import BUNDLED_PAPERS  # noqa: E402
 from ingest.parsers import parse_paths  # noqa: E402
 
@@ -132,15 +135,9 @@ def clean_env(**settings: object) -> dict[str, str]:
 
 
 def run_module(module: str, *args: str, env: dict[str, str], timeout: int = 300):
-    """``python -m module args…`` from the project root, output captured as text."""
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    """``python -m module args…`` from the project root, output captured as text (a fork
+    of :mod:`devtools.prefork`'s server: the CLI's imports are already done)."""
+    return run_python(["-m", module, *args], cwd=ROOT, env=env, timeout=timeout)
 
 
 def ddrnet_page(folder: Path) -> Path:
