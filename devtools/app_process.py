@@ -61,7 +61,6 @@ class AppProcess:
 
     def __enter__(self) -> AppProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.log_path.write_text("")
         self.process = start_python(
             self.command()[1:], cwd=ROOT, env=self.env, stdout=self.log_path
         )

@@ -341,6 +341,9 @@ def start_python(
     """``python *argv`` with its output to files (``stderr`` None: into ``stdout``'s): a
     fork of the fork server when there is one and the environment allows it (see
     :func:`forkable`), else a fresh interpreter."""
+    for output in (stdout, stderr):
+        if output is not None:
+            Path(output).touch()  # there on return, whichever way the child starts
     server = _fork_server()
     if server is not None and forkable(env, server.env):
         return server.start(
@@ -363,8 +366,6 @@ def run_python(
     :func:`start_python`."""
     with tempfile.TemporaryDirectory(prefix="run-python-") as folder:
         stdout, stderr = Path(folder) / "stdout", Path(folder) / "stderr"
-        stdout.touch()
-        stderr.touch()
         process = start_python(argv, cwd=cwd, env=env, stdout=stdout, stderr=stderr)
         try:
             code = process.wait(timeout=timeout)
