@@ -159,7 +159,7 @@ def _embed_and_write(
         for start in range(0, len(nodes), batch_size):
             batch = nodes[start : start + batch_size]
             began = time.perf_counter()
-            vectors = embedder.model.get_text_embedding_batch([embedded_text(n) for n in batch])
+            vectors = embedder.embed_texts([embedded_text(n) for n in batch])
             embed_seconds += time.perf_counter() - began
             write(batch, vectors)
             bar.update(len(batch))

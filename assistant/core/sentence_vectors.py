@@ -64,7 +64,6 @@ KEYS = "keys.npy"
 ROWS = "rows.npy"
 LAYOUT = 2  # 1: one vectors.npy and the sentence texts in index.json (still read)
 LEGACY_VECTORS = "vectors.npy"
-EMBED_BATCH = 256  # sentences per embedding call (each sorted by length: little padding)
 # When an incremental update gives way to a full build (see the module's docstring): rows
 # beyond the live sentences cost disk and nothing else, so a generous share is fine.
 MAX_SEGMENTS = 32
@@ -186,7 +185,7 @@ class SentenceVectors:
         if reuse is not None and (~fresh).any():
             matrix[~fresh] = reuse._vectors_of(keys[~fresh])
         rows = np.flatnonzero(fresh)
-        matrix[rows] = _embed([sentences[r] for r in rows], embedder)
+        matrix[rows] = embedder.embed_texts([sentences[r] for r in rows])
         full_build = (papers, len(keys))
         return cls(embedder.info, keys, np.arange(len(keys)), [matrix], full_build), len(rows)
 
@@ -200,7 +199,7 @@ class SentenceVectors:
         new_sentences = [sentences[i] for i in first[fresh]]
         if not len(new_keys):
             return self, 0
-        segment = _embed(new_sentences, embedder)
+        segment = embedder.embed_texts(new_sentences)
         keys = np.concatenate([self.keys, new_keys])
         rows = np.concatenate([self.row_of_key, self.total_rows + np.arange(len(new_keys))])
         order = np.argsort(keys, kind="stable")
@@ -424,17 +423,6 @@ class SentenceVectors:
             if vectors is not None:
                 return vectors
         return None
-
-
-def _embed(sentences: Sequence[str], embedder: Embedder) -> np.ndarray:
-    """Vectors of ``sentences`` in their order, embedded in batches of similar lengths."""
-    matrix = np.zeros((len(sentences), embedder.info.dimension), dtype=np.float32)
-    order = sorted(range(len(sentences)), key=lambda row: len(sentences[row]))
-    for start in range(0, len(order), EMBED_BATCH):
-        batch = order[start : start + EMBED_BATCH]
-        vectors = embedder.model.get_text_embedding_batch([sentences[r] for r in batch])
-        matrix[batch] = np.asarray(vectors, dtype=np.float32)
-    return matrix
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
