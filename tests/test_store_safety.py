@@ -380,3 +380,27 @@ def test_a_running_app_follows_an_ingest_and_a_rebuild_without_restart(tmp_path:
     print(
         f"app followed the ingest in {followed_in:.1f} s; {len(answers)} answers across the rebuild"
     )
+
+
+def test_health_takes_its_status_line_and_counts_from_one_engine(corpus_store, assistant):
+    """A reload swaps the engine a moment before it sets the status line; ``/health`` once
+    answered ``papers: 1`` beside a line saying "5 papers" (the app following a rebuild,
+    above). Its line is now built from the engine it counts."""
+    from types import SimpleNamespace
+
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from assistant.web.holder import EngineHolder
+    from assistant.web.http_api import build_router
+
+    settings, _ = corpus_store
+    holder = EngineHolder(settings, starter=lambda report: assistant)
+    holder.follower = SimpleNamespace(engine=assistant)  # swapped in; status not yet set
+    holder.status = "5 papers · 8 chunks · answers: extractive"  # the previous engine's
+    app = FastAPI()
+    app.include_router(build_router(holder))
+    state = TestClient(app).get("/health").json()
+    papers = assistant.stats()["papers"]
+    assert state["papers"] == papers != 5
+    assert state["status"].startswith(f"{papers} papers · {state['chunks']} chunks")

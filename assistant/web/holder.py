@@ -144,8 +144,15 @@ class EngineHolder:
             self._reported.set()
 
     def _show(self, engine: Assistant) -> None:
+        self.status = self.describe(engine)
+
+    @staticmethod
+    def describe(engine: Assistant) -> str:
+        """The status line of a ready engine. ``/health`` builds it from the engine it
+        reports on: ``status`` is set just after a reload swaps the engine, and a line read
+        apart from the engine could count the previous revision's papers."""
         stats = engine.stats()
-        self.status = (
+        return (
             f"{stats['papers']} papers · {stats['chunks']} chunks · answers: {stats['backend']}"
             + (f" ({stats['model']})" if stats["model"] else "")
             + f" · embeddings: {stats['embedding']}"

@@ -130,10 +130,11 @@ def build_router(holder: EngineHolder) -> APIRouter:
 
     @router.get("/health")
     def health() -> JSONResponse:
-        engine = holder.engine
+        engine = holder.engine  # read once: a reload may swap it meanwhile
         problem = holder.store_problem()  # not ready while the store cannot answer
         ready = engine is not None and problem is None
-        state: dict[str, Any] = {"ready": ready, "status": problem or holder.status}
+        status = holder.describe(engine) if engine is not None else holder.status
+        state: dict[str, Any] = {"ready": ready, "status": problem or status}
         if engine is not None:
             stats = engine.stats()
             state.update(papers=stats["papers"], chunks=stats["chunks"], backend=stats["backend"])
