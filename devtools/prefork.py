@@ -13,8 +13,10 @@ The children are real processes: their own pid, sockets, signals (SIGTERM, kill 
 status and output files. What differs from a cold start is only that the modules were
 imported earlier, in a process with the test run's environment; the tests about cold
 starts (what a start imports, how long it takes, an installed wheel) start their own
-interpreters and never come here. ``PAPER_ASSISTANT_PREFORK=0`` turns it off (every start
-a fresh interpreter); so does a fork server that cannot start.
+interpreters and never come here. The test suite turns it on (``PAPER_ASSISTANT_PREFORK=1``,
+set by ``tests/conftest.py`` unless already set: ``PAPER_ASSISTANT_PREFORK=0 pytest`` starts
+every process cold); elsewhere (benchmarks, the load script) apps start cold, and so they
+do when the fork server cannot start.
 """
 
 from __future__ import annotations
@@ -306,9 +308,10 @@ _server_lock = threading.Lock()
 
 
 def _fork_server() -> ForkServer | None:
-    """This process's fork server, started on first use; None when turned off or broken."""
+    """This process's fork server, started on first use; None unless turned on, or when
+    it cannot serve."""
     global _server
-    if os.environ.get("PAPER_ASSISTANT_PREFORK", "1") == "0":
+    if os.environ.get("PAPER_ASSISTANT_PREFORK") != "1":
         return None
     with _server_lock:
         if _server is None:

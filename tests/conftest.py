@@ -16,6 +16,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # that of devtools.prefork's server (which then forks them instead of starting them cold).
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "True")
+os.environ.setdefault("PAPER_ASSISTANT_PREFORK", "1")  # apps and CLIs as forks (devtools.prefork)
 
 from assistant.core.settings import Settings  # noqa: E402
 from devtools.fake_openai import FakeOpenAIServer  # noqa: E402
