@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assistant.core.settings import Settings
 from assistant.web.doors import WorkSlots
@@ -144,14 +144,13 @@ class EngineHolder:
             self._reported.set()
 
     def _show(self, engine: Assistant) -> None:
-        self.status = self.describe(engine)
+        self.status = self.describe(engine.stats())
 
     @staticmethod
-    def describe(engine: Assistant) -> str:
-        """The status line of a ready engine. ``/health`` builds it from the engine it
-        reports on: ``status`` is set just after a reload swaps the engine, and a line read
-        apart from the engine could count the previous revision's papers."""
-        stats = engine.stats()
+    def describe(stats: dict[str, Any]) -> str:
+        """The status line of a ready engine, from its ``stats()``. ``/health`` builds it
+        from the stats it reports: ``status`` is set just after a reload swaps the engine,
+        and a line read apart from the engine could count the previous revision's papers."""
         return (
             f"{stats['papers']} papers · {stats['chunks']} chunks · answers: {stats['backend']}"
             + (f" ({stats['model']})" if stats["model"] else "")

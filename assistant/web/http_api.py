@@ -133,11 +133,15 @@ def build_router(holder: EngineHolder) -> APIRouter:
         engine = holder.engine  # read once: a reload may swap it meanwhile
         problem = holder.store_problem()  # not ready while the store cannot answer
         ready = engine is not None and problem is None
-        status = holder.describe(engine) if engine is not None else holder.status
-        state: dict[str, Any] = {"ready": ready, "status": problem or status}
-        if engine is not None:
+        state: dict[str, Any] = {"ready": ready, "status": problem or holder.status}
+        if engine is not None:  # the line and the counts from one engine's stats
             stats = engine.stats()
-            state.update(papers=stats["papers"], chunks=stats["chunks"], backend=stats["backend"])
+            state.update(
+                status=problem or holder.describe(stats),
+                papers=stats["papers"],
+                chunks=stats["chunks"],
+                backend=stats["backend"],
+            )
         return JSONResponse(state, status_code=200 if ready else 503)
 
     return router
