@@ -154,7 +154,8 @@ def exit_as_python(run) -> None:  # noqa: ANN001 (a callable)
             print(stop.code, file=sys.stderr)
             code = 1
     except KeyboardInterrupt:
-        code = 128 + signal.SIGINT
+        traceback.print_exc()
+        code = -signal.SIGINT  # python dies of SIGINT after a KeyboardInterrupt: so does this
     except BaseException:
         traceback.print_exc()
         code = 1
@@ -165,6 +166,9 @@ def exit_as_python(run) -> None:  # noqa: ANN001 (a callable)
             stream.flush()
         except (OSError, ValueError):
             pass
+    if code == -signal.SIGINT:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
     os._exit(code)
 
 
