@@ -55,7 +55,7 @@ from assistant.core.store import (
     new_revision,
     open_client,
 )
-from assistant.core.writer_lock import writer_lock
+from assistant.core.writer_lock import publish_lock, writer_lock
 from ingest.chunking import chunk_papers, embedded_text
 from ingest.parsers import ParseResult, parse_paths
 from ingest.reconcile import ChunkMetadata, ContentIds, plan_writes, stale_chunks
@@ -276,8 +276,8 @@ def _update(
     content_ids = whole and not any(
         content_id.rekeyed(metadata) for cid, metadata in stored.items() if cid not in stale_ids
     )
-    changes = rebuild or new_nodes or relabel or stale or lost
-    if changes and not rebuild:  # a staging collection is swapped in whole, or not at all
+    changed = bool(rebuild or new_nodes or relabel or stale or lost)
+    if changed and not rebuild:  # a staging collection is swapped in whole, or not at all
         store.begin_ingest(label)
 
     step = settings.write_batch
@@ -300,51 +300,74 @@ def _update(
     report.chunks_relabelled = len(relabel)
     report.chunks_deleted = len(stale)
 
-    if changes:
+    if changed:
         _ensure_live(store, settings, rebuild)
-        # BM25 and the sentence vectors first, then the revision that running engines
-        # watch: when they notice it, everything they load is ready.
-        revision = new_revision()
-        changes = None
-        if not (rebuild or interrupted):  # a rebuild fills an empty staging collection
-            written = [*rekeyed, *lost, *to_embed, *relabel]
-            changes = StoreChanges.of(written, stale, base)
-        LexicalIndex.refresh(store, settings.cache_dir, revision, changes)
-        cataloged = PaperFile.refresh(store, settings.cache_dir, revision, changes)
-        began = time.perf_counter()
-        report.sentences_embedded = SentenceVectors.refresh(
-            store,
-            settings.cache_dir,
-            embedder,
-            revision,
-            lambda: PaperFile.papers(store, settings.cache_dir, revision),
-            base=changes.base if changes else None,
-            written=PaperFile.papers(
-                store, settings.cache_dir, revision, changes.written if changes else ()
-            ),
-            paper_count=cataloged,
-        )
-        report.embed_seconds += time.perf_counter() - began
+    # One publisher at a time per cache folder (writers of a server hold no other lock): no
+    # run drops another's caches before their revision is published, and whether anyone
+    # published since this run began is read where it cannot change meanwhile.
+    with publish_lock(settings):
         alone = rebuild or store.current_revision() == base
-        if rebuild:
-            store.replace_live(embedder.info, revision, content_ids=content_ids)
-        else:
-            store.mark_changed(revision, content_ids=content_ids)
-            _ensure_live(store, settings, rebuild)  # a rebuild may have swapped meanwhile
-    else:  # built once per revision (a store from an earlier version gets them now)
-        if content_ids:
-            store.mark_content_ids()
-        LexicalIndex.ensure(store, settings.cache_dir)
-        cataloged = PaperFile.ensure(store, settings.cache_dir)
-        began = time.perf_counter()
-        report.sentences_embedded = SentenceVectors.ensure(store, settings.cache_dir, embedder)
-        report.embed_seconds += time.perf_counter() - began
-        alone = store.current_revision() == base
+        if changed:
+            changes = None
+            # When another writer of a server published since this run began, the caches
+            # of ``base`` lack its papers: this run's are then built from the store.
+            if alone and not (rebuild or interrupted):
+                written = [*rekeyed, *lost, *to_embed, *relabel]
+                changes = StoreChanges.of(written, stale, base)
+            cataloged = _publish(store, settings, embedder, report, rebuild, changes, content_ids)
+        elif alone:  # built once per revision (a store from an earlier version gets them now)
+            if content_ids:
+                store.mark_content_ids()
+            LexicalIndex.ensure(store, settings.cache_dir)
+            cataloged = PaperFile.ensure(store, settings.cache_dir)
+            began = time.perf_counter()
+            report.sentences_embedded = SentenceVectors.ensure(store, settings.cache_dir, embedder)
+            report.embed_seconds += time.perf_counter() - began
+        else:  # nothing written, and the revision another run published has its caches
+            cataloged = 0
     report.chunks_in_store = store.count()
     # The catalogue just written (or checked) counts the papers without reading the store;
     # when another writer of a server published meanwhile, the store itself is counted.
     report.papers_in_store = cataloged if alone else store.paper_count()
     return report
+
+
+def _publish(
+    store: PaperStore,
+    settings: Settings,
+    embedder: Embedder,
+    report: IngestReport,
+    rebuild: bool,
+    changes: StoreChanges | None,
+    content_ids: bool,
+) -> int:
+    """Write this run's caches for a new revision, then publish it; returns how many papers
+    the catalogue lists. BM25, the catalogue and the sentence vectors come first, then the
+    revision that running engines watch: when they notice it, everything they load is
+    ready. ``changes`` (None: build from the store) updates the base revision's caches."""
+    revision = new_revision()
+    LexicalIndex.refresh(store, settings.cache_dir, revision, changes)
+    cataloged = PaperFile.refresh(store, settings.cache_dir, revision, changes)
+    began = time.perf_counter()
+    report.sentences_embedded = SentenceVectors.refresh(
+        store,
+        settings.cache_dir,
+        embedder,
+        revision,
+        lambda: PaperFile.papers(store, settings.cache_dir, revision),
+        base=changes.base if changes else None,
+        written=PaperFile.papers(
+            store, settings.cache_dir, revision, changes.written if changes else ()
+        ),
+        paper_count=cataloged,
+    )
+    report.embed_seconds += time.perf_counter() - began
+    if rebuild:
+        store.replace_live(embedder.info, revision, content_ids=content_ids)
+    else:
+        store.mark_changed(revision, content_ids=content_ids)
+        _ensure_live(store, settings, rebuild)  # a rebuild may have swapped meanwhile
+    return cataloged
 
 
 def _ensure_live(store: PaperStore, settings: Settings, rebuild: bool) -> None:

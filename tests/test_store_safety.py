@@ -2,7 +2,9 @@
 
 - Two ingests at once on an embedded store take turns (the second waits, ``--no-wait``
   refuses with exit 3); nothing is lost and ``--check`` is clean afterwards.
-- Two ingests at once into a ``chroma run`` server lose nothing (the server serialises).
+- Two ingests at once into a ``chroma run`` server lose nothing (the server serialises);
+  one publishing while the other writes makes the other build its caches from the store,
+  and publishing waits for the cache folder's publish lock.
 - ``--check`` finds vectors lost the way two unguarded writers lose them, and a normal
   ingest repairs them.
 - A running engine follows the store: in-process (:class:`StoreFollower`) and a real app
@@ -198,6 +200,87 @@ def test_two_ingests_at_once_into_a_chroma_server_lose_nothing(tmp_path: Path):
         assert check.clean and (check.chunks, check.papers) == (2 * papers, 2 * papers), (
             check.lines()
         )
+
+
+def test_an_ingest_that_another_published_under_builds_its_caches_from_the_store(
+    tmp_path: Path, embedder
+):
+    """Two writers of one server, the second finishing while the first still writes: the
+    revision the first began on lacks the second's papers, so updating that revision's
+    caches would publish a catalogue and sentence vectors without them (CI saw this race
+    with two real processes). The first must build from the store instead."""
+    with ChromaServer(tmp_path / "data") as server:
+        settings = Settings(
+            _env_file=None,
+            chroma_host="127.0.0.1",
+            chroma_port=server.port,
+            cache_dir=tmp_path / "cache",
+            write_batch=SMALL_WRITE_BATCH,
+        )
+        ingest(
+            [write_jsonl(tmp_path / "seed.jsonl", synthetic(5, seed=41))],
+            settings,
+            progress=False,
+            embedder=embedder,
+        )
+        other = write_jsonl(tmp_path / "other.jsonl", synthetic(4, seed=42))
+        finished: list[int] = []
+
+        def the_other_ingest_finishes(done: int, total: int) -> None:
+            if not finished:  # after the first batch of ours is written
+                finished.append(
+                    ingest([other], settings, progress=False, embedder=embedder).papers_in_store
+                )
+
+        mine = write_jsonl(tmp_path / "mine.jsonl", synthetic(3 * SMALL_WRITE_BATCH, seed=43))
+        report = ingest(
+            [mine],
+            settings,
+            progress=False,
+            embedder=embedder,
+            on_batch=the_other_ingest_finishes,
+        )
+        assert finished, "the other ingest ran while this one wrote"
+        assert report.papers_in_store == 5 + 4 + 3 * SMALL_WRITE_BATCH
+        check = check_store(settings)
+        assert check.clean and check.papers == report.papers_in_store, check.lines()
+
+
+def test_an_ingest_publishes_only_under_the_cache_folders_publish_lock(tmp_path: Path, embedder):
+    """Its writes go ahead while another holds the lock; its caches and new revision wait
+    (two publishing at once could drop each other's cache folders before either is live)."""
+    from filelock import FileLock
+
+    from assistant.core.writer_lock import PUBLISH_LOCK_NAME
+
+    settings = make_settings(tmp_path)
+    (tmp_path / "cache").mkdir()
+    held = FileLock(str(tmp_path / "cache" / PUBLISH_LOCK_NAME))
+    held.acquire()
+    written = threading.Event()
+    reports = []
+
+    def write(done: int, total: int) -> None:
+        if done == total:
+            written.set()
+
+    papers = write_jsonl(tmp_path / "papers.jsonl", synthetic(6, seed=44))
+    runner = threading.Thread(
+        target=lambda: reports.append(
+            ingest([papers], settings, progress=False, embedder=embedder, on_batch=write)
+        )
+    )
+    runner.start()
+    try:
+        assert written.wait(120), "the ingest wrote its chunks"
+        runner.join(3)
+        assert runner.is_alive() and not reports, "it waits to publish"
+        assert not (tmp_path / "cache" / "bm25").exists()
+    finally:
+        held.release()
+    runner.join(60)
+    assert reports and reports[0].papers_in_store == 6
+    assert check_store(settings).clean
 
 
 # --- check and repair ----------------------------------------------------------------------

@@ -13,11 +13,16 @@ app, ``python -m assistant``) never take it.
 
 A Chroma server serialises writes itself, and two concurrent ingests into one lose nothing
 (``tests/test_store_safety.py`` runs two real processes against ``chroma run``), so no lock
-is taken there.
+is taken there while they write. Publishing is another matter: each ingest writes caches
+(BM25, catalogue, sentence vectors) for the revision it is about to publish and drops the
+other revisions' folders, so two publishing at once could drop each other's before either
+revision is live. Every ingest therefore publishes under ``<cache_dir>/publish.lock``
+(:func:`publish_lock`), held for seconds, not for the writes.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +32,10 @@ from filelock import FileLock, Timeout
 from assistant.core.settings import Settings
 from assistant.core.store import StoreError
 
+log = logging.getLogger(__name__)
+
 LOCK_NAME = "ingest.lock"
+PUBLISH_LOCK_NAME = "publish.lock"
 
 
 class StoreBusy(StoreError):
@@ -70,6 +78,26 @@ def writer_lock(
         lock.acquire()
     except OSError as error:  # read-only directory
         raise StoreError(f"cannot lock {path}: {error}") from error
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
+def publish_lock(settings: Settings) -> Iterator[None]:
+    """Hold the cache folder's publish lock for the ``with`` block, waiting for it silently
+    (another ingest holds it only while it writes its caches and publishes). A cache folder
+    that cannot be written holds no caches to race over: the block then runs unlocked."""
+    path = Path(settings.cache_dir) / PUBLISH_LOCK_NAME
+    lock = FileLock(str(path))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    except OSError as error:
+        log.warning("cannot lock %s (%s); publishing without it", path, error)
+        yield
+        return
     try:
         yield
     finally:
