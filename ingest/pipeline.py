@@ -278,7 +278,8 @@ def _update(
     )
     changed = bool(rebuild or new_nodes or relabel or stale or lost)
     if changed and not rebuild:  # a staging collection is swapped in whole, or not at all
-        store.begin_ingest(label)
+        with publish_lock(settings):  # a read-modify-write of the metadata a publish writes
+            store.begin_ingest(label)
 
     step = settings.write_batch
     for start in range(0, len(rekeyed), step):  # vectors kept: no embedding
