@@ -247,20 +247,22 @@ def test_an_ingest_that_another_published_under_builds_its_caches_from_the_store
 
 
 def test_an_ingest_publishes_only_under_the_cache_folders_publish_lock(tmp_path: Path, embedder):
-    """Its writes go ahead while another holds the lock; its caches and new revision wait
-    (two publishing at once could drop each other's cache folders before either is live)."""
+    """Taken by another once this ingest began writing: its writes go on, its caches and
+    new revision wait (two publishing at once could drop each other's cache folders before
+    either is live)."""
     from filelock import FileLock
 
     from assistant.core.writer_lock import PUBLISH_LOCK_NAME
 
     settings = make_settings(tmp_path)
-    (tmp_path / "cache").mkdir()
     held = FileLock(str(tmp_path / "cache" / PUBLISH_LOCK_NAME))
-    held.acquire()
-    written = threading.Event()
+    began, taken, written = threading.Event(), threading.Event(), threading.Event()
     reports = []
 
     def write(done: int, total: int) -> None:
+        if not began.is_set():
+            began.set()
+            assert taken.wait(60)
         if done == total:
             written.set()
 
@@ -272,12 +274,17 @@ def test_an_ingest_publishes_only_under_the_cache_folders_publish_lock(tmp_path:
     )
     runner.start()
     try:
+        assert began.wait(120), "the ingest began writing"
+        held.acquire()
+        taken.set()
         assert written.wait(120), "the ingest wrote its chunks"
         runner.join(3)
         assert runner.is_alive() and not reports, "it waits to publish"
         assert not (tmp_path / "cache" / "bm25").exists()
     finally:
-        held.release()
+        taken.set()
+        if held.is_locked:
+            held.release()
     runner.join(60)
     assert reports and reports[0].papers_in_store == 6
     assert check_store(settings).clean
