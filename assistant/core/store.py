@@ -66,11 +66,11 @@ PENDING_KEY = "ingest_pending"
 CONTENT_IDS_KEY = "content_ids"
 # Records per Chroma metadata update or delete (an ingest's own writes: settings.write_batch).
 WRITE_BATCH = 256
-# Records per read. Chroma steps over the ``offset`` records before each page (a read at
-# offset 900,000 of a million-chunk store costs ~3 s more than one at 0), so a whole-store
-# read costs pages x offset: 25,000 a page reads a million chunks in ~40 reads instead of
-# 200 at 5,000 (~2x faster), stays well under SQLite's 32,766 variables (Chroma asks for a
-# page's ids in one statement) and bounds memory to tens of MB a page.
+# Records per read: well under SQLite's 32,766 variables (Chroma asks for a page's ids in
+# one statement), and tens of MB a page. Whole-store reads list the ids first and read them
+# a page of ids at a time, not by ``offset``: Chroma steps over the ``offset`` records
+# before each page (~3 s more at offset 900,000 of a million chunks), so offset pages cost
+# the square of the store.
 PAGE_SIZE = 25_000
 IN_BATCH = 500  # values per ``$in`` filter (Chroma bounds the size of a filter)
 VECTOR_PAGE = 1000  # vectors per read when checking that they exist
@@ -337,7 +337,7 @@ class PaperStore:
 
     def paper_count(self) -> int:
         """Stored papers (each has exactly one first chunk); no text or vectors are read."""
-        return sum(1 for _ in self._records([], where={CHUNK_INDEX: 0}))
+        return len(self._ids(where={CHUNK_INDEX: 0}))
 
     def unfinished_ingest(self) -> str:
         """What an ingest that was killed before its end was reading ("" when none was)."""
@@ -359,21 +359,13 @@ class PaperStore:
     def _records(
         self, include: list[str], where: dict[str, Any] | None = None
     ) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
-        """``(id, document, metadata)`` of every matching record, a page at a time."""
-        offset = 0
-        while True:
-            page = self._collection.get(
-                include=include, where=where, limit=PAGE_SIZE, offset=offset
-            )
-            ids = page["ids"]
-            if not ids:
-                return
-            documents = page.get("documents") or [None] * len(ids)
-            metadatas = page.get("metadatas") or [None] * len(ids)
-            yield from zip(ids, documents, metadatas)
-            if len(ids) < PAGE_SIZE:  # a short page is the last one
-                return
-            offset += len(ids)
+        """``(id, document, metadata)`` of every matching record in the store's order, a
+        page at a time: the matching ids in one read, then their records by id."""
+        return self._records_by_id(self._ids(where), include)
+
+    def _ids(self, where: dict[str, Any] | None = None) -> list[str]:
+        """The ids of every matching record, in the store's order (one read, ids only)."""
+        return list(self._collection.get(include=[], where=where)["ids"])
 
     def papers(self) -> list[Paper]:
         """Every stored paper with its whole abstract, read from its first chunk."""
@@ -421,9 +413,18 @@ class PaperStore:
     def _records_by_id(
         self, ids: Sequence[str], include: list[str]
     ) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
+        """``(id, document, metadata)`` of those of ``ids`` that are stored, in the order of
+        ``ids`` (``None`` for what ``include`` leaves out), a page at a time."""
         for start in range(0, len(ids), PAGE_SIZE):
-            page = self._collection.get(ids=list(ids[start : start + PAGE_SIZE]), include=include)
-            yield from zip(page["ids"], page["documents"], page["metadatas"])
+            wanted = list(ids[start : start + PAGE_SIZE])
+            page = self._collection.get(ids=wanted, include=include)
+            found = page["ids"]
+            documents = page.get("documents") or [None] * len(found)
+            metadatas = page.get("metadatas") or [None] * len(found)
+            records = {
+                chunk_id: (chunk_id, *rest) for chunk_id, *rest in zip(found, documents, metadatas)
+            }
+            yield from (records[chunk_id] for chunk_id in wanted if chunk_id in records)
 
     def chunk_metadata(self, paper_ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
         """id → flat metadata of every stored chunk (no vectors, no text); with
@@ -457,7 +458,7 @@ class PaperStore:
 
     def chunk_ids(self) -> list[str]:
         """Every chunk id the store's metadata lists."""
-        return [chunk_id for chunk_id, _, _ in self._records([])]
+        return self._ids()
 
     # --- integrity -----------------------------------------------------------------
     def missing_vectors(self, ids: Sequence[str]) -> list[str]:
