@@ -21,6 +21,7 @@ from assistant.core.paper_file import (
     SELECT_WITHOUT_ABSTRACTS,
     PaperFile,
     chunk_count,
+    filter_names,
     in_memory,
     paper_count,
     paper_of,
@@ -40,7 +41,6 @@ class PaperTable(Mapping[str, Paper]):
 
     def __init__(self, database: sqlite3.Connection):
         self._db = database
-
     def __getitem__(self, paper_id: str) -> Paper:
         row = self._db.execute(f"{SELECT} WHERE paper_id = ?", (paper_id,)).fetchone()
         if row is None:
@@ -169,11 +169,7 @@ class PaperCatalog:
 
     @cached_property
     def _names(self) -> tuple[list[str], list[str]]:
-        categories: set[str] = set()
-        sources: set[str] = set()
-        for paper in self.papers.without_abstracts():
-            categories.update((paper.categories or "").split())
-            sources.update(paper.sources)
+        categories, sources = filter_names(self._db)
         return sorted(categories, key=str.casefold), sorted(sources, key=str.casefold)
 
     def categories(self) -> list[str]:
