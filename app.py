@@ -45,7 +45,7 @@ def bundled_ingest_needed(settings: Settings) -> str | None:
         store = PaperStore.open(settings, None)
     except EmptyStoreError:
         return "Indexing the bundled corpus for the first time…"
-    if store.unfinished_ingest() == ingest_label([BUNDLED_PAPERS]):
+    if ingest_label([BUNDLED_PAPERS]) in store.unfinished_ingests():
         return "Resuming the interrupted indexing of the bundled corpus…"
     return None
 

@@ -167,8 +167,7 @@ def _check(
         report.problems.append(
             f"the collection counts {store.count()} chunks but its metadata lists {len(metadata)}"
         )
-    pending = store.unfinished_ingest()
-    if pending:
+    for pending in store.unfinished_ingests():
         report.problems.append(
             f"an ingest of {pending} did not finish (it was interrupted): run it again; "
             "it writes only what is missing"

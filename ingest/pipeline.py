@@ -32,6 +32,7 @@ Safety rules this module keeps:
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ from ingest.chunking import chunk_papers, embedded_text
 from ingest.parsers import ParseResult, parse_paths
 from ingest.reconcile import ChunkMetadata, ContentIds, plan_writes, stale_chunks
 from ingest.records import Problem
+
+log = logging.getLogger(__name__)
 
 
 class NothingToIngest(Exception):
@@ -236,7 +239,16 @@ def _update(
     base = store.revision  # the caches of this revision are updated, not rebuilt
     # ... unless a run was killed after writing: its chunks are in no cache, and in no
     # change this run makes (they are stored already), so the caches are built whole.
-    interrupted = bool(store.unfinished_ingest())
+    unfinished = store.unfinished_ingests()
+    interrupted = bool(unfinished)
+    for other in unfinished:
+        if other != label:
+            log.warning(
+                "an ingest of %s began and has not published (killed, or still running into "
+                "a server): if it was killed, run it again; until then ingests build the "
+                "caches whole",
+                other,
+            )
     stored, whole = stored_chunks(store, parsed.papers)
     plan = plan_writes(parsed.papers, parsed.sources, stored)
     nodes = chunk_papers(plan.papers, embedder.tokenize, embedder.chunk_tokens, progress)
@@ -276,10 +288,13 @@ def _update(
     content_ids = whole and not any(
         content_id.rekeyed(metadata) for cid, metadata in stored.items() if cid not in stale_ids
     )
-    changed = bool(rebuild or new_nodes or relabel or stale or lost)
+    # A killed run's rerun publishes even with nothing left to write: the caches of the
+    # revision it finds lack what the killed run wrote, and its mark must be cleared.
+    changed = bool(rebuild or interrupted or new_nodes or relabel or stale or lost)
+    run = None
     if changed and not rebuild:  # a staging collection is swapped in whole, or not at all
         with publish_lock(settings):  # a read-modify-write of the metadata a publish writes
-            store.begin_ingest(label)
+            run = store.begin_ingest(label)
 
     step = settings.write_batch
     for start in range(0, len(rekeyed), step):  # vectors kept: no embedding
@@ -315,7 +330,10 @@ def _update(
             if alone and not (rebuild or interrupted):
                 written = [*rekeyed, *lost, *to_embed, *relabel]
                 changes = StoreChanges.of(written, stale, base)
-            cataloged = _publish(store, settings, embedder, report, rebuild, changes, content_ids)
+            finished = (run, label) if run else None
+            cataloged = _publish(
+                store, settings, embedder, report, rebuild, changes, content_ids, finished
+            )
         elif alone:  # built once per revision (a store from an earlier version gets them now)
             if content_ids:
                 store.mark_content_ids()
@@ -341,11 +359,13 @@ def _publish(
     rebuild: bool,
     changes: StoreChanges | None,
     content_ids: bool,
+    finished: tuple[str, str] | None,
 ) -> int:
     """Write this run's caches for a new revision, then publish it; returns how many papers
     the catalogue lists. BM25, the catalogue and the sentence vectors come first, then the
     revision that running engines watch: when they notice it, everything they load is
-    ready. ``changes`` (None: build from the store) updates the base revision's caches."""
+    ready. ``changes`` (None: build from the store) updates the base revision's caches;
+    ``finished``: this run's mark (:meth:`PaperStore.mark_changed`)."""
     revision = new_revision()
     LexicalIndex.refresh(store, settings.cache_dir, revision, changes)
     cataloged = PaperFile.refresh(store, settings.cache_dir, revision, changes)
@@ -366,7 +386,7 @@ def _publish(
     if rebuild:
         store.replace_live(embedder.info, revision, content_ids=content_ids)
     else:
-        store.mark_changed(revision, content_ids=content_ids)
+        store.mark_changed(revision, content_ids=content_ids, finished=finished)
         _ensure_live(store, settings, rebuild)  # a rebuild may have swapped meanwhile
     return cataloged
 

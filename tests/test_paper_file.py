@@ -288,4 +288,11 @@ def test_after_an_interrupted_ingest_the_next_one_reads_every_paper(
     ingest([source], settings, progress=False, embedder=embedder)
     assert len(reads) == 1
     assert sorted(p.title for p in persisted(settings)[0]) == ["Paper A", "Paper B", "Paper K"]
+    # The killed run stays reported until its own file is ingested again (another file's
+    # run does not finish it), and that run writes nothing new.
+    assert check_store(settings).problems == [
+        f"an ingest of {killed.resolve()} did not finish (it was interrupted): run it again; "
+        "it writes only what is missing"
+    ]
+    assert ingest([killed], settings, progress=False, embedder=embedder).chunks_embedded == 0
     assert check_store(settings).clean

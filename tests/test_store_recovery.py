@@ -176,6 +176,66 @@ def test_an_app_killed_during_its_first_start_ingest_resumes_it(tmp_path: Path):
     assert check_store(settings).clean
 
 
+def test_an_ingest_killed_after_its_writes_is_finished_by_a_rerun_with_nothing_to_write(
+    tmp_path: Path, embedder, monkeypatch
+):
+    """Killed once every chunk was written but before it published (its caches take
+    minutes at a million chunks): the rerun finds nothing to write, yet must publish caches
+    holding the killed run's papers and clear its mark."""
+    import ingest.pipeline as pipeline
+
+    settings = make_settings(tmp_path)
+    corpus = write_jsonl(tmp_path / "papers.jsonl", synthetic(6, seed=51))
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # as SIGINT would, once the writes are done
+
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline, "_publish", killed)
+        try:
+            ingest([corpus], settings, progress=False, embedder=embedder)
+        except KeyboardInterrupt:
+            pass
+    assert not check_store(settings).clean  # the unfinished run is reported
+    report = ingest([corpus], settings, progress=False, embedder=embedder)
+    assert report.chunks_embedded == 0 and report.papers_in_store == 6
+    check = check_store(settings)
+    assert check.clean and check.papers == 6, check.lines()
+
+
+def test_a_server_ingest_finishing_leaves_the_mark_of_another_under_way(tmp_path: Path, embedder):
+    """Two writers of one server: the first to finish clears its own mark, not the other's,
+    so the other, killed later, is still reported unfinished."""
+    with ChromaServer(tmp_path / "data") as server:
+        settings = Settings(
+            _env_file=None,
+            chroma_host="127.0.0.1",
+            chroma_port=server.port,
+            cache_dir=tmp_path / "cache",
+            write_batch=SMALL_WRITE_BATCH,
+        )
+        other = write_jsonl(tmp_path / "other.jsonl", synthetic(3, seed=52))
+        mine = write_jsonl(tmp_path / "mine.jsonl", synthetic(3 * SMALL_WRITE_BATCH, seed=53))
+
+        def other_finishes_then_this_one_is_killed(done: int, total: int) -> None:
+            ingest([other], settings, progress=False, embedder=embedder)
+            raise KeyboardInterrupt
+
+        try:
+            ingest(
+                [mine],
+                settings,
+                progress=False,
+                embedder=embedder,
+                on_batch=other_finishes_then_this_one_is_killed,
+            )
+        except KeyboardInterrupt:
+            pass
+        lines = check_store(settings).lines()
+        assert any(f"an ingest of {mine.resolve()} did not finish" in line for line in lines), lines
+        assert not any(f"an ingest of {other.resolve()}" in line for line in lines), lines
+
+
 def test_damaged_bm25_files_are_rebuilt_and_named_by_check(tmp_path: Path, embedder):
     from assistant.core.lexical import LexicalIndex
     from assistant.core.store import PaperStore

@@ -56,8 +56,11 @@ BASE_KEY = "rebuild_of"
 # On a staging collection: the swap journal. Written (holding the revision to publish) before
 # the first rename, so whoever opens the store next finishes a swap a crash cut in two.
 SWAP_KEY = "rebuild_swapping"
-# On the live collection while an ingest writes it: what that ingest read (its paths). Cleared
-# by the revision it publishes at its end; left behind by a run that was killed.
+# On the live collection while an ingest writes it: ``ingest_pending:<run>`` → what that run
+# read (its paths), one key a run, so that writers of a server finishing one after another
+# clear only their own. Cleared by the revision the run publishes at its end (with those of
+# earlier runs of the same paths, which it completed); left behind by a run that was killed.
+# A bare ``ingest_pending`` is an earlier version's single mark.
 PENDING_KEY = "ingest_pending"
 # On a collection: every chunk is stored under its paper's content id (no paper is left under
 # an id of an earlier version), so an ingest reads only the chunks of the papers it writes.
@@ -151,6 +154,15 @@ def open_client(settings: Settings, *, create_path: bool = False) -> Any:
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
+
+
+def _pending_marks(metadata: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(key, label)`` of every unfinished ingest's mark in a collection's metadata."""
+    return [
+        (key, str(value))
+        for key, value in metadata.items()
+        if key == PENDING_KEY or key.startswith(f"{PENDING_KEY}:")
+    ]
 
 
 def new_revision() -> str:
@@ -339,9 +351,10 @@ class PaperStore:
         """Stored papers (each has exactly one first chunk); no text or vectors are read."""
         return len(self._ids(where={CHUNK_INDEX: 0}))
 
-    def unfinished_ingest(self) -> str:
-        """What an ingest that was killed before its end was reading ("" when none was)."""
-        return str(self._current_metadata().get(PENDING_KEY) or "")
+    def unfinished_ingests(self) -> list[str]:
+        """What each ingest that began writing and did not publish was reading: runs that
+        were killed (and, on a server, runs under way now); sorted, each once."""
+        return sorted({str(label) for _, label in _pending_marks(self._current_metadata())})
 
     def other_collections(self) -> list[str]:
         """Names of the rebuild's side collections present (staging, retired)."""
@@ -596,27 +609,44 @@ class PaperStore:
             metadata[CONTENT_IDS_KEY] = True
             self._collection.modify(metadata=metadata)
 
-    def begin_ingest(self, label: str) -> None:
-        """Record, before the first write, that an ingest of ``label`` is under way.
+    def begin_ingest(self, label: str) -> str:
+        """Record, before the first write, that an ingest of ``label`` is under way; returns
+        the run's id, which :meth:`mark_changed` takes to clear the mark.
 
         A run killed before :meth:`mark_changed` leaves it behind: the app resumes its
         bundled corpus from it, and ``ingest --check`` reports it instead of "clean".
         """
+        run = uuid.uuid4().hex[:12]
         metadata = self._current_metadata()
-        metadata[PENDING_KEY] = label
+        metadata[f"{PENDING_KEY}:{run}"] = label
         self._collection.modify(metadata=metadata)
+        return run
 
-    def mark_changed(self, revision: str | None = None, *, content_ids: bool = False) -> str:
+    def mark_changed(
+        self,
+        revision: str | None = None,
+        *,
+        content_ids: bool = False,
+        finished: tuple[str, str] | None = None,
+    ) -> str:
         """Publish a new revision: running engines reload, derived caches (BM25) rebuild.
 
-        Pass the ``revision`` a cache was already built for, so readers find it ready. It
-        also clears the mark :meth:`begin_ingest` set: the writes are complete. With
-        ``content_ids`` it also records that they left every chunk under its paper's
-        content id (``CONTENT_IDS_KEY``; a mark already there is kept either way).
+        Pass the ``revision`` a cache was already built for, so readers find it ready.
+        ``finished``: the ``(run, label)`` of the ingest publishing (:meth:`begin_ingest`):
+        its mark is cleared, and so are those of earlier runs of the same label (it wrote
+        all they would have). An earlier version's bare mark is cleared by any publish, as
+        that version did. With ``content_ids`` it also records that they left every chunk
+        under its paper's content id (``CONTENT_IDS_KEY``; a mark already there is kept
+        either way).
         """
         revision = revision or new_revision()
         metadata = self._current_metadata()
         metadata.pop(PENDING_KEY, None)
+        if finished is not None:
+            run, label = finished
+            for key, value in _pending_marks(metadata):
+                if key == f"{PENDING_KEY}:{run}" or value == label:
+                    metadata.pop(key)
         metadata[REVISION_KEY] = revision
         if content_ids:
             metadata[CONTENT_IDS_KEY] = True
