@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 
+from assistant.core.batches import batches
 from assistant.core.paper_file import (
     SELECT,
     SELECT_WITHOUT_ABSTRACTS,
@@ -41,6 +42,7 @@ class PaperTable(Mapping[str, Paper]):
 
     def __init__(self, database: sqlite3.Connection):
         self._db = database
+
     def __getitem__(self, paper_id: str) -> Paper:
         row = self._db.execute(f"{SELECT} WHERE paper_id = ?", (paper_id,)).fetchone()
         if row is None:
@@ -75,8 +77,7 @@ class PaperTable(Mapping[str, Paper]):
         """The papers of those ids that are catalogued (one query per 500 ids)."""
         wanted = list(dict.fromkeys(paper_ids))
         found: dict[str, Paper] = {}
-        for start in range(0, len(wanted), IN_BATCH):
-            batch = wanted[start : start + IN_BATCH]
+        for batch in batches(wanted, IN_BATCH):
             marks = ", ".join("?" * len(batch))
             for row in self._db.execute(f"{SELECT} WHERE paper_id IN ({marks})", batch):
                 found[row[0]] = paper_of(row)

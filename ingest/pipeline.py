@@ -42,6 +42,7 @@ from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 from tqdm import tqdm
 
+from assistant.core.batches import batches
 from assistant.core.changes import StoreChanges
 from assistant.core.embeddings import Embedder, build_embedder
 from assistant.core.lexical import LexicalIndex
@@ -297,8 +298,7 @@ def _update(
             run = store.begin_ingest(label)
 
     step = settings.write_batch
-    for start in range(0, len(rekeyed), step):  # vectors kept: no embedding
-        batch = rekeyed[start : start + step]
+    for batch in batches(rekeyed, step):  # vectors kept: no embedding
         store.upsert_chunks(batch, [reusable[embedded_text(node)] for node in batch])
     repair_seconds = _embed_and_write(
         store.chunk_nodes(lost), embedder, store.restore_vectors, progress, None, step, "repairing"

@@ -40,6 +40,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
 
+from assistant.core.batches import batches
 from assistant.core.changes import StoreChanges
 from assistant.core.revision_folders import file_record, intact, publish
 from assistant.core.schema import OPTIONAL_FIELDS, Paper, title_key
@@ -194,8 +195,7 @@ class PaperFile:
             if first_chunks is None:
                 yield from papers_of(connection)
                 return
-            for start in range(0, len(first_chunks), BATCH):
-                batch = list(first_chunks[start : start + BATCH])
+            for batch in batches(first_chunks, BATCH):
                 marks = ", ".join("?" * len(batch))
                 rows = connection.execute(f"{SELECT} WHERE first_chunk IN ({marks})", batch)
                 yield from map(paper_of, rows)

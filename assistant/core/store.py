@@ -38,6 +38,7 @@ from chromadb.errors import ChromaError, NotFoundError
 from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 
+from assistant.core.batches import batches
 from assistant.core.embeddings import EmbeddingInfo
 from assistant.core.errors import AssistantError
 from assistant.core.schema import ABSTRACT, CHUNK_INDEX, PAPER_ID, Paper
@@ -392,11 +393,9 @@ class PaperStore:
         else:  # by ids alone: Chroma filters ids and ``where`` together far more slowly
             records = (
                 (chunk_id, None, metadata)
-                for start in range(0, len(ids), PAGE_SIZE)
+                for batch in batches(ids, PAGE_SIZE)
                 for chunk_id, metadata in _pairs(
-                    self._collection.get(
-                        ids=list(ids[start : start + PAGE_SIZE]), include=["metadatas"]
-                    )
+                    self._collection.get(ids=batch, include=["metadatas"])
                 )
                 if metadata.get(CHUNK_INDEX) == 0
             )
@@ -428,8 +427,7 @@ class PaperStore:
     ) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
         """``(id, document, metadata)`` of those of ``ids`` that are stored, in the order of
         ``ids`` (``None`` for what ``include`` leaves out), a page at a time."""
-        for start in range(0, len(ids), PAGE_SIZE):
-            wanted = list(ids[start : start + PAGE_SIZE])
+        for wanted in batches(ids, PAGE_SIZE):
             page = self._collection.get(ids=wanted, include=include)
             found = page["ids"]
             documents = page.get("documents") or [None] * len(found)
@@ -448,9 +446,9 @@ class PaperStore:
         unique = sorted(set(paper_ids))
         return {
             chunk_id: metadata
-            for start in range(0, len(unique), IN_BATCH)
+            for batch in batches(unique, IN_BATCH)
             for chunk_id, _, metadata in self._records(
-                ["metadatas"], where={PAPER_ID: {"$in": unique[start : start + IN_BATCH]}}
+                ["metadatas"], where={PAPER_ID: {"$in": batch}}
             )
         }
 
@@ -462,11 +460,8 @@ class PaperStore:
         Ingest re-keys chunks stored under an older paper identity with these, so moving a
         chunk to a new id never re-embeds it.
         """
-        for start in range(0, len(ids), PAGE_SIZE):
-            page = self._collection.get(
-                ids=list(ids[start : start + PAGE_SIZE]),
-                include=["documents", "metadatas", "embeddings"],
-            )
+        for batch in batches(ids, PAGE_SIZE):
+            page = self._collection.get(ids=batch, include=["documents", "metadatas", "embeddings"])
             yield from zip(page["ids"], page["documents"], page["metadatas"], page["embeddings"])
 
     def chunk_ids(self) -> list[str]:
@@ -481,8 +476,8 @@ class PaperStore:
         vector ("Error finding id"), so a failing page is halved until the ids are found.
         """
         missing: list[str] = []
-        for start in range(0, len(ids), VECTOR_PAGE):
-            missing += self._unreadable(list(ids[start : start + VECTOR_PAGE]))
+        for batch in batches(ids, VECTOR_PAGE):
+            missing += self._unreadable(batch)
         return missing
 
     def _unreadable(self, ids: list[str]) -> list[str]:
@@ -509,10 +504,8 @@ class PaperStore:
         """
         k = max(1, min(SELF_QUERY_K, self.count()))
         lost: list[str] = []
-        for start in range(0, len(ids), QUERY_BATCH):
-            page = self._collection.get(
-                ids=list(ids[start : start + QUERY_BATCH]), include=["embeddings"]
-            )
+        for batch in batches(ids, QUERY_BATCH):
+            page = self._collection.get(ids=batch, include=["embeddings"])
             if not page["ids"]:
                 continue
             vectors = np.asarray(page["embeddings"], dtype=np.float32)
@@ -574,16 +567,15 @@ class PaperStore:
 
         The text is unchanged by construction (chunk ids hash it), so only metadata is sent.
         """
-        for start in range(0, len(nodes), WRITE_BATCH):
-            batch = nodes[start : start + WRITE_BATCH]
+        for batch in batches(nodes, WRITE_BATCH):
             self._collection.update(
                 ids=[node.id_ for node in batch],
                 metadatas=[chroma_record(node)[1] for node in batch],
             )
 
     def delete_chunks(self, ids: Sequence[str]) -> None:
-        for start in range(0, len(ids), WRITE_BATCH):
-            self._collection.delete(ids=list(ids[start : start + WRITE_BATCH]))
+        for batch in batches(ids, WRITE_BATCH):
+            self._collection.delete(ids=batch)
 
     def _current_metadata(self) -> dict[str, Any]:
         """The collection's metadata as stored now (the handle's copy dates from opening,
