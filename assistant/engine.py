@@ -136,9 +136,7 @@ class Assistant:
         store = PaperStore.open(settings, embedder.info)
         lexical = LexicalIndex.load(store, settings.cache_dir)
         catalog = PaperCatalog.load(store, settings.cache_dir)
-        retriever = HybridRetriever(
-            store.vector_store(), embedder, lexical, catalog, tuning.retrieval
-        )
+        retriever = HybridRetriever(store, embedder, lexical, catalog, tuning.retrieval)
         sentences = SentenceVectors.load(store, settings.cache_dir, embedder.info)
         return cls(settings, embedder, retriever, store, tuning, sentences)
 
@@ -172,7 +170,7 @@ class Assistant:
         if tuning.retrieval == self.tuning.retrieval:
             return self.retriever
         return HybridRetriever(
-            self.retriever.index.vector_store,
+            self.store,
             self.embedder,
             self.retriever.lexical,
             self.catalog,

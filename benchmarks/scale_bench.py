@@ -335,9 +335,7 @@ def same_as_full_build(settings: Settings, embedder) -> dict:
         token_pattern=TOKEN_PATTERN,
     )
     full = LexicalIndex.build(store.chunk_nodes())  # the in-memory build, as before
-    rebuilt = HybridRetriever(
-        store.vector_store(), embedder, full, engine.catalog, engine.tuning.retrieval
-    )
+    rebuilt = HybridRetriever(store, embedder, full, engine.catalog, engine.tuning.retrieval)
     candidates = engine.retriever.candidate_chunks
     same = {"bm25_top10": 0, "bm25_candidates": 0, "hybrid_top10": 0}
     questions = dev_questions()

@@ -80,3 +80,57 @@ def test_widening_is_best_effort(caplog):
     narrow = _Collection({"hnsw": {"ef_search": 100}})
     _widen_search(narrow)
     assert narrow.modified == [{"hnsw": {"ef_search": HNSW_EF_SEARCH}}]
+
+
+def test_the_dense_leg_gives_llama_indexs_chroma_hits_from_the_bm25_corpus(corpus_store, embedder):
+    """The dense leg asks Chroma for ids and distances only and reads each hit from the BM25
+    index's corpus file: its hits (order, scores, text, metadata) are still exactly those of
+    llama-index's retriever over the ``ChromaVectorStore``, filtered or not; a hit the BM25
+    index lacks (stored after its revision) is read from Chroma."""
+    from llama_index.core import VectorStoreIndex
+    from llama_index.core.schema import QueryBundle
+    from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    from assistant.core.lexical import LexicalIndex
+    from assistant.core.schema import PAPER_ID
+    from assistant.engine import Assistant
+    from assistant.retrieval import HybridRetriever
+
+    settings, _ = corpus_store
+    engine = Assistant.from_settings(settings, embedder=embedder)
+    ours = engine.retriever
+    collection = open_client(settings).get_collection(settings.collection)
+    index = VectorStoreIndex.from_vector_store(
+        ChromaVectorStore(chroma_collection=collection),
+        embed_model=embedder.model,
+        transformations=[embedder.model],
+    )
+
+    def reference(bundle: QueryBundle, allowed: list[str] | None = None) -> list:
+        filters = None
+        if allowed is not None:
+            only = MetadataFilter(key=PAPER_ID, value=sorted(allowed), operator=FilterOperator.IN)
+            filters = MetadataFilters(filters=[only])
+        top_k = ours.candidate_chunks
+        return index.as_retriever(similarity_top_k=top_k, filters=filters).retrieve(bundle)
+
+    def described(hits: list) -> list:
+        return [(h.node.node_id, h.score, h.node.get_content(), h.node.metadata) for h in hits]
+
+    lines = (ROOT / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+    questions = [case["question"] for case in map(json.loads, lines) if "question" in case]
+    nodes = engine.store.chunk_nodes()
+    for question in questions[:12]:
+        bundle = QueryBundle(question, embedding=embedder.model.get_query_embedding(question))
+        expected = reference(bundle)
+        assert described(ours.dense_retrieve(bundle)) == described(expected), question
+        allowed = {hit.node.metadata[PAPER_ID] for hit in expected[10:30]}
+        assert described(ours.dense_retrieve(bundle, allowed)) == described(
+            reference(bundle, sorted(allowed))
+        ), question
+        # The BM25 index without the best hit's paper: that hit comes from Chroma.
+        missing = expected[0].node.metadata[PAPER_ID]
+        partial = LexicalIndex.build([n for n in nodes if n.metadata[PAPER_ID] != missing])
+        behind = HybridRetriever(engine.store, embedder, partial, engine.catalog, ours.tuning)
+        assert described(behind.dense_retrieve(bundle)) == described(expected), question

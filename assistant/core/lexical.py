@@ -30,6 +30,7 @@ import json
 import logging
 import mmap
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -327,6 +328,33 @@ class LexicalIndex:
             for row, score in zip(rows[0], scores[0], strict=True)
             if score > 0
         ]
+
+    def nodes(self, chunk_ids: Sequence[str]) -> dict[str, TextNode]:
+        """The indexed chunks among ``chunk_ids``, as nodes read from the corpus file (the
+        dense leg's hits, which Chroma then need not read); ids not indexed are left out."""
+        keys, rows = self._rows_by_key
+        if not len(keys):
+            return {}
+        wanted = np.fromiter((hash(c) for c in chunk_ids), dtype=np.int64, count=len(chunk_ids))
+        found: dict[str, TextNode] = {}
+        for chunk_id, key, at in zip(chunk_ids, wanted, np.searchsorted(keys, wanted)):
+            while at < len(keys) and keys[at] == key:  # equal keys: a hash collision
+                row = int(rows[at])
+                if self._chunk_ids[row] == chunk_id:
+                    found[chunk_id] = metadata_dict_to_node(self._corpus[row])
+                    break
+                at += 1
+        return found
+
+    @cached_property
+    def _rows_by_key(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's chunk id hashed (this process's ``hash``), sorted, and the rows in
+        that order: 16 bytes a chunk, where a dict of the ids would take ~70."""
+        keys = np.fromiter(
+            (hash(c) for c in self._chunk_ids), dtype=np.int64, count=len(self._chunk_ids)
+        )
+        order = np.argsort(keys, kind="stable")
+        return keys[order], order
 
     def mask(self, allowed: Collection[str]) -> np.ndarray:
         """1.0 for each indexed chunk whose paper is allowed, else 0.0."""

@@ -364,11 +364,17 @@ class PaperStore:
         return sorted(names & {live + STAGING_SUFFIX, live + RETIRED_SUFFIX})
 
     # --- reading -------------------------------------------------------------------
-    def vector_store(self) -> Any:
-        """The collection as llama-index's vector store, for dense retrieval."""
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        return ChromaVectorStore(chroma_collection=self._collection)
+    def nearest(
+        self, vector: Sequence[float], k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """``(chunk id, cosine distance)`` of the ``k`` chunks nearest ``vector`` (among
+        those ``where`` admits), nearest first. Ids and distances only: Chroma reads a hit's
+        text and metadata key by key (60 hits: ~2 ms without, ~9 ms with, on the bundled
+        corpus), and the engine holds both already (the BM25 corpus file)."""
+        found = self._collection.query(
+            query_embeddings=[list(vector)], n_results=k, where=where, include=["distances"]
+        )
+        return list(zip(found["ids"][0], found["distances"][0], strict=True))
 
     def _records(
         self, include: list[str], where: dict[str, Any] | None = None
