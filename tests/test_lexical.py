@@ -95,6 +95,38 @@ def test_the_build_is_llama_index_bm25_retriever():
         assert np.array_equal(built._retriever.bm25.scores[key], reference.bm25.scores[key])
 
 
+def test_retrieval_gives_llama_index_bm25_retrievers_hits_and_scores():
+    """Its own pick of the best rows (``top_rows``) ranks as bm25s does where scores
+    differ: the same chunks with the same scores, best first (zero scores left out)."""
+    reference = BM25Retriever.from_defaults(
+        nodes=NODES,
+        stemmer=Stemmer.Stemmer("english"),
+        language="en",
+        similarity_top_k=len(NODES),
+        token_pattern=lexical.TOKEN_PATTERN,
+    )
+    built = LexicalIndex.build(NODES)
+    queries = ["graph neural networks", "differentiable search", "state space", "cities", "x"]
+    for query in queries:
+        hits = reference.retrieve(query)
+        expected = {(hit.node.node_id, hit.score) for hit in hits if hit.score > 0}
+        found = built.retrieve(QueryBundle(query), len(NODES))
+        assert {(hit.node.node_id, hit.score) for hit in found} == expected, query
+        assert [hit.score for hit in found] == sorted((s for _, s in expected), reverse=True)
+
+
+def test_the_best_rows_are_the_highest_scores_ties_by_row():
+    """Against a full sort, on score arrays as BM25 makes them: mostly 0, many ties."""
+    rng = np.random.default_rng(3)
+    for size, k in [(1, 1), (5, 10), (1000, 60), (20000, 60), (20000, 1), (300, 300)]:
+        scores = rng.choice([0.0, 0.0, 0.0, 1.5, 2.25, 3.0], size=size).astype(np.float32)
+        scores[rng.integers(0, size, size=min(size, 7))] = rng.random(min(size, 7)) * 9
+        expected = sorted(range(size), key=lambda row: (-scores[row], row))[:k]
+        assert lexical.top_rows(scores, k) == expected, (size, k)
+    assert lexical.top_rows(np.zeros(0, dtype=np.float32), 5) == []
+    assert lexical.top_rows(np.ones(3, dtype=np.float32), 0) == []
+
+
 def test_an_update_scores_as_a_full_build_and_tokenises_only_what_was_written(monkeypatch):
     base = LexicalIndex.build(NODES)
     rewritten = node("gc", "Deep GCNs", "Oversmoothing of deep graph convolutions explained.")
