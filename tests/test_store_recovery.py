@@ -34,6 +34,7 @@ from tests.conftest import (
 )
 from tests.test_store_safety import (
     concurrent_env,
+    server_settings,
     start_ingest,
     synthetic,
     titles_in,
@@ -93,12 +94,7 @@ def test_a_rebuild_into_a_server_refuses_to_retire_an_ingest_that_finished_meanw
     tmp_path: Path, embedder
 ):
     with ChromaServer(tmp_path / "data") as server:
-        settings = Settings(
-            _env_file=None,
-            chroma_host="127.0.0.1",
-            chroma_port=server.port,
-            cache_dir=tmp_path / "cache",
-        )
+        settings = server_settings(server, tmp_path)
         first = write_jsonl(tmp_path / "first.jsonl", synthetic(5, seed=31))
         ingest([first], settings, progress=False, embedder=embedder)
         env = concurrent_env(
@@ -207,13 +203,7 @@ def test_a_server_ingest_finishing_leaves_the_mark_of_another_under_way(tmp_path
     """Two writers of one server: the first to finish clears its own mark, not the other's,
     so the other, killed later, is still reported unfinished."""
     with ChromaServer(tmp_path / "data") as server:
-        settings = Settings(
-            _env_file=None,
-            chroma_host="127.0.0.1",
-            chroma_port=server.port,
-            cache_dir=tmp_path / "cache",
-            write_batch=SMALL_WRITE_BATCH,
-        )
+        settings = server_settings(server, tmp_path, write_batch=SMALL_WRITE_BATCH)
         other = write_jsonl(tmp_path / "other.jsonl", synthetic(3, seed=52))
         mine = write_jsonl(tmp_path / "mine.jsonl", synthetic(3 * SMALL_WRITE_BATCH, seed=53))
 

@@ -84,6 +84,17 @@ def concurrent_env(**settings: object) -> dict[str, str]:
     return {**clean_env(**settings), "OMP_NUM_THREADS": "1"}
 
 
+def server_settings(server: ChromaServer, tmp_path: Path, **overrides: object) -> Settings:
+    """Settings of a writer of ``server`` (its caches under ``tmp_path/cache``)."""
+    return Settings(
+        _env_file=None,
+        chroma_host="127.0.0.1",
+        chroma_port=server.port,
+        cache_dir=tmp_path / "cache",
+        **overrides,
+    )
+
+
 def titles_in(settings: Settings) -> set[str]:
     collection = open_client(settings).get_collection(settings.collection)
     return {m["title"] for m in collection.get(include=["metadatas"])["metadatas"]}
@@ -185,12 +196,7 @@ def test_two_ingests_at_once_into_a_chroma_server_lose_nothing(tmp_path: Path):
         for process, (_, err) in zip(processes, results):
             assert process.returncode == 0, err
             assert "waiting" not in err  # no lock against a server
-        settings = Settings(
-            _env_file=None,
-            chroma_host="127.0.0.1",
-            chroma_port=server.port,
-            cache_dir=tmp_path / "cache",
-        )
+        settings = server_settings(server, tmp_path)
         assert len(titles_in(settings)) == 2 * papers
         # Each run's count is read from the store at its end: the one that finished last
         # counts the other's papers too, the other at least its own.
@@ -210,13 +216,7 @@ def test_an_ingest_that_another_published_under_builds_its_caches_from_the_store
     caches would publish a catalogue and sentence vectors without them (CI saw this race
     with two real processes). The first must build from the store instead."""
     with ChromaServer(tmp_path / "data") as server:
-        settings = Settings(
-            _env_file=None,
-            chroma_host="127.0.0.1",
-            chroma_port=server.port,
-            cache_dir=tmp_path / "cache",
-            write_batch=SMALL_WRITE_BATCH,
-        )
+        settings = server_settings(server, tmp_path, write_batch=SMALL_WRITE_BATCH)
         ingest(
             [write_jsonl(tmp_path / "seed.jsonl", synthetic(5, seed=41))],
             settings,
