@@ -134,3 +134,41 @@ def test_the_dense_leg_gives_llama_indexs_chroma_hits_from_the_bm25_corpus(corpu
         partial = LexicalIndex.build([n for n in nodes if n.metadata[PAPER_ID] != missing])
         behind = HybridRetriever(engine.store, embedder, partial, engine.catalog, ours.tuning)
         assert described(behind.dense_retrieve(bundle)) == described(expected), question
+
+
+def test_a_named_papers_similarity_is_what_chroma_finds_among_its_chunks(corpus_store, embedder):
+    """The premise checks ask how near a question's words are to a paper they name, however
+    far from the dense candidates: computed from the paper's stored vectors, it equals the
+    best cosine Chroma's search restricted to that paper reports (which walks the HNSW
+    graph past every other chunk); a paper the BM25 index lacks is still searched in
+    Chroma."""
+    from assistant.core.lexical import LexicalIndex
+    from assistant.core.schema import PAPER_ID
+    from assistant.engine import Assistant
+    from assistant.retrieval import HybridRetriever
+
+    settings, _ = corpus_store
+    engine = Assistant.from_settings(settings, embedder=embedder)
+    ours = engine.retriever
+    nodes = engine.store.chunk_nodes()
+    papers = sorted({node.metadata[PAPER_ID] for node in nodes})
+    several_chunks = [p for p in papers if len(ours.lexical.chunks_of([p])[p]) > 1]
+    assert several_chunks, "the bundled corpus has papers of more than one chunk"
+    named = papers[::25] + several_chunks[:5]
+
+    def chroma_best(vector: list[float], paper_id: str) -> float:
+        hits = ours.store.nearest(vector, 10, {PAPER_ID: {"$in": [paper_id]}})
+        return 1.0 - min(distance for _, distance in hits)
+
+    for text in ("graph neural networks for molecules", "speech recognition", "77.4% mIoU"):
+        vector = embedder.model.get_query_embedding(text)
+        found = ours.similarities(vector, named)
+        assert found.keys() == set(named)
+        for paper_id in named:
+            assert abs(found[paper_id] - chroma_best(vector, paper_id)) < 1e-5, (text, paper_id)
+        near = ours.nearest_papers(text, include=named[:3], vector=vector)
+        assert all(abs(near[p] - found[p]) < 1e-5 for p in named[:3])
+        # a paper the BM25 index does not list yet: Chroma's restricted search answers
+        partial = LexicalIndex.build([n for n in nodes if n.metadata[PAPER_ID] != named[0]])
+        behind = HybridRetriever(engine.store, embedder, partial, engine.catalog, ours.tuning)
+        assert abs(behind.similarities(vector, named[:1])[named[0]] - found[named[0]]) < 1e-5

@@ -152,6 +152,19 @@ def test_an_update_scores_as_a_full_build_and_tokenises_only_what_was_written(mo
     assert updated.mask({"vq"}).tolist() == [0.0] * (len(expected) - 1) + [1.0]
 
 
+def test_a_papers_chunks_and_a_chunks_node_are_found_by_id(monkeypatch):
+    """Rows are found through hashed ids; equal hashes (forced here) are told apart."""
+    built = LexicalIndex.build(NODES)
+    assert built.chunks_of(["gm", "rt", "nowhere"]) == {"gm": ["gm:0", "gm:1"], "rt": ["rt:0"]}
+    assert set(built.nodes(["gm:1", "rt:0", "nowhere:0"])) == {"gm:1", "rt:0"}
+    assert built.nodes(["gm:1"])["gm:1"].get_content() == NODES[-2].get_content()
+    monkeypatch.setattr(lexical, "hash", lambda value: 7, raising=False)  # every id collides
+    colliding = LexicalIndex.build(NODES)
+    assert colliding.chunks_of(["gm", "rt"]) == {"gm": ["gm:0", "gm:1"], "rt": ["rt:0"]}
+    assert colliding.mask({"rt"}).tolist() == [0.0] * (len(NODES) - 1) + [1.0]
+    assert list(colliding.nodes(["rt:0", "gm:0"])) == ["rt:0", "gm:0"]
+
+
 def test_a_persisted_index_is_read_back_memory_mapped(tmp_path):
     built = LexicalIndex.build(NODES)
     built.persist(tmp_path / "revision")

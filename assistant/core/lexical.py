@@ -143,6 +143,28 @@ class _MappedLines(_Lines):
         return (self._line(index) for index in range(len(self)))
 
 
+class RowLookup:
+    """The rows of a column of strings (chunk or paper ids) that hold a value, through the
+    values' hashes (this process's ``hash``) sorted: 16 bytes a row, where a dict of the
+    strings would take ~70 and a NumPy array of them, for ``np.isin``, ~130 at a million.
+    Equal hashes are told apart by the column itself."""
+
+    def __init__(self, column: Sequence[str]):
+        self._column = column
+        keys = np.fromiter((hash(value) for value in column), dtype=np.int64, count=len(column))
+        self._rows = np.argsort(keys, kind="stable")  # a value's rows stay in row order
+        self._keys = keys[self._rows]
+
+    def rows(self, value: str) -> Iterator[int]:
+        key = hash(value)
+        at = int(np.searchsorted(self._keys, key))
+        while at < len(self._keys) and self._keys[at] == key:
+            row = int(self._rows[at])
+            if self._column[row] == value:
+                yield row
+            at += 1
+
+
 class LexicalIndex:
     """BM25 over the stored chunks; knows its own vocabulary (stemmed terms)."""
 
@@ -161,7 +183,6 @@ class LexicalIndex:
         self._chunk_ids = chunk_ids
         self._paper_list = paper_ids
         self._tokens = tokens
-        self._paper_ids: np.ndarray | None = None  # per indexed chunk, for filter masks
 
     def __len__(self) -> int:
         return len(self._chunk_ids)
@@ -354,35 +375,35 @@ class LexicalIndex:
     def nodes(self, chunk_ids: Sequence[str]) -> dict[str, TextNode]:
         """The indexed chunks among ``chunk_ids``, as nodes read from the corpus file (the
         dense leg's hits, which Chroma then need not read); ids not indexed are left out."""
-        keys, rows = self._rows_by_key
-        if not len(keys):
-            return {}
-        wanted = np.fromiter((hash(c) for c in chunk_ids), dtype=np.int64, count=len(chunk_ids))
-        found: dict[str, TextNode] = {}
-        for chunk_id, key, at in zip(chunk_ids, wanted, np.searchsorted(keys, wanted)):
-            while at < len(keys) and keys[at] == key:  # equal keys: a hash collision
-                row = int(rows[at])
-                if self._chunk_ids[row] == chunk_id:
-                    found[chunk_id] = metadata_dict_to_node(self._corpus[row])
-                    break
-                at += 1
+        rows_of = self._rows_by_chunk.rows
+        return {
+            chunk_id: metadata_dict_to_node(self._corpus[row])
+            for chunk_id in chunk_ids
+            for row in rows_of(chunk_id)
+        }
+
+    def chunks_of(self, paper_ids: Iterable[str]) -> dict[str, list[str]]:
+        """paper id → the ids of its indexed chunks, for those of ``paper_ids`` indexed."""
+        found: dict[str, list[str]] = {}
+        for paper_id in paper_ids:
+            if rows := list(self._rows_by_paper.rows(paper_id)):
+                found[paper_id] = [self._chunk_ids[row] for row in rows]
         return found
 
     @cached_property
-    def _rows_by_key(self) -> tuple[np.ndarray, np.ndarray]:
-        """Each row's chunk id hashed (this process's ``hash``), sorted, and the rows in
-        that order: 16 bytes a chunk, where a dict of the ids would take ~70."""
-        keys = np.fromiter(
-            (hash(c) for c in self._chunk_ids), dtype=np.int64, count=len(self._chunk_ids)
-        )
-        order = np.argsort(keys, kind="stable")
-        return keys[order], order
+    def _rows_by_chunk(self) -> RowLookup:
+        return RowLookup(self._chunk_ids)
+
+    @cached_property
+    def _rows_by_paper(self) -> RowLookup:
+        return RowLookup(self._paper_list)
 
     def mask(self, allowed: Collection[str]) -> np.ndarray:
         """1.0 for each indexed chunk whose paper is allowed, else 0.0."""
-        if self._paper_ids is None:
-            self._paper_ids = np.array(self._paper_list)
-        return np.isin(self._paper_ids, list(allowed)).astype(np.float32)
+        mask = np.zeros(len(self._paper_list), dtype=np.float32)
+        rows_of = self._rows_by_paper.rows
+        mask[[row for paper_id in allowed for row in rows_of(paper_id)]] = 1.0
+        return mask
 
     # --- persistence, one folder per store revision ----------------------------------
     @staticmethod

@@ -464,7 +464,8 @@ class PaperStore:
         """``(id, document, metadata, vector)`` of the given chunks, a page at a time.
 
         Ingest re-keys chunks stored under an older paper identity with these, so moving a
-        chunk to a new id never re-embeds it.
+        chunk to a new id never re-embeds it; the engine scores a few named papers' chunks
+        against a query with them (``HybridRetriever.similarities``).
         """
         for batch in batches(ids, PAGE_SIZE):
             page = self._collection.get(ids=batch, include=["documents", "metadatas", "embeddings"])
