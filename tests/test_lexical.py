@@ -283,3 +283,12 @@ def test_random_updates_score_as_full_builds():
         assert index._chunk_ids == full._chunk_ids
         assert postings(index) == postings(full)
         assert index.term_frequencies() == full.term_frequencies()
+
+
+def test_common_rows_of_two_postings_lists_are_their_intersection():
+    rng = np.random.default_rng(5)
+    for size_a, size_b in [(0, 5), (5, 0), (1, 1), (30, 2000), (2000, 30), (5000, 5000)]:
+        a = np.unique(rng.integers(0, 10_000, size_a)).astype(np.int32)
+        b = np.unique(rng.integers(0, 10_000, size_b)).astype(np.int32)
+        assert lexical._common_rows(a, b).tolist() == np.intersect1d(a, b).tolist()
+    assert lexical._common_rows(np.array([9]), np.array([1, 2, 3])).tolist() == []

@@ -312,7 +312,7 @@ class LexicalIndex:
         so on a corpus far larger than this one, a pair of common words that co-occur in
         many chunks is skipped even when few papers write them side by side.
         """
-        both = np.intersect1d(self._chunks_with(first), self._chunks_with(second))
+        both = _common_rows(self._chunks_with(first), self._chunks_with(second))
         if both.size > PHRASE_SCAN_LIMIT:
             return None
         found: set[str] = set()
@@ -561,6 +561,17 @@ class LexicalIndex:
             return cls.persisted(store, cache_dir) or built
         except DamagedIndex:
             return built
+
+
+def _common_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The rows in both of two postings lists (each ascending, as the CSC matrix keeps
+    them): the shorter looked up in the longer, instead of ``np.intersect1d``'s sort of
+    both, which at a million chunks costs tens of ms for two common words."""
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    if not len(short):
+        return short
+    at = np.minimum(np.searchsorted(long, short), len(long) - 1)
+    return short[long[at] == short]
 
 
 def _tokenize(nodes: Sequence[TextNode]) -> tuple[list[list[int]], dict[str, int]]:
