@@ -36,7 +36,10 @@ def test_ingest_and_answer_through_a_chroma_server(server, embedder):
         chroma_path=root / "must-not-be-created",
     )
     report = ingest([corpus], settings, progress=False, embedder=embedder)
-    assert report.papers_in_store == DDRNET_PAGE_PAPERS and report.chunks_in_store == report.chunks_total
+    assert (
+        report.papers_in_store == DDRNET_PAGE_PAPERS
+        and report.chunks_in_store == report.chunks_total
+    )
     assert report.store == f"Chroma server http://127.0.0.1:{running.port}"
     again = ingest([corpus], settings, progress=False, embedder=embedder)
     assert again.chunks_embedded == 0

@@ -262,7 +262,8 @@ def test_first_start_ingests_and_an_early_call_gets_the_real_answer(tmp_path):
         assert answer["citations"][0]["title"] == DDRNET
         with urllib.request.urlopen(app.url + "health") as response:
             assert json.loads(response.read())["papers"] == papers == DDRNET_PAGE_PAPERS
-    assert f"papers           {DDRNET_PAGE_PAPERS} " in app.log  # the ingest summary went to the console
+    # the ingest summary went to the console
+    assert f"papers           {DDRNET_PAGE_PAPERS} " in app.log
 
 
 # --- corpus text is data: a planted paper must not load, link or run anything ---------
