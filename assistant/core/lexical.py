@@ -144,25 +144,28 @@ class _MappedLines(_Lines):
 
 
 class RowLookup:
-    """The rows of a column of strings (chunk or paper ids) that hold a value, through the
-    values' hashes (this process's ``hash``) sorted: 16 bytes a row, where a dict of the
+    """The rows of a column of strings (chunk or paper ids) that hold given values, through
+    the values' hashes (this process's ``hash``) sorted: 16 bytes a row, where a dict of the
     strings would take ~70 and a NumPy array of them, for ``np.isin``, ~130 at a million.
-    Equal hashes are told apart by the column itself."""
+    Equal hashes of different strings are told apart by the column itself."""
 
     def __init__(self, column: Sequence[str]):
         self._column = column
         keys = np.fromiter((hash(value) for value in column), dtype=np.int64, count=len(column))
-        self._rows = np.argsort(keys, kind="stable")  # a value's rows stay in row order
+        self._rows = np.argsort(keys, kind="stable")
         self._keys = keys[self._rows]
 
-    def rows(self, value: str) -> Iterator[int]:
-        key = hash(value)
-        at = int(np.searchsorted(self._keys, key))
-        while at < len(self._keys) and self._keys[at] == key:
-            row = int(self._rows[at])
-            if self._column[row] == value:
-                yield row
-            at += 1
+    def rows_of(self, values: Collection[str]) -> np.ndarray:
+        """The rows holding any of ``values``, ascending (one lookup for all of them)."""
+        wanted = np.unique(np.fromiter((hash(v) for v in values), dtype=np.int64))
+        first = np.searchsorted(self._keys, wanted, side="left")
+        counts = np.searchsorted(self._keys, wanted, side="right") - first
+        # every position from each value's first to its last: first + 0, 1, … count - 1
+        starts = np.repeat(first - np.cumsum(counts) + counts, counts)
+        rows = self._rows[starts + np.arange(int(counts.sum()))]
+        asked = values if isinstance(values, set | frozenset) else set(values)
+        column = self._column
+        return np.sort(rows[[column[row] in asked for row in rows.tolist()]])
 
 
 class LexicalIndex:
@@ -374,20 +377,23 @@ class LexicalIndex:
 
     def nodes(self, chunk_ids: Sequence[str]) -> dict[str, TextNode]:
         """The indexed chunks among ``chunk_ids``, as nodes read from the corpus file (the
-        dense leg's hits, which Chroma then need not read); ids not indexed are left out."""
-        rows_of = self._rows_by_chunk.rows
+        dense leg's hits, which Chroma then need not read), in the order asked; ids not
+        indexed are left out."""
+        found = {
+            self._chunk_ids[row]: row for row in self._rows_by_chunk.rows_of(chunk_ids).tolist()
+        }
         return {
-            chunk_id: metadata_dict_to_node(self._corpus[row])
+            chunk_id: metadata_dict_to_node(self._corpus[found[chunk_id]])
             for chunk_id in chunk_ids
-            for row in rows_of(chunk_id)
+            if chunk_id in found
         }
 
-    def chunks_of(self, paper_ids: Iterable[str]) -> dict[str, list[str]]:
-        """paper id → the ids of its indexed chunks, for those of ``paper_ids`` indexed."""
+    def chunks_of(self, paper_ids: Collection[str]) -> dict[str, list[str]]:
+        """paper id → the ids of its indexed chunks (in row order), for those of
+        ``paper_ids`` indexed."""
         found: dict[str, list[str]] = {}
-        for paper_id in paper_ids:
-            if rows := list(self._rows_by_paper.rows(paper_id)):
-                found[paper_id] = [self._chunk_ids[row] for row in rows]
+        for row in self._rows_by_paper.rows_of(paper_ids).tolist():
+            found.setdefault(self._paper_list[row], []).append(self._chunk_ids[row])
         return found
 
     @cached_property
@@ -401,8 +407,7 @@ class LexicalIndex:
     def mask(self, allowed: Collection[str]) -> np.ndarray:
         """1.0 for each indexed chunk whose paper is allowed, else 0.0."""
         mask = np.zeros(len(self._paper_list), dtype=np.float32)
-        rows_of = self._rows_by_paper.rows
-        mask[[row for paper_id in allowed for row in rows_of(paper_id)]] = 1.0
+        mask[self._rows_by_paper.rows_of(allowed)] = 1.0
         return mask
 
     # --- persistence, one folder per store revision ----------------------------------
