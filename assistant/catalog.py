@@ -10,9 +10,11 @@ tools).
 
 from __future__ import annotations
 
+import queue
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from assistant.core.paper_file import (
     chunk_count,
     filter_names,
     in_memory,
+    open_read_only,
     paper_count,
     paper_of,
     papers_of,
@@ -34,24 +37,68 @@ from assistant.filters import SearchFilters, matching_ids
 
 MATCHING_CACHE = 64  # filter sets whose allowed ids are remembered
 IN_BATCH = 500  # ids one ``IN (...)`` query asks for
+READERS = 8  # connections to a catalogue file for lookups at once (the app answers 4)
+
+
+class ReadConnections:
+    """Connections to one catalogue database, lent one per lookup to threads reading at
+    once.
+
+    Threads sharing one SQLite connection queue on its mutex, and a thread waiting there
+    holds the GIL (the module binds parameters with it held), so every other thread stalls
+    too: under 16 clients at a million papers, lookups were ~40% of the web app's GIL time.
+    The spare connections are opened with the first, when the catalogue is loaded: the
+    file is checked by then, and an open connection keeps reading it after a later ingest
+    removes its folder. When all are lent, the first is shared; an in-memory catalogue
+    has only the first."""
+
+    def __init__(self, first: sqlite3.Connection, count: int = READERS):
+        self.first = first
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        database = first.execute("PRAGMA database_list").fetchone()[2]
+        for _ in range(count - 1 if database else 0):
+            try:
+                spare = open_read_only(Path(database))
+                spare.execute("SELECT 1 FROM facts LIMIT 1")  # opens the file now
+            except sqlite3.Error:  # its folder removed meanwhile: fewer spares
+                break
+            self._idle.put(spare)
+
+    @contextmanager
+    def borrowed(self) -> Iterator[sqlite3.Connection]:
+        try:
+            connection = self._idle.get_nowait()
+        except queue.Empty:
+            yield self.first
+            return
+        try:
+            yield connection
+        finally:
+            self._idle.put(connection)
+
+    def rows(self, sql: str, parameters: Iterable = ()) -> list[tuple]:
+        """Every row of one query, read on a borrowed connection."""
+        with self.borrowed() as connection:
+            return connection.execute(sql, tuple(parameters)).fetchall()
 
 
 class PaperTable(Mapping[str, Paper]):
     """paper_id → :class:`Paper`, read from the catalogue database on each lookup
     (iteration and :meth:`values` go in the store's order)."""
 
-    def __init__(self, database: sqlite3.Connection):
-        self._db = database
+    def __init__(self, readers: ReadConnections):
+        self._readers = readers
+        self._db = readers.first  # for scans
 
     def __getitem__(self, paper_id: str) -> Paper:
-        row = self._db.execute(f"{SELECT} WHERE paper_id = ?", (paper_id,)).fetchone()
-        if row is None:
+        rows = self._readers.rows(f"{SELECT} WHERE paper_id = ?", (paper_id,))
+        if not rows:
             raise KeyError(paper_id)
-        return paper_of(row)
+        return paper_of(rows[0])
 
     def __contains__(self, paper_id: object) -> bool:
         return isinstance(paper_id, str) and bool(
-            self._db.execute("SELECT 1 FROM papers WHERE paper_id = ?", (paper_id,)).fetchone()
+            self._readers.rows("SELECT 1 FROM papers WHERE paper_id = ?", (paper_id,))
         )
 
     def __iter__(self) -> Iterator[str]:
@@ -79,7 +126,7 @@ class PaperTable(Mapping[str, Paper]):
         found: dict[str, Paper] = {}
         for batch in batches(wanted, IN_BATCH):
             marks = ", ".join("?" * len(batch))
-            for row in self._db.execute(f"{SELECT} WHERE paper_id IN ({marks})", batch):
+            for row in self._readers.rows(f"{SELECT} WHERE paper_id IN ({marks})", batch):
                 found[row[0]] = paper_of(row)
         return found
 
@@ -104,7 +151,8 @@ class PaperCatalog:
         if database is None:
             database = in_memory(((f"{p.paper_id}:0", p) for p in papers), chunk_count)
         self._db = database
-        self.papers = PaperTable(database)
+        self._readers = ReadConnections(database)
+        self.papers = PaperTable(self._readers)
         self._matching: dict[SearchFilters, frozenset[str]] = {}
         self._lock = threading.Lock()
 
@@ -123,10 +171,10 @@ class PaperCatalog:
     def by_title(self, title: str) -> Paper | None:
         """The paper of that title, however it is typed (the last one listed, when two
         papers share a title key)."""
-        row = self._db.execute(
+        rows = self._readers.rows(
             f"{SELECT} WHERE title_key = ? ORDER BY position DESC LIMIT 1", (title_key(title),)
-        ).fetchone()
-        return None if row is None else paper_of(row)
+        )
+        return paper_of(rows[0]) if rows else None
 
     def has_title_like(self, title: str, share: float) -> bool:
         """Whether a catalogued title shares at least ``share`` of the words of the longer
@@ -135,18 +183,18 @@ class PaperCatalog:
         if not words:
             return False
         marks = ", ".join("?" * len(words))
-        found = self._db.execute(
+        found = self._readers.rows(
             f"SELECT 1 FROM title_words AS w JOIN papers AS p ON p.position = w.position "
             f"WHERE w.word IN ({marks}) GROUP BY w.position "
             f"HAVING count(*) >= ? * max(?, min(p.title_words)) LIMIT 1",
             (*words, share, len(words)),
-        ).fetchone()
-        return found is not None
+        )
+        return bool(found)
 
     def titled(self, term: str, limit: int | None = None) -> list[str]:
         """The ids of the papers whose title uses the stemmed ``term`` (at most ``limit``),
         in the store's order."""
-        rows = self._db.execute(
+        rows = self._readers.rows(
             "SELECT p.paper_id FROM title_terms AS t JOIN papers AS p ON p.position = t.position "
             "WHERE t.term = ? ORDER BY t.position LIMIT ?",
             (term, -1 if limit is None else limit),

@@ -116,6 +116,44 @@ def test_the_catalogue_answers_title_lookups_as_a_scan_of_every_title_would(corp
     assert len(catalog) == len(papers) and papers[7].paper_id in catalog.papers
 
 
+def test_lookups_at_once_read_on_their_own_connections_even_after_the_folder_goes(store_copy):
+    """Threads sharing one SQLite connection wait on its mutex holding the GIL; each
+    lookup borrows its own connection, opened at load, so they keep reading the file after
+    a later ingest removes its folder; with every connection lent, the first is shared."""
+    import threading
+
+    from assistant.catalog import READERS, ReadConnections
+
+    store = PaperStore.open(store_copy, None)
+    catalog = PaperCatalog.load(store, store_copy.cache_dir)
+    papers = store.papers()
+    shutil.rmtree(PaperFile.root(store_copy.cache_dir, store))  # a later ingest's pruning
+    readers = catalog._readers
+    lent = [readers.borrowed() for _ in range(READERS + 1)]
+    connections = [borrowed.__enter__() for borrowed in lent]
+    assert len({id(c) for c in connections}) == READERS  # all spares, then the first again
+    assert connections[-1] is readers.first
+    for connection, borrowed in zip(connections, lent):
+        assert connection.execute("SELECT count(*) FROM papers").fetchone()[0] == len(papers)
+        borrowed.__exit__(None, None, None)
+    wrong: list[str] = []
+
+    def look_up(offset: int) -> None:
+        for paper in papers[offset::4] * 3:
+            if catalog.papers[paper.paper_id] != paper or paper.paper_id not in catalog.papers:
+                wrong.append(paper.paper_id)
+            if catalog.papers.many([paper.paper_id]) != {paper.paper_id: paper}:
+                wrong.append(paper.paper_id)
+
+    threads = [threading.Thread(target=look_up, args=(offset,)) for offset in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+    assert not ReadConnections(sqlite3.connect(":memory:"))._idle.qsize()  # in memory: one
+
+
 def test_a_missing_catalogue_is_built_from_the_store_once(store_copy, embedder, monkeypatch):
     store = PaperStore.open(store_copy, None)
     shutil.rmtree(PaperFile.root(store_copy.cache_dir, store))  # an earlier version's store

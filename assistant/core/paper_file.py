@@ -122,9 +122,7 @@ class PaperFile:
         database = folder / DATABASE
         _verify(folder, index)
         try:
-            connection = sqlite3.connect(
-                f"file:{database}?mode=ro&immutable=1", uri=True, check_same_thread=False
-            )
+            connection = open_read_only(database)
             papers = paper_count(connection)
             chunks = chunk_count(connection)
         except (sqlite3.Error, KeyError, TypeError, ValueError) as error:
@@ -310,6 +308,14 @@ def in_memory(first: Iterable[tuple[str, Paper]], chunks: int) -> sqlite3.Connec
     connection = sqlite3.connect(":memory:", check_same_thread=False)
     _fill(connection, first, chunks)
     return connection
+
+
+def open_read_only(database: Path) -> sqlite3.Connection:
+    """A read-only connection to a catalogue file, which no one writes once published
+    (``immutable``: no locks), usable from any thread."""
+    return sqlite3.connect(
+        f"file:{database}?mode=ro&immutable=1", uri=True, check_same_thread=False
+    )
 
 
 def papers_of(connection: sqlite3.Connection, select: str = SELECT) -> Iterator[Paper]:
