@@ -7,7 +7,14 @@ import json
 import numpy as np
 
 from assistant.core.embeddings import EmbeddingInfo
-from assistant.core.store import HNSW_EF_SEARCH, PaperStore, _widen_search, open_client
+from assistant.core.store import (
+    HNSW_EF_CONSTRUCTION,
+    HNSW_EF_SEARCH,
+    HNSW_MAX_NEIGHBORS,
+    PaperStore,
+    _widen_search,
+    open_client,
+)
 from assistant.tuning import RetrievalTuning
 from tests.conftest import ROOT, make_settings
 
@@ -19,7 +26,12 @@ def test_dense_candidates_are_the_exact_nearest_chunks(corpus_store, embedder):
     which ones changes between processes); compared here with a brute-force search."""
     settings, _ = corpus_store
     collection = open_client(settings).get_collection(settings.collection)
-    assert collection.configuration_json["hnsw"]["ef_search"] == HNSW_EF_SEARCH
+    hnsw = collection.configuration_json["hnsw"]
+    assert hnsw["ef_search"] == HNSW_EF_SEARCH
+    assert (hnsw["max_neighbors"], hnsw["ef_construction"]) == (
+        HNSW_MAX_NEIGHBORS,
+        HNSW_EF_CONSTRUCTION,
+    )
     stored = collection.get(include=["embeddings"])
     vectors = np.asarray(stored["embeddings"])
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
