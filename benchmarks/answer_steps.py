@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 
-from common import ROOT, percentile
+from common import dev_questions, engine_on_store, percentile, store_arguments
 
-from assistant.core.settings import Settings
-from assistant.engine import Assistant
 from assistant.pipeline.state import TurnLookups
 from assistant.pipeline.steps.base import Step
 
@@ -68,28 +65,16 @@ class StepClock:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("store")
-    parser.add_argument("--cache", help="the cache folder (default: STORE/cache)")
-    parser.add_argument("--rounds", type=int, default=3)
+    store_arguments(parser)
     parser.add_argument("--questions", type=int, default=100)
     args = parser.parse_args()
-    settings = Settings(
-        _env_file=None,
-        chroma_path=f"{args.store}/chroma",
-        cache_dir=args.cache or f"{args.store}/cache",
-        llm=None,
-    )
-    began = time.perf_counter()
-    engine = Assistant.from_settings(settings)
-    print(f"engine start {time.perf_counter() - began:.2f} s")
+    engine = engine_on_store(args)
     clock = StepClock()
     for step in engine.steps:
         clock.timed_step(step)
     for name in LOOKUPS:
         clock.timed_lookup(name)
-    lines = (ROOT / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
-    questions = [case["question"] for case in map(json.loads, lines) if "question" in case]
-    questions = questions[: args.questions]
+    questions = dev_questions(args.questions)
     for round_ in range(args.rounds):
         spent: dict[str, list[float]] = defaultdict(list)
         cpu_began, wall_began = time.process_time(), time.perf_counter()

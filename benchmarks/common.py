@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -9,6 +10,7 @@ import resource
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +21,17 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from assistant.eval import percentile  # noqa: E402  (one definition for evals and benchmarks)
 
-__all__ = ["ROOT", "app_url", "eval_questions", "peak_rss_mib", "percentile", "summary_ms"]
+__all__ = [
+    "ROOT",
+    "app_url",
+    "dev_questions",
+    "engine_on_store",
+    "eval_questions",
+    "peak_rss_mib",
+    "percentile",
+    "store_arguments",
+    "summary_ms",
+]
 
 
 @contextlib.contextmanager
@@ -62,3 +74,35 @@ def eval_questions() -> list[str]:
             for turn in case.get("turns", []):
                 questions.append(turn["question"])
     return questions
+
+
+def dev_questions(limit: int) -> list[str]:
+    """The first ``limit`` single questions of eval/dev.jsonl."""
+    lines = (ROOT / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+    return [case["question"] for case in map(json.loads, lines) if "question" in case][:limit]
+
+
+def store_arguments(parser: argparse.ArgumentParser) -> None:
+    """STORE (holding ``chroma/`` and, unless ``--cache`` names another, ``cache/``, as
+    ``scale_bench.py --keep`` leaves it) and ``--rounds``."""
+    parser.add_argument("store")
+    parser.add_argument("--cache", help="the cache folder (default: STORE/cache)")
+    parser.add_argument("--rounds", type=int, default=3)
+
+
+def engine_on_store(args: argparse.Namespace):  # noqa: ANN201 - an Assistant
+    """The engine on the store ``store_arguments`` named (extractive: no LLM), its start
+    time printed."""
+    from assistant.core.settings import Settings
+    from assistant.engine import Assistant
+
+    settings = Settings(
+        _env_file=None,
+        chroma_path=f"{args.store}/chroma",
+        cache_dir=args.cache or f"{args.store}/cache",
+        llm=None,
+    )
+    began = time.perf_counter()
+    engine = Assistant.from_settings(settings)
+    print(f"engine start {time.perf_counter() - began:.2f} s")
+    return engine

@@ -12,15 +12,12 @@ first round reads cold pages; later rounds show the warm cost.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
-from common import ROOT
+from common import dev_questions, engine_on_store, store_arguments
 from llama_index.core.schema import QueryBundle
 
-from assistant.core.settings import Settings
-from assistant.engine import Assistant
 from assistant.retrieval import fuse
 from assistant.text.figures import query_figures
 from assistant.text.phrasing import search_text
@@ -30,20 +27,10 @@ LEGS = ("embed", "dense", "lexical", "fuse", "total")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("store")
-    parser.add_argument("--cache", help="the cache folder (default: STORE/cache)")
-    parser.add_argument("--rounds", type=int, default=3)
+    store_arguments(parser)
     args = parser.parse_args()
-    settings = Settings(
-        _env_file=None,
-        chroma_path=f"{args.store}/chroma",
-        cache_dir=args.cache or f"{args.store}/cache",
-    )
-    began = time.perf_counter()
-    engine = Assistant.from_settings(settings)
-    print(f"engine start {time.perf_counter() - began:.2f} s")
-    lines = (ROOT / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
-    questions = [case["question"] for case in map(json.loads, lines) if "question" in case][:100]
+    engine = engine_on_store(args)
+    questions = dev_questions(100)
     retriever = engine.retriever
     for round_ in range(args.rounds):
         times: dict[str, list[float]] = {leg: [] for leg in LEGS}
