@@ -49,8 +49,8 @@ class ReadConnections:
     too: under 16 clients at a million papers, lookups were ~40% of the web app's GIL time.
     The spare connections are opened with the first, when the catalogue is loaded: the
     file is checked by then, and an open connection keeps reading it after a later ingest
-    removes its folder. When all are lent, the first is shared; an in-memory catalogue
-    has only the first."""
+    removes its folder. When all are lent, the first is shared; it also serves the rare
+    scans (iteration, counts, filter choices); an in-memory catalogue has only the first."""
 
     def __init__(self, first: sqlite3.Connection, count: int = READERS):
         self.first = first
@@ -88,7 +88,6 @@ class PaperTable(Mapping[str, Paper]):
 
     def __init__(self, readers: ReadConnections):
         self._readers = readers
-        self._db = readers.first  # for scans
 
     def __getitem__(self, paper_id: str) -> Paper:
         rows = self._readers.rows(f"{SELECT} WHERE paper_id = ?", (paper_id,))
@@ -102,23 +101,23 @@ class PaperTable(Mapping[str, Paper]):
         )
 
     def __iter__(self) -> Iterator[str]:
-        cursor = self._db.execute("SELECT paper_id FROM papers ORDER BY position")
+        cursor = self._readers.first.execute("SELECT paper_id FROM papers ORDER BY position")
         while rows := cursor.fetchmany(IN_BATCH):
             yield from (paper_id for (paper_id,) in rows)
 
     @cached_property
     def _length(self) -> int:
-        return paper_count(self._db)
+        return paper_count(self._readers.first)
 
     def __len__(self) -> int:
         return self._length
 
     def values(self) -> Iterator[Paper]:  # type: ignore[override]  # one query, not one a key
-        return papers_of(self._db)
+        return papers_of(self._readers.first)
 
     def without_abstracts(self) -> Iterator[Paper]:
         """Every paper, its abstract left empty (scans over dates, categories, sources)."""
-        return papers_of(self._db, SELECT_WITHOUT_ABSTRACTS)
+        return papers_of(self._readers.first, SELECT_WITHOUT_ABSTRACTS)
 
     def many(self, paper_ids: Iterable[str]) -> dict[str, Paper]:
         """The papers of those ids that are catalogued (one query per 500 ids)."""
@@ -150,7 +149,6 @@ class PaperCatalog:
     ):
         if database is None:
             database = in_memory(((f"{p.paper_id}:0", p) for p in papers), chunk_count)
-        self._db = database
         self._readers = ReadConnections(database)
         self.papers = PaperTable(self._readers)
         self._matching: dict[SearchFilters, frozenset[str]] = {}
@@ -166,7 +164,7 @@ class PaperCatalog:
 
     @cached_property
     def chunk_count(self) -> int:
-        return chunk_count(self._db)
+        return chunk_count(self._readers.first)
 
     def by_title(self, title: str) -> Paper | None:
         """The paper of that title, however it is typed (the last one listed, when two
@@ -218,7 +216,7 @@ class PaperCatalog:
 
     @cached_property
     def _names(self) -> tuple[list[str], list[str]]:
-        categories, sources = filter_names(self._db)
+        categories, sources = filter_names(self._readers.first)
         return sorted(categories, key=str.casefold), sorted(sources, key=str.casefold)
 
     def categories(self) -> list[str]:

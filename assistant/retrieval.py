@@ -68,6 +68,11 @@ def _collapse(hits: Sequence[NodeWithScore]) -> dict[str, tuple[float, list[str]
     return papers
 
 
+def _paper_cosines(hits: Sequence[NodeWithScore]) -> dict[str, float]:
+    """Dense chunk hits → paper_id → its best chunk's cosine similarity."""
+    return {paper_id: _cosine_from_chroma(raw) for paper_id, (raw, _) in _collapse(hits).items()}
+
+
 class HybridRetriever:
     """Paper-level hybrid search over the store's vectors and its BM25 index."""
 
@@ -147,10 +152,7 @@ class HybridRetriever:
             vector = self.embedder.model.get_query_embedding(text)
         vector = list(vector)
         bundle = QueryBundle(query_str=text, embedding=vector)
-        found = {
-            paper_id: _cosine_from_chroma(raw)
-            for paper_id, (raw, _) in _collapse(self.dense_retrieve(bundle, allowed)).items()
-        }
+        found = _paper_cosines(self.dense_retrieve(bundle, allowed))
         if missing := [paper_id for paper_id in include if paper_id not in found]:
             found.update(self.similarities(vector, missing))
         return found
@@ -176,8 +178,7 @@ class HybridRetriever:
                 found[paper_id] = float(np.max(matrix @ query / np.linalg.norm(matrix, axis=1)))
         if unlisted := [paper_id for paper_id in paper_ids if paper_id not in chunks]:
             bundle = QueryBundle(query_str="", embedding=list(vector))
-            for paper_id, (raw, _) in _collapse(self.dense_retrieve(bundle, unlisted)).items():
-                found[paper_id] = _cosine_from_chroma(raw)
+            found.update(_paper_cosines(self.dense_retrieve(bundle, unlisted)))
         return found
 
 
