@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR)
     from pydantic import ValidationError
 
-    from assistant.core.errors import AssistantError
+    from assistant.core.errors import AssistantError, first_problem
 
     # The settings, the question and the filters are checked before the engine's libraries
     # (chromadb, llama-index, the model) are imported: a mistyped command fails in a blink.
@@ -92,9 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except ValidationError as error:  # a bad ASSISTANT_* setting
-        problem = error.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"])
-        print(f"error: setting {where}: {problem['msg']}", file=sys.stderr)
+        where, problem = first_problem(error)
+        print(f"error: setting {where}: {problem}", file=sys.stderr)
         return 2
 
     from assistant.core.store import STORE_FAILURES, failure_line

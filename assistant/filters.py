@@ -32,7 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from assistant.core.errors import AssistantError
+from assistant.core.errors import AssistantError, first_problem
 from assistant.core.schema import Paper
 
 Period = tuple[date, date]
@@ -211,12 +211,10 @@ class SearchFilters(BaseModel):
         except FilterError:
             raise
         except ValidationError as error:
-            problem = error.errors()[0]
-            cause = (problem.get("ctx") or {}).get("error")
+            cause = (error.errors()[0].get("ctx") or {}).get("error")
             if isinstance(cause, FilterError):
                 raise cause from None
-            where = ".".join(str(part) for part in problem["loc"]) or "filters"
-            raise FilterError(where, problem["msg"]) from None
+            raise FilterError(*first_problem(error, "filters")) from None
 
     @classmethod
     def coerce(cls, value: SearchFilters | Mapping[str, Any] | None) -> SearchFilters | None:

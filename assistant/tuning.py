@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from assistant.core.errors import AssistantError
+from assistant.core.errors import AssistantError, first_problem
 
 DEV = "eval/dev.jsonl + eval/answers_dev.jsonl"
 
@@ -251,7 +251,8 @@ class Tuning(_Group):
         try:
             return type(self).model_validate(merged)
         except ValueError as error:
-            raise TuningError(f"{source}: {_first_error(error)}") from None
+            where, problem = first_problem(error)
+            raise TuningError(f"{source}: {where + ': ' if where else ''}{problem}") from None
 
     def with_assignment(self, assignment: str) -> Tuning:
         """A copy with one ``group.field=value`` override (``premises.rest_gap=0.2``)."""
@@ -276,11 +277,3 @@ class Tuning(_Group):
 
 class TuningError(AssistantError, ValueError):
     """A tuning file or override that cannot be used (names the file or field)."""
-
-
-def _first_error(error: ValueError) -> str:
-    errors = getattr(error, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    return str(error)

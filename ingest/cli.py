@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from assistant.core.errors import first_problem
 from assistant.core.settings import Settings
 from ingest import BUNDLED_PAPERS
 
@@ -127,9 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {failure_line(settings, error)}", file=sys.stderr)
         return 2
     except ValidationError as error:  # a bad ASSISTANT_* setting
-        problem = error.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"])
-        print(f"error: setting {where}: {problem['msg']}", file=sys.stderr)
+        where, problem = first_problem(error)
+        print(f"error: setting {where}: {problem}", file=sys.stderr)
         return 2
     for problem in report.problems:
         print(f"skipped: {problem}", file=sys.stderr)

@@ -15,8 +15,10 @@ import sys
 import urllib.request
 
 import pytest
+from pydantic import BaseModel, ValidationError, model_validator
 
 from assistant.answer import Answer
+from assistant.core.errors import first_problem
 from assistant.questions import QuestionError
 from devtools.chroma_server import free_port
 from tests.conftest import ROOT, clean_env
@@ -79,6 +81,35 @@ def test_the_cli_refuses_bad_text_and_counts_in_one_line(corpus_store):
         2,
         ["error: setting top_k: Input should be greater than or equal to 1"],
     )
+
+
+def test_a_bad_field_is_named_one_way():
+    """The CLIs, the HTTP API, filters and tuning name a bad field by its dotted path, and
+    the whole object by the caller's word when the problem is not one field's."""
+
+    class Span(BaseModel):
+        low: int
+        high: int
+
+        @model_validator(mode="after")
+        def ordered(self) -> Span:
+            if self.low > self.high:
+                raise ValueError("low above high")
+            return self
+
+    class Holder(BaseModel):
+        spans: list[Span]
+
+    with pytest.raises(ValidationError) as bad_field:
+        Holder(spans=[{"low": 1, "high": 2}, {"low": "x", "high": 1}])
+    assert first_problem(bad_field.value) == (
+        "spans.1.low",
+        "Input should be a valid integer, unable to parse string as an integer",
+    )
+    with pytest.raises(ValidationError) as whole:
+        Span(low=2, high=1)
+    assert first_problem(whole.value, "span") == ("span", "Value error, low above high")
+    assert first_problem(ValueError("plain words"), "span") == ("span", "plain words")
 
 
 def call_app(url: str, api: str, data: list) -> tuple[str, object]:

@@ -128,6 +128,8 @@ def test_tuning_files_and_overrides_are_checked(tmp_path):
     for bad in ("premises.nope=1", "nogroup.x=1", "premises.rest_gap", "gate.min_score=abc"):
         with pytest.raises(TuningError):
             Tuning().with_assignment(bad)
+    with pytest.raises(TuningError, match="abc': gate.min_score: Input should be a valid number"):
+        Tuning().with_assignment("gate.min_score=abc")
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(TuningError, match="tuning.json"):
         Tuning.load(path)

@@ -9,3 +9,15 @@ from __future__ import annotations
 
 class AssistantError(Exception):
     """An error whose message is fit to show as it is: one line, no secrets."""
+
+
+def first_problem(error: Exception, whole: str = "") -> tuple[str, str]:
+    """Where and what of the first problem in a pydantic ``ValidationError``: its field path
+    joined with dots (``whole`` when the problem is the whole object) and pydantic's message.
+    Every front end names a bad field this one way. Any other error: (``whole``, its text).
+    """
+    errors = getattr(error, "errors", None)
+    if not callable(errors):
+        return whole, str(error)
+    problem = errors()[0]
+    return ".".join(str(part) for part in problem["loc"]) or whole, problem["msg"]

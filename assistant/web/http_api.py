@@ -30,6 +30,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant.core.errors import first_problem
 from assistant.web.exposure import api_error
 from assistant.web.holder import EngineHolder, EngineUnavailable
 
@@ -155,9 +156,8 @@ def parse_request(raw: bytes) -> CompletionRequest:
     try:
         body = CompletionRequest.model_validate_json(raw)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise RequestRefused(400, f"{where}: {first['msg']}", "invalid_request") from None
+        where, problem = first_problem(error, "body")
+        raise RequestRefused(400, f"{where}: {problem}", "invalid_request") from None
     if body.model != MODEL_ID:
         raise RequestRefused(
             404, f"model {body.model!r} is not served here; use {MODEL_ID!r}", "model_not_found"
