@@ -4,6 +4,7 @@ from the tokenised corpus, and the persisted files read back."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import bm25s
 import numpy as np
@@ -165,12 +166,25 @@ def test_a_papers_chunks_and_a_chunks_node_are_found_by_id(monkeypatch):
     assert list(colliding.nodes(["rt:0", "gm:0"])) == ["rt:0", "gm:0"]
 
 
+def resident_kib(path: Path) -> int | None:
+    """KiB of ``path`` this process has mapped and resident (None: not mapped at all)."""
+    resident, mapped, current = 0, False, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split()
+        if head and "-" in head[0] and ":" not in head[0]:  # a mapping's first line
+            current = line.endswith(str(path))
+            mapped |= current
+        elif current and line.startswith("Rss:"):
+            resident += int(head[1])
+    return resident if mapped else None
+
+
 def test_a_persisted_index_is_read_back_memory_mapped(tmp_path):
     built = LexicalIndex.build(NODES)
     built.persist(tmp_path / "revision")
     loaded = LexicalIndex.read(tmp_path / "revision")
     assert loaded is not None and len(loaded) == len(NODES)
-    assert isinstance(loaded._corpus, lexical._MappedLines)
+    assert isinstance(loaded._corpus, lexical._FileLines)
     assert isinstance(loaded._retriever.bm25.scores["data"], np.memmap)
     for query in QUERIES:
         assert hits(loaded, query) == hits(built, query)
@@ -178,6 +192,23 @@ def test_a_persisted_index_is_read_back_memory_mapped(tmp_path):
         theirs = built.retrieve(QueryBundle(query), 10)
         assert [h.node.metadata for h in mine] == [h.node.metadata for h in theirs]
     assert loaded.chunk_ids() == built.chunk_ids()
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux's smaps")
+def test_loading_an_index_leaves_its_files_out_of_resident_memory(tmp_path):
+    """The checks at load scan the score matrix and the term ids whole, through mappings of
+    their own; the index's mappings stay untouched until a query reads its postings, and
+    ``corpus.jsonl`` is read, never mapped (a mapped file's pages count in the process's
+    resident memory: at a million chunks, ~1.2 GB more after 100 searches)."""
+    folder = tmp_path / "revision"
+    LexicalIndex.build(NODES).persist(folder)
+    loaded = LexicalIndex.read(folder)
+    assert loaded is not None
+    for name in (lexical.TOKENS, lexical.SCORE_DATA, lexical.SCORE_INDICES):
+        assert resident_kib(folder / name) == 0, name  # mapped, no page read through it
+    assert loaded.retrieve(QueryBundle(QUERIES[0]), 10)
+    assert resident_kib(folder / lexical.CORPUS) is None
+    assert resident_kib(folder / lexical.SCORE_DATA) > 0  # the postings the query read
     updated = loaded.updated([], removed={"gm:1"})  # from the files
     assert postings(updated) == postings(LexicalIndex.build([n for n in NODES if n.id_ != "gm:1"]))
 
