@@ -199,7 +199,7 @@ def test_loading_an_index_leaves_its_files_out_of_resident_memory(tmp_path):
     """The checks at load scan the score matrix and the term ids whole, through mappings of
     their own; the index's mappings stay untouched until a query reads its postings, and
     ``corpus.jsonl`` is read, never mapped (a mapped file's pages count in the process's
-    resident memory: at a million chunks, ~1.2 GB more after 100 searches)."""
+    resident memory: at a million chunks, 0.8 GB more after 100 searches)."""
     folder = tmp_path / "revision"
     LexicalIndex.build(NODES).persist(folder)
     loaded = LexicalIndex.read(folder)

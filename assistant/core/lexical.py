@@ -63,13 +63,13 @@ PHRASE_SCAN_LIMIT = 200
 CHECKSUMS = "checksums.json"  # sha256 of every file of a persisted index, written last
 STOPWORDS = "en"  # as llama-index's BM25Retriever removes them
 CORPUS = "corpus.jsonl"  # one node (llama-index's metadata dict) per line, as bm25s writes it
-SCORE_DATA = "data.csc.index.npy"  # the score matrix's values, as bm25s names the file
-SCORE_INDICES = "indices.csc.index.npy"  # its rows (chunks), as bm25s names the file
 CORPUS_INDEX = "corpus.mmindex.json"  # where each line starts, as bm25s writes it
 TOKENS = "tokens.npy"  # int32 term ids of every chunk, one chunk after another
 TOKEN_OFFSETS = "token_offsets.npy"  # int64, chunks + 1: where each chunk's ids begin
 CHUNKS = "chunks.json"  # {"chunk_ids": [...], "paper_ids": [...]}, one per row
 RETRIEVER = "retriever.json"  # llama-index's BM25Retriever arguments
+SCORE_DATA = "data.csc.index.npy"  # the score matrix's values, as bm25s names the file
+SCORE_INDICES = "indices.csc.index.npy"  # its rows (chunks), as bm25s names the file
 
 
 def top_rows(scores: np.ndarray, k: int) -> list[int]:
