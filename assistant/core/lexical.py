@@ -107,18 +107,22 @@ class _Lines:
     def __len__(self) -> int:
         return len(self._lines)
 
+    def _line(self, index: int) -> bytes:
+        return self._lines[index]
+
     def __getitem__(self, index: int) -> dict[str, Any]:
-        return json_functions.loads(self._lines[index])
+        return json_functions.loads(self._line(index))
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return (json_functions.loads(line) for line in self._lines)
+        return (json_functions.loads(line) for line in self.lines())
 
     def lines(self) -> Iterator[bytes]:
         return iter(self._lines)
 
 
 class _FileLines(_Lines):
-    """``corpus.jsonl`` read a line at a time, when a hit needs it, never the whole corpus.
+    """``corpus.jsonl`` read a line at a time, when a hit needs it, never the whole corpus
+    (entries parsed as :class:`_Lines` parses them).
 
     Positional reads (``os.pread``: no shared file offset, so threads share the file), not
     a memory map: mapped pages count in the process's resident memory, and for each line
@@ -142,12 +146,6 @@ class _FileLines(_Lines):
         index %= len(self)
         start, end = int(self._ends[index]), int(self._ends[index + 1])
         return os.pread(self._file.fileno(), end - start, start)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        return json_functions.loads(self._line(index))
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return (self[index] for index in range(len(self)))
 
     def lines(self) -> Iterator[bytes]:
         return (self._line(index) for index in range(len(self)))
